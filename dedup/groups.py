@@ -1,0 +1,179 @@
+"""Pure per-group steps of MinHash clustering, each called on one GroupByKey result.
+
+Memory is O(1) in the group size: a group is iterated at most twice and never stored.
+Beam's grouped values are re-iterable (runners page large groups from shuffle state and
+re-read them: ``ContinuationIterable`` in the SDK harness), so a bucket shared by
+millions of documents costs time, not memory. Pass 1 finds what the group needs first
+(its minimum, its header record); pass 2 streams the outputs. Nothing here depends on
+the order of values inside a group, so results are the same on any runner.
+
+Clustering, end to end (pipeline/dedup.py wires it):
+1. band buckets → star edges from the bucket's smallest node digest to each other
+   member (``star_edges``); the candidate graph is the union over all bands;
+2. distinct edges → ``route_to_hub``: each leaf ships its rank (and shingles, to
+   verify) to its hub's key → ``verify_at_hub``: exact Jaccard against the hub, edges
+   re-expressed in rank space (rank = survivor key: earliest date, then id);
+3. connected components by min-label propagation on ranks: round 1 takes the minimum
+   over each node's closed neighbourhood; each later round is one GroupByKey joining a
+   node's label with its neighbours (``propagate``) + CombinePerKey(min). The fixed
+   point labels every node with its component's minimum rank, i.e. its survivor;
+4. ``cluster_decisions`` (keyed by label): the member whose rank is the label is kept
+   with the cluster size; the others are dropped as duplicates of it.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from dedup.shingles import jaccard
+
+HEADER, HUB, LEAF, DOC, DECISION, LABEL, NEIGHBOUR = "N", "H", "L", "D", "C", "L", "B"
+
+
+def star_edges(members: Iterable[bytes], counts: Counter) -> Iterator[tuple[bytes, bytes]]:
+    """Edges (hub, member) of one LSH bucket, hub = the smallest member.
+
+    Deterministic whatever the order; a bucket of m distinct members yields m - 1
+    edges, counted as ``candidate_pairs`` (datatrove's per-band pair count).
+    """
+    hub, size = None, 0
+    for m in members:
+        size += 1
+        if hub is None or m < hub:
+            hub = m
+    if size < 2:
+        return
+    counts["buckets_shared"] += 1
+    for m in members:
+        if m != hub:
+            counts["candidate_pairs"] += 1
+            yield hub, m
+
+
+def route_to_hub(node: bytes, values: Iterable[tuple], verify: bool) -> Iterator[tuple[bytes, tuple]]:
+    """At a node's key: its header (rank, shingles), a HUB marker if it is some edge's
+    hub, and one LEAF record per edge where it is the leaf (at most one per band, so
+    this group is small). Sends the header to its own hub key and to each of its hubs.
+    """
+    header, is_hub = None, False
+    for v in values:
+        if v[0] == HEADER:
+            header = _smaller_header(header, v)
+        elif v[0] == HUB:
+            is_hub = True
+    if header is None:  # an edge to an unknown node cannot happen; be safe
+        return
+    _, rank, shingles = header
+    if not verify:
+        shingles = None
+    if is_hub:
+        yield node, (HEADER, rank, shingles)
+    for v in values:
+        if v[0] == LEAF:
+            yield v[1], (LEAF, rank, shingles)
+
+
+def verify_at_hub(values: Iterable[tuple], verify: bool, threshold: float,
+                  counts: Counter) -> Iterator[tuple[tuple, tuple]]:
+    """At a hub's key: its header and its leaves' records (possibly millions, streamed).
+
+    Yields rank edges (hub rank, leaf rank) that pass verification (all, if off).
+    """
+    header = None
+    for v in values:
+        if v[0] == HEADER:
+            header = _smaller_header(header, v)
+    if header is None:
+        return
+    _, hub_rank, hub_sh = header
+    hub_set = np.frombuffer(hub_sh, dtype="<u4") if verify else None
+    for tag, rank, shingles in values:
+        if tag != LEAF:
+            continue
+        counts["unique_pairs"] += 1
+        if verify:
+            counts["pairs_verified"] += 1
+            if jaccard(hub_set, np.frombuffer(shingles, dtype="<u4")) < threshold:
+                counts["pairs_rejected"] += 1
+                continue
+        yield hub_rank, rank
+
+
+def _smaller_header(a: tuple | None, b: tuple) -> tuple:
+    """Two docs sharing a rank (duplicate ids) share a node: keep one header, stably."""
+    if a is None:
+        return b
+    return b if (b[1], b[2] or b"") < (a[1], a[2] or b"") else a
+
+
+def join_decision(values: Iterable[tuple]) -> Iterator[tuple[Any, tuple | None]]:
+    """At a rank's key: the document(s) and at most one decision → (doc, decision)."""
+    decision = None
+    for v in values:
+        if v[0] == DECISION:
+            decision = v[1]
+    for v in values:
+        if v[0] == DOC:
+            yield v[1], decision
+
+
+def first_messages(edge: tuple[Any, Any]) -> Iterator[tuple[Any, tuple[Any, bool]]]:
+    """Round 1 of label propagation: each endpoint hears itself and the other end."""
+    u, v = edge
+    yield u, (u, True)
+    yield v, (v, True)
+    yield u, (v, False)
+    yield v, (u, False)
+
+
+def propagate(node: Any, values: Iterable[tuple]) -> Iterator[tuple[Any, tuple[Any, bool]]]:
+    """A later round at one node: send its label to itself and to every neighbour."""
+    label = None
+    for tag, value in values:
+        if tag == LABEL:
+            label = value
+            break
+    if label is None:
+        return
+    yield node, (label, True)
+    for tag, value in values:
+        if tag == NEIGHBOUR:
+            yield value, (label, False)
+
+
+# CombinePerKey over propagate's messages: accumulator (own label, minimum heard).
+def min_create() -> tuple:
+    return (None, None)
+
+
+def min_add(acc: tuple, msg: tuple) -> tuple:
+    own, best = acc
+    label, is_self = msg
+    if is_self:
+        own = label if own is None or label < own else own
+    return own, (label if best is None or label < best else best)
+
+
+def min_merge(accs: Iterable[tuple]) -> tuple:
+    own, best = None, None
+    for o, b in accs:
+        if o is not None and (own is None or o < own):
+            own = o
+        if b is not None and (best is None or b < best):
+            best = b
+    return own, best
+
+
+def min_extract(acc: tuple) -> tuple[Any, bool]:
+    """(new label, changed this round)."""
+    own, best = acc
+    return best, own is None or best < own
+
+
+def cluster_decisions(label: Any, members: Iterable[Any]) -> Iterator[tuple[Any, tuple[bool, int, Any]]]:
+    """At a component's label: (member, (kept, cluster size, survivor rank))."""
+    size = sum(1 for _ in members)
+    for m in members:
+        yield m, (m == label, size, label)
