@@ -41,7 +41,8 @@ class Document:
 class Verdict:
     """What a stage decided about one document.
 
-    ``keep``: pass it on; ``doc`` is the rewritten document for rewriters (None: unchanged).
+    ``keep``: pass it on; ``doc`` is the rewritten document for rewriters (None: unchanged);
+    on a drop, ``doc`` may carry what the stage learnt (e.g. the language) for rejects/.
     ``reason``: for drops, a snake_case constant prefixed by the stage
     (``gopher_quality.word_count_low``). ``signals``: the measured values behind the
     decision, reported for kept and dropped documents alike (keys without the stage prefix).
@@ -76,6 +77,9 @@ class Stage:
 
     def setup(self) -> None:
         """Load heavy resources; safe to call more than once."""
+
+    def teardown(self) -> None:
+        """Release what ``setup`` started (helper processes)."""
 
     def __call__(self, doc: Document) -> Verdict:  # pragma: no cover - interface
         raise NotImplementedError
