@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+from datasketch import MinHash
+
+from dedup import shingles as sh
+from dedup.minhash import MinhashDedup, probability
+
+TEXT = " ".join(f"w{i % 97} x{i % 13}" for i in range(300))
+
+
+@pytest.mark.parametrize("preset", ["refinedweb", "fineweb"])
+def test_signature_equals_datasketch_hashvalues(preset):
+    stage = MinhashDedup(preset=preset)
+    ours = stage.hasher()
+    ref = MinHash(num_perm=stage.num_perm, seed=stage.seed, hashfunc=sh.shingle_hash32)
+    ref.update_batch(list(sh.shingles(sh.words(TEXT))))
+    assert np.array_equal(ours.signature(ours.shingle_hashes(TEXT)), ref.hashvalues)
+
+
+def test_signature_across_block_boundaries_and_tiny_inputs():
+    h = MinhashDedup(bands=3, rows=5, seed=7).hasher()
+    h.block = 4  # force several blocks
+    hashes = np.arange(1, 11, dtype=np.uint32) * np.uint32(2654435761)
+    ref = MinHash(num_perm=15, seed=7, hashfunc=int)
+    ref.update_batch([int(x) for x in hashes])
+    assert np.array_equal(h.signature(hashes), ref.hashvalues)
+    one = MinHash(num_perm=15, seed=7, hashfunc=int)
+    one.update(int(hashes[0]))
+    assert np.array_equal(h.signature(hashes[:1]), one.hashvalues)
+
+
+@pytest.mark.parametrize("rows", [20, 7])
+def test_band_keys_change_only_where_the_band_changes(rows):
+    h = MinhashDedup(bands=30, rows=rows).hasher()
+    sig = np.arange(30 * rows, dtype=np.uint32)
+    keys = h.band_keys(sig)
+    assert len(keys) == 30 and len(set(keys)) == 30 and all(0 <= k < 2 ** 63 for k in keys)
+    other = sig.copy()
+    other[rows * 4 + rows - 1] += 1  # last row of band 4
+    keys2 = h.band_keys(other)
+    assert [i for i in range(30) if keys[i] != keys2[i]] == [4]
+
+
+def test_equal_bands_in_different_positions_get_different_keys():
+    h = MinhashDedup(bands=2, rows=3).hasher()
+    keys = h.band_keys(np.array([1, 2, 3, 1, 2, 3], dtype=np.uint32))
+    assert keys[0] != keys[1]
+
+
+def test_presets_and_overrides():
+    assert (MinhashDedup().n_bands, MinhashDedup().n_rows, MinhashDedup().num_perm) == (450, 20, 9000)
+    fw = MinhashDedup(preset="fineweb")
+    assert (fw.n_bands, fw.n_rows) == (14, 8)
+    assert (MinhashDedup(preset="fineweb", bands=20).n_bands, MinhashDedup(rows=10).n_rows) == (20, 10)
+    assert MinhashDedup().name == "minhash_dedup" and MinhashDedup.reasons == ("minhash_dedup.duplicate",)
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"preset": "c4"}, "preset"), ({"bands": -1}, "bands"), ({"ngram": 0}, "ngram"),
+    ({"threshold": 0.0}, "threshold"), ({"threshold": 1.5}, "threshold"), ({"max_rounds": 0}, "max_rounds"),
+    ({"survivor": "random"}, "survivor"), ({"bands": 1000, "rows": 100}, "65536"), ({"seed": -1}, "seed"),
+])
+def test_invalid_parameters_raise(kwargs, field):
+    with pytest.raises(ValueError, match=field):
+        MinhashDedup(**kwargs)
+
+
+def test_s_curve_matches_spec_table():
+    # SPEC §2.8: 450×20 → 0.995 at 0.8; 14×8 → 0.924 at 0.8, 0.988 at 0.85
+    assert round(probability(0.8, 450, 20), 3) == 0.995
+    assert round(probability(0.8, 14, 8), 3) == 0.924
+    assert round(probability(0.85, 14, 8), 3) == 0.988
+
+
+def test_fingerprint_names_every_signature_input():
+    base = MinhashDedup().fingerprint()
+    for changed in (MinhashDedup(seed=2), MinhashDedup(ngram=4), MinhashDedup(normalize_digits=True),
+                    MinhashDedup(strip_accents=True), MinhashDedup(preset="fineweb")):
+        assert changed.fingerprint() != base
+    assert MinhashDedup(verify=False).fingerprint() == base  # verification does not touch signatures
+
+
+def test_similar_texts_share_bands_and_unrelated_do_not():
+    h = MinhashDedup().hasher()
+    base = " ".join(f"word{i}" for i in range(400))
+    near = base.replace("word200 ", "changed ")
+    other = " ".join(f"other{i}" for i in range(400))
+    k0, k1, k2 = (set(h.band_keys(h.signature(h.shingle_hashes(t)))) for t in (base, near, other))
+    assert len(k0 & k1) > 100 and not k0 & k2
