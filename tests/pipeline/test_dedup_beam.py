@@ -1,0 +1,211 @@
+"""Beam wiring of the dedup stages: exact expected sets on the DirectRunner."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import apache_beam as beam
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from dedup.exact import ExactDedup
+from dedup.minhash import MinhashDedup
+from dedup.urls import UrlDedup
+from filters.base import Document
+from pipeline.dedup import dedup_transform
+from pipeline.tally import Tally
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+MULTI = ["--direct_num_workers=2", "--direct_running_mode=multi_threading"]
+
+
+def D(i, text, date="", url=""):
+    return Document(id=i, url=url or f"https://example.com/{i}", text=text, date=date)
+
+
+def words(prefix, n, start=0):
+    return " ".join(f"{prefix}{i}" for i in range(start, start + n))
+
+
+def tally_matcher(name, expected):
+    """Checks ``expected`` counts (missing key = 0) and in = out + dropped."""
+    def check(tallies):
+        t = Tally.merged(tallies)
+        got = {k: t.counts.get(k, 0) for k in expected}
+        assert got == expected, got
+        dropped = sum(n for k, n in t.counts.items() if k.startswith(f"stage.{name}.dropped."))
+        assert t.counts[f"stage.{name}.in"] == t.counts[f"stage.{name}.out"] + dropped
+    return check
+
+
+def run(stage, docs, kept, rejected, counts=None, options=(), extra=None):
+    with TestPipeline(options=PipelineOptions(list(options))) as p:
+        out = p | beam.Create(docs) | dedup_transform(stage)
+        assert_that(out["kept"] | "KeptIds" >> beam.Map(lambda d: d.id), equal_to(sorted(kept)), label="Kept")
+        assert_that(out["rejected"] | "RejIds" >> beam.Map(lambda r: (r.doc.id, r.stage, r.reason)),
+                    equal_to([(i, stage.name, stage.reasons[0]) for i in rejected]), label="Rejected")
+        assert_that(out["tallies"], tally_matcher(stage.name, counts or {}), label="Tallies")
+        if extra:
+            extra(out)
+
+
+# --- exact_dedup ------------------------------------------------------------------------
+
+def test_exact_keeps_the_earliest_copy_of_each_normalised_text():
+    docs = [D("a", "Hello  world", "2024-05-02T00:00:00Z"), D("b", "Hello world", "2024-05-01T00:00:00Z"),
+            D("c", " Hello world\n"), D("d", "hello world", "2024-05-01T00:00:00Z"), D("e", "Hello world", "2024-05-01T00:00:00Z")]
+    run(ExactDedup(), docs, kept=["b", "d"], rejected=["a", "c", "e"], counts={
+        "stage.exact_dedup.in": 5, "stage.exact_dedup.out": 2, "stage.exact_dedup.dropped.exact_dedup.duplicate": 3,
+        "exact_dedup.unique_keys": 2, "exact_dedup.duplicate_groups": 1})
+
+
+def test_exact_hot_key_keeps_one_and_counts_exactly():
+    docs = [D(f"x{i:04d}", "the same licence text", f"2024-01-{1 + i % 28:02d}") for i in range(1500)]
+    run(ExactDedup(survivor="latest"), docs, kept=["x0027"], rejected=[d.id for d in docs if d.id != "x0027"],
+        counts={"stage.exact_dedup.in": 1500, "stage.exact_dedup.out": 1}, options=MULTI)
+
+
+def test_exact_publishes_beam_metrics():
+    p = TestPipeline(options=PipelineOptions([]))
+    _ = p | beam.Create([D("a", "x"), D("b", "x"), D("c", "y")]) | dedup_transform(ExactDedup())
+    result = p.run()
+    result.wait_until_finish()
+    got = {m.key.metric.name: m.committed for m in result.metrics().query(
+        MetricsFilter().with_namespace("exact_dedup"))["counters"]}
+    assert got == {"in": 3, "out": 2, "dropped.exact_dedup.duplicate": 1}
+
+
+# --- url_dedup --------------------------------------------------------------------------
+
+URL_DOCS = [D("old", "t1", "2024-01-01T00:00:00Z", "http://Example.com/Page#top"),
+            D("new", "t2", "2024-03-01T00:00:00Z", "HTTP://example.COM/Page"),
+            D("mid", "t3", "2024-02-01T00:00:00Z", "http://example.com/Page#x"),
+            D("case", "t4", "2024-01-01T00:00:00Z", "http://example.com/page"),
+            D("tie2", "t5", "2024-01-01T00:00:00Z", "https://a.org/"), D("tie1", "t6", "2024-01-01T00:00:00Z", "https://A.org"),
+            Document(id="nourl", url="", text="t7")]
+
+
+def test_url_latest_wins_by_default_and_keyless_pass_through():
+    run(UrlDedup(), URL_DOCS, kept=["new", "case", "tie1", "nourl"], rejected=["old", "mid", "tie2"], counts={
+        "stage.url_dedup.in": 7, "stage.url_dedup.out": 4, "stage.url_dedup.dropped.url_dedup.duplicate": 3,
+        "url_dedup.no_key": 1, "url_dedup.duplicate_groups": 2})
+
+
+def test_url_earliest_rule():
+    run(UrlDedup(survivor="earliest"), URL_DOCS, kept=["old", "case", "tie1", "nourl"], rejected=["new", "mid", "tie2"])
+
+
+# --- minhash_dedup ----------------------------------------------------------------------
+
+BASE = words("w", 300)
+CLUSTER = [D("c-late", BASE.replace("w150 ", "edit "), "2024-05-03T00:00:00Z"),
+           D("c-first", BASE.replace("w10 ", "edit "), "2024-05-01T00:00:00Z"),
+           D("c-undated", BASE.replace("w250 ", "edit ")),
+           D("c-same-day", BASE.replace("w290 ", "edit "), "2024-05-01T00:00:00Z"),
+           D("unrelated", words("u", 300), "2023-01-01T00:00:00Z"),
+           D("short", "too short to sign", "2020-01-01T00:00:00Z")]
+
+
+def check_survivor_signals(out):
+    assert_that(out["kept"] | "Sizes" >> beam.Map(lambda d: (d.id, d.signals.get("minhash_dedup.cluster_size"))),
+                equal_to([("c-first", 4.0), ("unrelated", 1.0), ("short", None)]), label="Signals")
+
+
+@pytest.mark.parametrize("preset", ["refinedweb", "fineweb"])
+def test_minhash_keeps_the_earliest_of_a_cluster(preset):
+    run(MinhashDedup(preset=preset), CLUSTER, kept=["c-first", "unrelated", "short"],
+        rejected=["c-late", "c-undated", "c-same-day"], extra=check_survivor_signals, counts={
+            "stage.minhash_dedup.in": 6, "stage.minhash_dedup.out": 3,
+            "stage.minhash_dedup.dropped.minhash_dedup.duplicate": 3, "minhash_dedup.signed": 5,
+            "minhash_dedup.too_short": 1, "minhash_dedup.clusters": 1, "minhash_dedup.graph_nodes": 4,
+            "minhash_dedup.cc_unconverged": 0, "minhash_dedup.pairs_rejected": 0})
+
+
+@pytest.mark.parametrize("seed, options", [(1, ()), (2, MULTI), (3, MULTI)])
+def test_minhash_survivors_do_not_depend_on_order_or_bundles(seed, options):
+    docs = CLUSTER * 1
+    random.Random(seed).shuffle(docs)
+    run(MinhashDedup(preset="fineweb", max_rounds=4), docs, kept=["c-first", "unrelated", "short"],
+        rejected=["c-late", "c-undated", "c-same-day"], options=options)
+
+
+def test_minhash_verification_rejects_low_jaccard_candidates():
+    # Jaccard 96/296 = 0.32, but with 20 one-row bands they collide (P = 1 - 0.68^20)
+    a, b = D("a", words("w", 200), "2024-01-01"), D("b", words("w", 100) + " " + words("v", 100, 100), "2024-01-02")
+    run(MinhashDedup(bands=20, rows=1, verify=False), [a, b], kept=["a"], rejected=["b"],
+        counts={"minhash_dedup.unique_pairs": 1, "minhash_dedup.pairs_verified": 0})
+    run(MinhashDedup(bands=20, rows=1, verify=True), [a, b], kept=["a", "b"], rejected=[],
+        counts={"minhash_dedup.unique_pairs": 1, "minhash_dedup.pairs_verified": 1,
+                "minhash_dedup.pairs_rejected": 1, "minhash_dedup.clusters": 0})
+
+
+def test_minhash_hot_bucket_collapses_to_one_survivor():
+    docs = [D(f"h{i:03d}", BASE.replace(f"w{i} ", f"edit{i} "), f"2024-02-{1 + i % 28:02d}") for i in range(300)]
+
+    def top(out):
+        def check(tallies):
+            t = Tally.merged(tallies)
+            assert t.top_items("minhash_dedup.largest_clusters") == [
+                {"size": 300, "url": "https://example.com/h000", "id": "h000"}]
+            assert t.hists["minhash_dedup.cluster_size"] == {300.0: 1}
+            assert t.counts["minhash_dedup.candidate_pairs"] >= 299
+        assert_that(out["tallies"], check, label="Top")
+    run(MinhashDedup(preset="fineweb"), docs, kept=["h000"], rejected=[d.id for d in docs[1:]],
+        counts={"minhash_dedup.clusters": 1, "minhash_dedup.cc_unconverged": 0}, extra=top, options=MULTI)
+
+
+def test_dedup_transform_rejects_other_stages():
+    with pytest.raises(TypeError):
+        dedup_transform(object())
+
+
+# --- the dedup preset on dedup-eval -----------------------------------------------------
+
+def load_preset(path):
+    """configs/dedup.yaml → stage objects (a stand-in for pipeline/config.py's loader)."""
+    classes = {"exact_dedup": ExactDedup, "url_dedup": UrlDedup, "minhash_dedup": MinhashDedup}
+    stages = []
+    for entry in yaml.safe_load(path.read_text())["stages"]:
+        name, params = (entry, {}) if isinstance(entry, str) else next(iter(entry.items()))
+        stages.append(classes[name](**params))
+    return stages
+
+
+def quality(pairs):
+    """Missed = pairs at Jaccard ≥ 0.85 where both survive; false = removed docs with no
+    partner at ≥ 0.7 (data/dedup-eval/README.md)."""
+    def check(outcomes):
+        kept = {i for i, k in outcomes if k}
+        removed = {i for i, k in outcomes if not k}
+        high = [(a, b) for a, b, j in pairs if j >= 0.85]
+        partners = {x for a, b, j in pairs if j >= 0.7 for x in (a, b)}
+        missed = sum(a in kept and b in kept for a, b in high)
+        false = len(removed - partners)
+        assert missed <= 0.02 * len(high), (missed, len(high))
+        assert false <= 0.01 * len(removed), (false, len(removed))
+        assert len(removed) > 200  # the set has ~250 duplicates to find
+    return check
+
+
+def test_dedup_preset_quality_on_dedup_eval():
+    table = pq.read_table(FIXTURES / "dedup_eval_docs.parquet").to_pylist()
+    pairs = [(r["a"], r["b"], r["jaccard"]) for r in pq.read_table(FIXTURES / "dedup_eval_pairs.parquet").to_pylist()]
+    stages = load_preset(ROOT / "configs" / "dedup.yaml")
+    assert [s.name for s in stages] == ["exact_dedup", "minhash_dedup"]
+    with TestPipeline(options=PipelineOptions([])) as p:
+        pcoll = p | beam.Create([Document(id=r["id"], url=r["url"], text=r["text"]) for r in table])
+        rejected = []
+        for stage in stages:
+            out = pcoll | f"Dedup[{stage.name}]" >> dedup_transform(stage)
+            pcoll = out["kept"]
+            rejected.append(out["rejected"])
+        outcomes = ((pcoll | "K" >> beam.Map(lambda d: (d.id, True)),
+                     rejected | "R" >> beam.Flatten() | "RIds" >> beam.Map(lambda r: (r.doc.id, False)))
+                    | "Outcomes" >> beam.Flatten())
+        assert_that(outcomes, quality(pairs))
