@@ -1,0 +1,153 @@
+"""c4_quality: C4's line removals and document drops, TFDS values (SPEC D19, P24, P25)."""
+import pickle
+
+import pytest
+
+from filters.base import Document
+from filters.c4 import C4Quality, count_sentences
+
+F = C4Quality()
+GOOD = "This is a perfectly normal sentence of text."  # 8 words, 1 sentence
+
+
+def doc(text):
+    return Document(id="d", url="https://example.com/", text=text)
+
+
+def check(text, f=F):
+    v = f(doc(text))
+    failed = f.failing(v.signals)
+    assert v.reason == (failed[0] if failed else None)
+    return v
+
+
+def result(text, f=F):
+    v = check(text, f)
+    assert v.keep, v.reason
+    return v.doc.text if v.doc is not None else text
+
+
+def test_clean_document_is_unchanged():
+    text = "\n".join([GOOD] * 3)
+    v = check(text)
+    assert v.keep and v.doc is None
+    assert v.signals["sentences"] == 3 and v.signals["lines_kept"] == 3
+
+
+def test_too_few_sentences_boundary():
+    assert check("\n".join([GOOD] * 2)).reason == "c4_quality.too_few_sentences"
+    assert check("One sentence here. Two sentences here. Three sentences here.").keep
+
+
+def test_min_words_per_line_boundary():
+    four = "Only four words here."
+    five = "Now five words are here."
+    text = "\n".join([GOOD] * 3 + [four, five])
+    v = check(text)
+    assert v.signals["too_few_words_lines"] == 1
+    assert result(text).split("\n") == [GOOD] * 3 + [five]
+
+
+def test_max_word_length_boundary():
+    ok = "A long word " + "x" * 1000 + " ends here."
+    too_long = "A long word " + "x" * 1001 + " ends here."
+    v = check("\n".join([GOOD] * 3 + [ok, too_long]))
+    assert v.signals["too_long_word_lines"] == 1
+    assert result("\n".join([GOOD] * 3 + [ok, too_long])).split("\n")[-1] == ok
+
+
+def test_terminal_punctuation_and_ellipsis():
+    lines = [GOOD] * 3 + ["No end mark on this line", "It trails off like this...", 'He said "five words here"']
+    v = check("\n".join(lines))
+    assert v.signals["no_terminal_punct_lines"] == 2
+    assert result("\n".join(lines)).split("\n")[-1] == 'He said "five words here"'
+
+
+def test_terminal_punctuation_rule_off_still_removes_short_lines():
+    # P25: FineWeb's configuration; short lines still go.
+    f = C4Quality(filter_no_terminal_punct=False)
+    text = "\n".join([GOOD] * 3 + ["No end mark on this line", "Too short"])
+    v = check(text, f)
+    assert v.signals["no_terminal_punct_lines"] == 0 and v.signals["too_few_words_lines"] == 1
+    assert result(text, f).split("\n")[-1] == "No end mark on this line"
+
+
+def test_javascript_and_policy_lines_are_removed():
+    lines = [GOOD] * 3 + [
+        "Please enable JavaScript to view the comments.",
+        "By using this site you agree to our Privacy Policy.",
+        "This website uses cookies to improve your experience.",
+    ]
+    v = check("\n".join(lines))
+    assert v.signals["javascript_lines"] == 1 and v.signals["policy_lines"] == 2
+    assert result("\n".join(lines)) == "\n".join([GOOD] * 3)
+
+
+def test_citations_are_removed():
+    text = "\n".join([GOOD] * 2 + ["The city was founded in 1850.[1][citation needed]", "The text here [edit] is fine."])
+    assert result(text).split("\n")[2:] == ["The city was founded in 1850.", "The text here  is fine."]
+
+
+def test_lorem_ipsum_and_curly_bracket_drop_the_document():
+    base = [GOOD] * 3
+    assert check("\n".join(base + ["Lorem ipsum dolor sit amet, consectetur."])).reason == "c4_quality.lorem_ipsum"
+    assert check("\n".join(base + ["Use the function f(x) { return x; }."])).reason == "c4_quality.curly_bracket"
+    # only lines that survive the line rules count (TFDS order)
+    assert check("\n".join(base + ["function f() { return 1; }"])).keep
+    v = check("\n".join(base + ["Lorem ipsum text { here } and more."]))
+    assert F.failing(v.signals) == ("c4_quality.lorem_ipsum", "c4_quality.curly_bracket")
+
+
+def test_one_case_per_reason():
+    cases = {
+        "c4_quality.lorem_ipsum": (F, "Lorem ipsum dolor sit amet, consectetur."),
+        "c4_quality.curly_bracket": (F, "\n".join([GOOD] * 3 + ["A line with { bracket in it."])),
+        "c4_quality.too_few_sentences": (F, GOOD),
+        "c4_quality.empty": (C4Quality(min_num_sentences=0), "no end mark"),
+    }
+    for reason, (f, text) in cases.items():
+        assert check(text, f).reason == reason
+    assert sorted(cases) == sorted(F.reasons)
+
+
+def test_empty_and_non_english_documents():
+    assert check("").reason == "c4_quality.too_few_sentences"
+    chinese = "\n".join(["这是一个中文句子。"] * 5)  # one whitespace word per line
+    assert check(chinese).signals["no_terminal_punct_lines"] == 5  # "。" is no end mark
+    german = "\n".join(["Das ist ein ganz normaler deutscher Satz."] * 3)
+    assert check(german).keep
+
+
+@pytest.mark.parametrize(
+    "line,expected",
+    [
+        ("One. Two! Three?", 3),
+        ("Dr. Smith met J. Doe at 5 p.m. today.", 1),
+        ("It works, e.g. here, i.e. there.", 1),
+        ('He said "hi." Then he left.', 2),
+        ("No terminal mark", 1),
+        ("Wait... what?", 2),
+    ],
+)
+def test_count_sentences(line, expected):
+    assert count_sentences(line) == expected
+
+
+def test_parameters_are_validated():
+    with pytest.raises(ValueError):
+        C4Quality(min_words_per_line=-1)
+    with pytest.raises(ValueError):
+        C4Quality(policy_substrings=("Cookie",))
+
+
+def test_very_long_text_completes():
+    text = (GOOD + "\n") * 50_000
+    assert len(text) > 2_000_000
+    assert check(text).keep
+
+
+def test_does_not_mutate_and_pickles():
+    d = doc("\n".join([GOOD] * 3 + ["short"]))
+    v = F(d)
+    assert d.text.endswith("short") and v.doc.text == "\n".join([GOOD] * 3)
+    assert pickle.loads(pickle.dumps(F)) == F
