@@ -76,3 +76,64 @@ def test_views_are_cached_and_immutable():
 @pytest.mark.parametrize("num,den,expected", [(1, 2, 0.5), (3, 0, 0.0), (0, 0, 0.0)])
 def test_ratio(num, den, expected):
     assert T.ratio(num, den) == expected
+
+
+# --- the stage contract every filter in this package keeps (pipeline/config.py relies on it)
+import dataclasses  # noqa: E402
+import pickle  # noqa: E402
+import re  # noqa: E402
+import typing  # noqa: E402
+
+from filters.base import Document, Stage  # noqa: E402
+from filters.c4 import C4Quality  # noqa: E402
+from filters.fineweb import FineWebQuality  # noqa: E402
+from filters.lines import LineCorrections  # noqa: E402
+from filters.quality import GopherQuality  # noqa: E402
+from filters.repetition import GopherRepetition  # noqa: E402
+from filters.url import UrlFilter  # noqa: E402
+
+STAGES = {
+    "url_filter": UrlFilter,
+    "gopher_repetition": GopherRepetition,
+    "gopher_quality": GopherQuality,
+    "line_corrections": LineCorrections,
+    "c4_quality": C4Quality,
+    "fineweb_quality": FineWebQuality,
+}
+ALLOWED_TYPES = {int, float, bool, str, str | None, tuple[str, ...]}
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_stage_contract(name):
+    cls = STAGES[name]
+    assert issubclass(cls, Stage) and cls.name == name
+    assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen
+    assert cls.reasons and len(set(cls.reasons)) == len(cls.reasons)
+    assert all(re.fullmatch(rf"{name}\.[a-z0-9_]+", r) for r in cls.reasons)
+    hints = typing.get_type_hints(cls)
+    for field in dataclasses.fields(cls):
+        assert hints[field.name] in ALLOWED_TYPES, field.name
+    stage = cls()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(stage, dataclasses.fields(cls)[0].name, None)
+    v = stage(Document(id="x", url="https://example.com/a", text="Some text.\nMore text here."))
+    assert all(isinstance(value, float) for value in v.signals.values())
+    assert all("." not in key for key in v.signals)
+    failed = stage.failing(v.signals)
+    assert set(failed) <= set(cls.reasons) and v.reason == (failed[0] if failed else None)
+    assert pickle.loads(pickle.dumps(stage)) == stage
+
+
+def test_stages_build_from_yaml_params():
+    config = pytest.importorskip("pipeline.config")
+    for name, cls in STAGES.items():
+        assert config.stage_class(name) is cls
+    run = config.parse_config({"stages": [
+        {"url_filter": {"hard_word_lists": [], "soft_word_threshold": 3}},
+        {"gopher_quality": {"min_words": 40, "stop_words": ["the", "of"], "max_mean_word_len": 12}},
+        {"line_corrections": {"prefix_patterns": ["sign in"], "max_removed_ratio": 0.1}},
+    ]})
+    url, quality, lines = run.stages[:3]
+    assert url.soft_word_threshold == 3 and url.hard_word_lists == ()
+    assert quality.stop_words == ("the", "of") and quality.max_mean_word_len == 12.0
+    assert lines.prefix_patterns == ("sign in",)
