@@ -61,7 +61,8 @@ class ReadConfig:
 @dataclass(frozen=True)
 class OutputConfig:
     compression: str = "zstd"
-    max_records_per_shard: int = 100_000
+    # Target size of a documents/ shard in MB (compressed); a shard closes once it passes it.
+    shard_mb: int = 256
     # Dropped documents written to rejects/ per reason (bottom-k by id hash: deterministic).
     # 0 writes none; -1 writes every dropped document (audits; costs output space).
     rejects_per_reason: int = 100
@@ -71,8 +72,8 @@ class OutputConfig:
     def __post_init__(self) -> None:
         if self.compression not in {"zstd", "snappy", "gzip", "none", "lz4", "brotli"}:
             raise ConfigError(f"output.compression: unknown codec {self.compression!r}")
-        if self.max_records_per_shard < 1:
-            raise ConfigError("output.max_records_per_shard must be >= 1")
+        if self.shard_mb < 1:
+            raise ConfigError("output.shard_mb must be >= 1")
         if self.rejects_per_reason < -1:
             raise ConfigError("output.rejects_per_reason must be -1 (all), 0 (none) or a positive count")
 
@@ -124,10 +125,11 @@ def preset_names() -> list[str]:
 
 def resolve_path(name_or_path: str) -> str:
     """A preset name (a file in configs/) or a path to a YAML file."""
-    if os.path.exists(name_or_path):
+    looks_like_path = os.sep in name_or_path or name_or_path.endswith((".yaml", ".yml"))
+    if looks_like_path and os.path.isfile(name_or_path):
         return name_or_path
     candidate = os.path.join(CONFIG_DIR, name_or_path + ".yaml")
-    if os.path.exists(candidate):
+    if not looks_like_path and os.path.isfile(candidate):
         return candidate
     raise ConfigError(f"no config {name_or_path!r}: not a file, and not a preset ({', '.join(preset_names())})")
 

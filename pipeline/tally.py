@@ -47,6 +47,8 @@ class Tally:
     samples: dict[str, dict[str, tuple[int, Any]]] = field(default_factory=dict)
     # name -> {key: (score, item)}; at most k entries, the largest scores (e.g. biggest clusters)
     tops: dict[str, dict[str, tuple[float, Any]]] = field(default_factory=dict)
+    # name -> k of each sample and top list, so merging keeps the size it was made with
+    sizes: dict[str, int] = field(default_factory=dict)
 
     def count(self, key: str, n: int = 1) -> None:
         self.counts[key] += n
@@ -62,6 +64,7 @@ class Tally:
         bucket = self.samples.get(name)
         if bucket is None:
             bucket = self.samples[name] = {}
+            self.sizes[name] = k
         if key in bucket:
             return
         h = stable_hash(key)
@@ -78,6 +81,7 @@ class Tally:
         bucket = self.tops.get(name)
         if bucket is None:
             bucket = self.tops[name] = {}
+            self.sizes["top:" + name] = k
         if key in bucket:
             if score > bucket[key][0]:
                 bucket[key] = (score, item)
@@ -94,14 +98,16 @@ class Tally:
         bucket = self.tops.get(name, {})
         return [bucket[k][1] for k in sorted(bucket, key=lambda kk: (-bucket[kk][0], kk))]
 
-    def merge(self, other: "Tally", k: int = SAMPLE_K) -> "Tally":
+    def merge(self, other: "Tally") -> "Tally":
         self.counts.update(other.counts)
         for name, hist in other.hists.items():
             self.hists.setdefault(name, Counter()).update(hist)
         for name, bucket in other.samples.items():
+            k = other.sizes.get(name, SAMPLE_K)
             for key, (_, item) in bucket.items():
                 self.sample(name, key, item, k)
         for name, bucket in other.tops.items():
+            k = other.sizes.get("top:" + name, SAMPLE_K)
             for key, (score, item) in bucket.items():
                 self.top(name, key, score, item, k)
         return self

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import zlib
 from typing import BinaryIO, Callable, Iterator
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType, has_block_digest
@@ -111,6 +112,9 @@ def _page(record, source: str, cfg: ReadConfig, tally: Tally) -> Document | None
         return None
     content_type = _header(record, "WARC-Identified-Payload-Type") or record.http_content_type
     payload = record.reader.read(cfg.max_payload_bytes + 1)
+    encoding = (http.get("Content-Encoding") or "").strip().lower()
+    if encoding in ("gzip", "x-gzip", "deflate", "br"):
+        payload = _decompress(payload, encoding, cfg.max_payload_bytes + 1)
     cut = len(payload) > cfg.max_payload_bytes
     payload = payload[: cfg.max_payload_bytes]
     if not is_html(content_type, payload):
@@ -133,6 +137,25 @@ def _page(record, source: str, cfg: ReadConfig, tally: Tally) -> Document | None
         html=html,
         truncated=truncated,
     )
+
+
+def _decompress(data: bytes, encoding: str, limit: int) -> bytes:
+    """Undo a Content-Encoding, at most ``limit`` bytes out (no decompression bombs).
+
+    A payload that is not really compressed (a wrong header) is returned as it is.
+    """
+    try:
+        if encoding == "br":
+            import brotli
+
+            return brotli.decompress(data)[:limit]
+        wbits = 47 if encoding in ("gzip", "x-gzip") else 15  # 47: gzip or zlib header
+        return zlib.decompressobj(wbits).decompress(data, limit)
+    except Exception:  # noqa: BLE001
+        try:
+            return zlib.decompressobj(-15).decompress(data, limit)  # raw deflate
+        except zlib.error:
+            return data
 
 
 def read_warc(

@@ -1,0 +1,214 @@
+"""``webrefine``: the one command line (also ``python -m pipeline``).
+
+  webrefine run [--input PATTERN ...] --output OUT [--config NAME|PATH] [Beam options]
+  webrefine configs
+
+Our flags are parsed first; everything else is handed to Beam untouched (``--runner``,
+``--project``, ``--direct_num_workers`` ...). Exit status of ``run``: 0 when every input
+record was read, 3 when the run completed but some records or files could not be read
+(see stats.json "errors" and "file_errors"), 2 for a usage or config error, 1 when the
+pipeline itself failed.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from typing import Any, Sequence
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INPUT_ERRORS = 0, 1, 2, 3
+SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "sample.warc.gz")
+LOCAL_RUNNERS = {"directrunner", "direct", "portablerunner", "prismrunner", "interactiverunner"}
+
+
+class UsageError(Exception):
+    pass
+
+
+def version() -> str:
+    try:
+        from importlib.metadata import version as v
+
+        return v("webrefine")
+    except Exception:  # noqa: BLE001 - running from a source tree
+        return "0+source"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="webrefine", description="RefinedWeb-style web data curation on Apache Beam.")
+    parser.add_argument("--version", action="version", version=f"webrefine {version()}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run_p = sub.add_parser("run", help="run the pipeline (unknown flags go to Beam)")
+    run_p.add_argument("--input", action="append", default=None, metavar="PATTERN",
+                       help="WARC (.warc, .warc.gz) or text (.parquet, .jsonl[.gz]) files; globs, gs://, s3://; "
+                            "repeatable (default: the bundled sample WARC)")
+    run_p.add_argument("--output", required=True, help="output directory (local, gs://, s3://)")
+    run_p.add_argument("--config", default="refinedweb", help="preset name in configs/ or a YAML path")
+    run_p.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier run in --output")
+    run_p.add_argument("--fanout", choices=("auto", "pages", "files"), default="auto",
+                       help="spread pages over workers after reading (pages) or only files; auto: pages on "
+                            "distributed runners, files on local ones (they would hold every page in memory)")
+    run_p.add_argument("--no-progress", action="store_true", help="no live progress line on local runs")
+    sub.add_parser("configs", help="list the config presets")
+    args, beam_args = parser.parse_known_args(argv)
+    if args.command == "configs":
+        from pipeline.config import CONFIG_DIR, preset_names
+
+        for name in preset_names():
+            print(f"{name:12s} {os.path.join(CONFIG_DIR, name + '.yaml')}")
+        return EXIT_OK
+    if args.command != "run" and beam_args:
+        parser.error(f"unrecognized arguments: {' '.join(beam_args)}")
+    try:
+        return run(args, beam_args)
+    except UsageError as exc:
+        print(f"webrefine: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def resolve_inputs(patterns: Sequence[str]) -> tuple[tuple[str, ...], str]:
+    from apache_beam.io.filesystems import FileSystems
+
+    from pipeline.documents import input_format
+
+    paths: list[str] = []
+    for pattern in patterns:
+        try:
+            matched = [m.path for m in FileSystems.match([pattern])[0].metadata_list]
+        except Exception as exc:  # noqa: BLE001
+            raise UsageError(f"cannot list --input {pattern!r}: {exc}") from None
+        if not matched:
+            raise UsageError(f"--input {pattern!r} matches no file")
+        paths += sorted(matched)
+    formats = {input_format(p) for p in paths}
+    if None in formats:
+        odd = [p for p in paths if input_format(p) is None][:3]
+        raise UsageError(f"unknown input type (want .warc[.gz], .parquet, .jsonl[.gz]): {odd}")
+    if len(formats) > 1:
+        raise UsageError(f"mixed input types {sorted(formats)}: run WARC and text inputs separately")
+    return tuple(dict.fromkeys(paths)), formats.pop()
+
+
+def prepare_output(output: str, overwrite: bool) -> None:
+    from apache_beam.io.filesystems import FileSystems
+
+    from pipeline.write import join
+
+    ours = [join(output, n) for n in ("documents", "rejects", "stats.json", "config.yaml", "report.html")]
+    existing = [p for p in ours if FileSystems.exists(p)]
+    if existing and not overwrite:
+        raise UsageError(f"{output} holds the outputs of an earlier run ({existing[0]}); "
+                         "pass --overwrite to replace them, or choose another --output")
+    for path in existing:
+        if path.endswith(("documents", "rejects")):
+            matches = FileSystems.match([join(path, "*")])[0].metadata_list
+            if matches:
+                FileSystems.delete([m.path for m in matches])
+        FileSystems.delete([path])
+
+
+def run_header(cfg, inputs: Sequence[str], input_fmt: str, runner: str) -> dict[str, Any]:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as v
+
+    versions = {"webrefine": version(), "python": platform.python_version()}
+    for pkg in ("apache-beam", "trafilatura", "fastwarc", "fasttext-predict", "datasketch", "pyarrow"):
+        try:
+            versions[pkg] = v(pkg)
+        except PackageNotFoundError:
+            pass
+    header: dict[str, Any] = {
+        "config_name": cfg.name,
+        "config_hash": cfg.fingerprint(),
+        "config": cfg.to_dict(),
+        "versions": versions,
+        "runner": runner,
+        "input_format": input_fmt,
+        "input_files": list(inputs[:1000]),
+        "input_files_total": len(inputs),
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    for stage in cfg.stages:
+        if stage.name == "language":
+            from filters.language import model_fingerprint
+
+            header["language_model"] = {"path": stage.model_path(), "sha256": model_fingerprint(stage.model_path())}
+    return header
+
+
+def run(args: argparse.Namespace, beam_args: list[str]) -> int:
+    import apache_beam as beam
+    from apache_beam.io.filesystems import FileSystems
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    from pipeline.config import ConfigError, load_config
+    from pipeline.graph import RunPlan, build
+    from pipeline.progress import ProgressPrinter
+    from pipeline.stats import check_invariant
+    from pipeline.write import join, write_yaml
+
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    inputs, fmt = resolve_inputs(args.input or [SAMPLE])
+    options = PipelineOptions(beam_args)
+    runner = options.view_as(StandardOptions).runner or "DirectRunner"
+    local = runner.lower() in LOCAL_RUNNERS
+    fanout = args.fanout if args.fanout != "auto" else ("files" if local else "pages")
+    prepare_output(args.output, args.overwrite)
+    write_yaml(join(args.output, "config.yaml"), cfg.to_dict())
+    progress_dir = tempfile.mkdtemp(prefix="webrefine-progress-") if local and not args.no_progress else None
+    plan = RunPlan(inputs=inputs, input_format=fmt, output=args.output, config=cfg,
+                   header=run_header(cfg, inputs, fmt, runner), fanout=fanout, progress_dir=progress_dir)
+    print(f"webrefine: {len(inputs)} {fmt} file(s) → {args.output} (config {cfg.name}, {runner})", file=sys.stderr)
+    try:
+        p = beam.Pipeline(options=options)
+        build(p, plan)
+        with ProgressPrinter(progress_dir) if progress_dir else contextlib.nullcontext():
+            p.run().wait_until_finish()
+    except Exception as exc:  # noqa: BLE001 - report, do not dump a Beam traceback on users
+        print(f"webrefine: the pipeline failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        if progress_dir:
+            shutil.rmtree(progress_dir, ignore_errors=True)
+    stats_path = join(args.output, "stats.json")
+    if not FileSystems.exists(stats_path):  # e.g. a remote runner launched without waiting
+        print(f"webrefine: submitted; stats will be written to {stats_path}", file=sys.stderr)
+        return EXIT_OK
+    with FileSystems.open(stats_path) as fh:
+        stats = json.load(fh)
+    print_summary(stats)
+    units, accounted = check_invariant(stats)
+    if units != accounted:
+        print(f"webrefine: warning: {units} input records but {accounted} accounted for", file=sys.stderr)
+    if stats["errors"] or stats["file_errors"]:
+        return EXIT_INPUT_ERRORS
+    return EXIT_OK
+
+
+def print_summary(stats: dict[str, Any]) -> None:
+    inp = stats["input"]
+    units = inp.get("responses", inp.get("rows", 0))
+    print(f"input: {inp.get('files', 0)} files, {units:,} {'responses' if 'responses' in inp else 'rows'}")
+    print(f"{'stage':20s} {'in':>9s} {'out':>9s} {'dropped':>9s}  top reasons")
+    for st in stats["stages"]:
+        dropped = sum(st["dropped"].values())
+        top = ", ".join(f"{r}={n}" for r, n in sorted(st["dropped"].items(), key=lambda x: -x[1])[:3])
+        print(f"{st['name']:20s} {st['in']:>9,} {st['out']:>9,} {dropped:>9,}  {top}")
+    kept = stats["output"]["documents"]
+    share = f" ({kept / units:.1%} of input)" if units else ""
+    print(f"output: {kept:,} documents{share}")
+    if stats["errors"] or stats["file_errors"]:
+        print(f"errors: {stats['errors']}  file errors: {stats['file_errors']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""The DoFns that wrap pure stages: counting, rejects and tallies are written once, here.
+
+Each DoFn keeps a Tally per bundle and emits it on the ``tally`` output when the bundle
+ends; the same numbers go to Beam Metrics (namespace ``webrefine``) for live monitoring.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
+
+from filters import resources
+from filters.base import Document, Rejection, Stage, apply_stage
+from pipeline import progress
+from pipeline.config import ReadConfig
+from pipeline.tally import Tally
+from pipeline.warc import read_warc
+
+TALLY = "tally"
+REJECTED = "rejected"
+METRICS_NAMESPACE = "webrefine"
+
+
+def open_beam_file(path: str):
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+def install_opener() -> None:
+    """Let filters open gs://, s3:// and local resources through Beam's FileSystems."""
+    resources.set_opener(open_beam_file)
+
+
+class TallyingDoFn(beam.DoFn):
+    """Base: a fresh Tally per bundle, flushed to the ``tally`` output and to Metrics."""
+
+    def __init__(self, progress_dir: str | None = None) -> None:
+        self.progress_dir = progress_dir
+
+    def start_bundle(self) -> None:
+        self.tally = Tally()
+
+    def finish_bundle(self) -> Iterable[Any]:
+        tally, self.tally = self.tally, Tally()
+        if not tally:
+            return
+        for key, n in tally.counts.items():
+            beam.metrics.Metrics.counter(METRICS_NAMESPACE, key).inc(n)
+        if self.progress_dir:
+            progress.flush(self.progress_dir)
+        yield beam.pvalue.TaggedOutput(TALLY, WindowedValue(tally, MIN_TIMESTAMP, [GlobalWindow()]))
+
+
+class ReadWarcFn(TallyingDoFn):
+    """WARC path → Documents (HTML still undecoded into text)."""
+
+    def __init__(self, cfg: ReadConfig, progress_dir: str | None = None) -> None:
+        super().__init__(progress_dir)
+        self.cfg = cfg
+
+    def setup(self) -> None:
+        install_opener()
+
+    def process(self, path: str) -> Iterable[Document]:
+        seen = self.tally.counts["input.responses"]
+        for doc in read_warc(lambda: open_beam_file(path), path, self.cfg, self.tally):
+            if self.progress_dir:
+                now = self.tally.counts["input.responses"]
+                progress.tick(self.progress_dir, "responses", now - seen)
+                seen = now
+            yield doc
+        if self.progress_dir:
+            progress.tick(self.progress_dir, "responses", self.tally.counts["input.responses"] - seen)
+
+
+class ApplyStageFn(TallyingDoFn):
+    """One per-document stage: kept documents on the main output, drops on ``rejected``."""
+
+    def __init__(self, stage: Stage, reject_text_chars: int, emit_rejects: bool,
+                 progress_dir: str | None = None) -> None:
+        super().__init__(progress_dir)
+        self.stage = stage
+        self.reject_text_chars = reject_text_chars
+        self.emit_rejects = emit_rejects
+
+    def setup(self) -> None:
+        install_opener()
+        self.stage.setup()
+        self.prefix = f"stage.{self.stage.name}."
+        self.failing = getattr(self.stage, "failing", None)
+
+    def teardown(self) -> None:
+        self.stage.teardown()
+
+    def process(self, doc: Document) -> Iterable[Any]:
+        tally, name = self.tally, self.stage.name
+        tally.count(self.prefix + "in")
+        out, verdict = apply_stage(self.stage, doc)
+        for key, value in verdict.signals.items():
+            tally.observe(f"{name}.{key}", value)
+        if self.failing is not None:
+            # Every rule the document fails, not only the first: which filter "owns" a drop.
+            failed = self.failing(verdict.signals)
+            if failed:
+                tally.count(f"{name}.fails." + "+".join(failed))
+        if out is not None:
+            tally.count(self.prefix + "out")
+            yield out
+            return
+        reason = verdict.reason or f"{name}.unknown"
+        tally.count(self.prefix + "dropped." + reason)
+        if self.emit_rejects:
+            dropped = verdict.doc if verdict.doc is not None else doc
+            dropped = dropped.replace(text=dropped.text[: self.reject_text_chars], html=None)
+            yield beam.pvalue.TaggedOutput(REJECTED, Rejection(name, reason, dropped, dict(verdict.signals)))
+
+
+class CountOutputFn(TallyingDoFn):
+    """The last step before the shard writer: counts output documents and characters."""
+
+    def process(self, doc: Document) -> Iterable[Document]:
+        self.tally.count("output.documents")
+        self.tally.count("output.chars", len(doc.text))
+        if self.progress_dir:
+            progress.tick(self.progress_dir, "documents")
+        yield doc
+
+
+class MergeTallies(beam.CombineFn):
+    def create_accumulator(self) -> Tally:
+        return Tally()
+
+    def add_input(self, acc: Tally, tally: Tally) -> Tally:
+        return acc.merge(tally)
+
+    def merge_accumulators(self, accs: Iterable[Tally]) -> Tally:
+        return Tally.merged(accs)
+
+    def extract_output(self, acc: Tally) -> Tally:
+        return acc
+
+
+class SampleRejects(beam.CombineFn):
+    """A bottom-k sample of rejections per (stage, reason): bounded and deterministic."""
+
+    def __init__(self, per_reason: int) -> None:
+        self.k = per_reason
+
+    def create_accumulator(self) -> Tally:
+        return Tally()
+
+    def add_input(self, acc: Tally, rej: Rejection) -> Tally:
+        acc.sample(rej.reason, rej.doc.id, rej, self.k)
+        return acc
+
+    def merge_accumulators(self, accs: Iterable[Tally]) -> Tally:
+        return Tally.merged(accs)
+
+    def extract_output(self, acc: Tally) -> list[Rejection]:
+        return [item for reason in sorted(acc.samples) for item in acc.sample_items(reason)]

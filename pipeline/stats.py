@@ -1,0 +1,68 @@
+"""stats.json: the run's accounting, built from the merged Tally (plain Python).
+
+Contract (other tools read it; only ever extended):
+  {"input": {"files", "records", "responses"} (document input: "rows" instead of records
+   and responses), "stages": [{"name", "in", "out", "dropped": {reason: n}}] in run order,
+   "output": {"documents", "chars"}, "errors": {reason: n}, ...}
+Invariant: responses (or rows) == output.documents + all stage drops + all errors.
+File-level problems (an unreadable file, a corrupt gzip stretch) are in "file_errors":
+they are not records, so they stay out of the invariant; the records inside a corrupt
+stretch cannot be counted by anyone.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from pipeline.tally import Tally
+
+SCHEMA_VERSION = 1
+
+
+def _sub(counts: dict[str, int], prefix: str) -> dict[str, int]:
+    return {k[len(prefix):]: v for k, v in sorted(counts.items()) if k.startswith(prefix)}
+
+
+def build_stats(tally: Tally, stage_names: Iterable[str], header: dict[str, Any],
+                document_input: bool) -> dict[str, Any]:
+    counts = dict(tally.counts)
+    stages = []
+    for name in stage_names:
+        prefix = f"stage.{name}."
+        stages.append({
+            "name": name,
+            "in": counts.get(prefix + "in", 0),
+            "out": counts.get(prefix + "out", 0),
+            "dropped": _sub(counts, prefix + "dropped."),
+        })
+    if document_input:
+        inputs = {"files": counts.get("input.files", 0), "rows": counts.get("input.rows", 0)}
+    else:
+        inputs = {k: counts.get(f"input.{k}", 0) for k in ("files", "records", "responses")}
+    known = ("input.", "stage.", "output.", "errors.", "file_errors.")
+    return {
+        "schema_version": SCHEMA_VERSION,
+        **header,
+        "input": inputs,
+        "stages": stages,
+        "output": {"documents": counts.get("output.documents", 0), "chars": counts.get("output.chars", 0)},
+        "errors": _sub(counts, "errors."),
+        "file_errors": _sub(counts, "file_errors."),
+        "error_samples": {
+            name: tally.sample_items(name)
+            for name in sorted(tally.samples) if name.startswith(("errors.", "file_errors."))
+        },
+        "counters": {k: v for k, v in sorted(counts.items()) if not k.startswith(known)},
+        "histograms": {
+            name: {repr(value): n for value, n in sorted(hist.items())}
+            for name, hist in sorted(tally.hists.items())
+        },
+        "top": {name: tally.top_items(name) for name in sorted(tally.tops)},
+    }
+
+
+def check_invariant(stats: dict[str, Any]) -> tuple[int, int]:
+    """(units in, units accounted for): equal when no record was lost."""
+    units = stats["input"].get("responses", stats["input"].get("rows", 0))
+    accounted = stats["output"]["documents"] + sum(stats["errors"].values())
+    accounted += sum(sum(s["dropped"].values()) for s in stats["stages"])
+    return units, accounted

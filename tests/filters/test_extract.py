@@ -1,0 +1,86 @@
+"""The extract stage: trafilatura output, post-formatting, size cap, time box, failures."""
+import pickle
+
+import pytest
+
+from filters.base import Document, apply_stage
+from filters.extract import Extract, post_format
+from tests.warcgen import ARTICLE
+
+
+def page(html: str) -> Document:
+    return Document(id="1", url="https://example.com/", html=html)
+
+
+@pytest.fixture(scope="module")
+def extract():
+    stage = Extract()
+    stage.setup()
+    yield stage
+    stage.teardown()
+
+
+def test_extracts_main_text_and_drops_boilerplate(extract):
+    out, verdict = apply_stage(extract, page(ARTICLE))
+    assert verdict.keep and out.html is None
+    assert "the village at the top has a small bakery" in out.text
+    assert "Home | About | Contact" not in out.text
+    assert out.signals["extract.text_chars"] == len(out.text)
+
+
+def test_post_format_removes_urls_and_collapses_newlines():
+    text = "See https://example.com/a?b=1 and www.example.org/page, or mail example.net.\n\n\n\nNext 10.0.0.1 end"
+    assert post_format(text) == "See  and , or mail .\n\nNext  end"
+    assert post_format("version 2.0 of setup.py, e.g. this") == "version 2.0 of setup.py, e.g. this"
+
+
+def test_empty_and_contentless_pages_are_dropped(extract):
+    assert apply_stage(extract, page(""))[1].reason == "extract.empty"
+    assert apply_stage(extract, page("<html><head><title>t</title></head><body></body></html>"))[1].reason == "extract.empty"
+    assert apply_stage(extract, page("<html><body><p>https://only.example.com/a-link</p></body></html>"))[1].reason \
+        == "extract.empty"  # nothing left once URLs are removed
+
+
+def test_timeout_is_a_counted_drop_and_the_next_page_works():
+    stage = Extract(timeout_s=0.0005)
+    big = ARTICLE.replace("</article>", "<p>more words here</p>" * 3000 + "</article>")
+    try:
+        assert apply_stage(stage, page(big))[1].reason == "extract.timeout"
+        relaxed = Extract(timeout_s=30)
+        object.__setattr__(relaxed, "_sandbox", stage._sandbox)  # the same, restarted helper
+        assert apply_stage(relaxed, page(ARTICLE))[1].keep
+    finally:
+        stage.teardown()
+
+
+def test_a_dead_helper_process_is_restarted(extract):
+    apply_stage(extract, page(ARTICLE))
+    extract._sandbox.proc.kill()
+    extract._sandbox.proc.wait()
+    assert apply_stage(extract, page(ARTICLE))[1].keep
+
+
+def test_input_size_cap_cuts_the_html():
+    stage = Extract(isolation="inline", max_html_chars=2048)
+    out, verdict = apply_stage(stage, page(ARTICLE + "<p>x</p>" * 10000))
+    assert verdict.signals["html_chars"] > 2048
+    assert out is None or len(out.text) < 2048
+
+
+def test_same_output_inline_and_isolated(extract):
+    a = apply_stage(Extract(isolation="inline"), page(ARTICLE))[0]
+    b = apply_stage(extract, page(ARTICLE))[0]
+    assert a.text == b.text
+
+
+def test_stage_pickles_without_its_helper_process(extract):
+    apply_stage(extract, page(ARTICLE))
+    clone = pickle.loads(pickle.dumps(extract))
+    assert getattr(clone, "_sandbox", None) is None and clone == extract
+
+
+def test_invalid_parameters():
+    with pytest.raises(ValueError):
+        Extract(timeout_s=0)
+    with pytest.raises(ValueError):
+        Extract(isolation="thread")

@@ -1,0 +1,63 @@
+"""Config loading: presets, strict keys and types, stage order, clear errors."""
+import pytest
+
+from pipeline.config import STAGES, ConfigError, load_config, parse_config, preset_names, stage_class
+
+
+def test_every_preset_loads_and_resolves_every_parameter():
+    for name in preset_names():
+        cfg = load_config(name)
+        assert cfg.stages and cfg.name == name
+        resolved = cfg.to_dict()
+        assert [next(iter(s)) for s in resolved["stages"]] == list(cfg.stage_names)
+        # The resolved config loads back into the same config.
+        assert parse_config(resolved).fingerprint() == cfg.fingerprint()
+
+
+def test_default_is_refinedweb_and_extract_preset_only_extracts():
+    assert load_config().name == "refinedweb"
+    assert load_config("extract").stage_names == ("extract",)
+
+
+def test_stage_names_and_parameters():
+    cfg = parse_config({"stages": ["extract", {"language": {"languages": ["de", "fr"], "min_score": 0.5}}]})
+    lang = cfg.stages[1]
+    assert lang.languages == ("de", "fr") and lang.min_score == 0.5
+    assert cfg.stages[0].timeout_s == 2.0  # default kept
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"stages": ["extract", "no_such_stage"]}, "unknown stage 'no_such_stage'"),
+    ({"stages": [{"extract": {"timeout": 3}}]}, "unknown parameter(s) ['timeout']"),
+    ({"stages": [{"extract": {"timeout_s": "fast"}}]}, "expected a number"),
+    ({"stages": [{"language": {"languages": "en"}}]}, "expected a list"),
+    ({"stages": [{"language": {"min_score": 1.5}}]}, "min_score must be between 0 and 1"),
+    ({"stages": [{"extract": {"fast": "yes"}}]}, "expected true or false"),
+    ({"stages": ["language", "extract"]}, "need extracted text"),
+    ({"stages": ["extract", "extract"]}, "listed twice"),
+    ({"stages": []}, "non-empty list"),
+    ({"stagez": ["extract"]}, "unknown top-level key"),
+    ({"stages": ["extract"], "output": {"compression": "zip"}}, "unknown codec"),
+    ({"stages": [["extract"]]}, "expected a stage name or a one-key mapping"),
+])
+def test_invalid_configs_fail_with_a_clear_message(data, message):
+    with pytest.raises(ConfigError) as err:
+        parse_config(data)
+    assert message in str(err.value)
+
+
+def test_missing_preset_lists_the_known_ones(tmp_path):
+    with pytest.raises(ConfigError, match="refinedweb"):
+        load_config("nope")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("stages: [extract\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(str(bad))
+
+
+def test_registry_names_match_class_names():
+    for name in ("extract", "language"):
+        assert stage_class(name).name == name
+    assert set(STAGES) >= {"url_filter", "extract", "language", "gopher_repetition", "gopher_quality",
+                           "line_corrections", "c4_quality", "fineweb_quality", "exact_dedup",
+                           "url_dedup", "minhash_dedup"}

@@ -1,0 +1,142 @@
+"""The real CLI on the bundled sample WARC and on text datasets, DirectRunner in-process."""
+import json
+import os
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from pipeline.cli import EXIT_INPUT_ERRORS, EXIT_OK, EXIT_USAGE, SAMPLE, main
+from pipeline.stats import check_invariant
+from tests import warcgen as w
+
+CONFIG = {"name": "e2e", "stages": ["extract", {"language": {"languages": ["en"]}}],
+          "output": {"rejects_per_reason": 5}}
+
+
+def run(tmp_path, *args, config=CONFIG):
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump(config))
+    return main(["run", "--config", str(cfg), "--no-progress", *args])
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e")
+    out = tmp / "out"
+    assert run(tmp, "--output", str(out)) == EXIT_OK
+    return out
+
+
+def test_sample_output_documents(sample_run):
+    table = pq.read_table(sample_run / "documents")
+    assert {"id", "url", "date", "text", "language", "language_score", "source", "signals"} <= set(table.column_names)
+    rows = table.to_pylist()
+    assert len(rows) > 10
+    assert len({r["id"] for r in rows}) == len(rows)
+    assert all(r["language"] == "en" and r["language_score"] >= 0.65 for r in rows)
+    assert all(r["text"].strip() and "\n\n\n" not in r["text"] for r in rows)
+    assert all(r["source"].endswith("sample.warc.gz") and r["id"].startswith("<urn:uuid:") for r in rows)
+    assert all(r["date"].startswith("20") for r in rows)
+    assert pq.ParquetFile(next((sample_run / "documents").glob("*.parquet"))).metadata.row_group(0).column(0).compression == "ZSTD"
+
+
+def test_stats_account_for_every_response(sample_run):
+    stats = json.loads((sample_run / "stats.json").read_text())
+    assert stats["input"]["files"] == 1 and stats["input"]["responses"] == 60
+    assert stats["input"]["records"] > stats["input"]["responses"]
+    assert [s["name"] for s in stats["stages"]] == ["read", "extract", "language"]
+    units, accounted = check_invariant(stats)
+    assert units == accounted == 60
+    for a, b in zip(stats["stages"], stats["stages"][1:]):
+        assert a["out"] == b["in"]
+    for s in stats["stages"]:
+        assert s["in"] == s["out"] + sum(s["dropped"].values())
+    table = pq.read_table(sample_run / "documents")
+    assert stats["output"]["documents"] == table.num_rows == stats["stages"][-1]["out"]
+    assert stats["stages"][0]["dropped"]["read.http_status"] >= 2
+    assert stats["stages"][0]["dropped"]["read.not_html"] >= 2
+    assert "language.unwanted" in stats["stages"][2]["dropped"]
+    assert stats["language_model"]["sha256"] and stats["versions"]["trafilatura"]
+
+
+def test_rejects_are_bounded_per_reason_and_explain_why(sample_run):
+    stats = json.loads((sample_run / "stats.json").read_text())
+    rejects = pq.read_table(sample_run / "rejects").to_pylist()
+    per_reason = {}
+    for r in rejects:
+        per_reason[r["reason"]] = per_reason.get(r["reason"], 0) + 1
+    dropped = stats["stages"][2]["dropped"]["language.unwanted"]
+    assert per_reason["language.unwanted"] == min(5, dropped)
+    lang = [r for r in rejects if r["reason"] == "language.unwanted"]
+    assert all(r["language"] not in ("", "en") and r["stage"] == "language" for r in lang)
+    assert all(dict(r["signals"])["score"] > 0 for r in lang)
+
+
+def test_resolved_config_is_written(sample_run):
+    cfg = yaml.safe_load((sample_run / "config.yaml").read_text())
+    assert cfg["stages"][0]["extract"]["timeout_s"] == 2.0  # defaults resolved
+
+
+def test_rerun_needs_overwrite(sample_run, tmp_path):
+    assert run(tmp_path, "--output", str(sample_run)) == EXIT_USAGE
+    out = tmp_path / "again"
+    assert run(tmp_path, "--output", str(out), "--config", str(tmp_path / "cfg.yaml")) == EXIT_OK
+    first = pq.read_table(sample_run / "documents").sort_by("id")
+    assert run(tmp_path, "--output", str(out), "--overwrite") == EXIT_OK
+    second = pq.read_table(out / "documents").sort_by("id")
+    assert first.column("id").to_pylist() == second.column("id").to_pylist()
+    assert first.column("text").to_pylist() == second.column("text").to_pylist()
+    assert len(list((out / "documents").iterdir())) == 1
+
+
+def test_bad_input_is_counted_and_sets_the_exit_status(tmp_path):
+    good = w.gz(w.page(w.ARTICLE, url="https://a/1"), w.page(w.ARTICLE.replace("walk", "stroll"), url="https://a/2"))
+    (tmp_path / "good.warc.gz").write_bytes(good)
+    (tmp_path / "cut.warc.gz").write_bytes(good[:-100])
+    (tmp_path / "junk.warc.gz").write_bytes(b"not a warc at all\n" * 10)
+    out = tmp_path / "out"
+    assert run(tmp_path, "--input", str(tmp_path / "*.warc.gz"), "--output", str(out)) == EXIT_INPUT_ERRORS
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["input"]["files"] == 3
+    assert stats["errors"] == {"read.incomplete_record": 1}
+    assert stats["file_errors"] == {"read.not_warc": 1}
+    assert stats["output"]["documents"] == 3
+    units, accounted = check_invariant(stats)
+    assert units == accounted == 4
+    samples = stats["error_samples"]["errors.read.incomplete_record"]
+    assert samples[0]["file"].endswith("cut.warc.gz")
+
+
+def test_usage_errors(tmp_path):
+    assert run(tmp_path, "--input", str(tmp_path / "none-*.warc.gz"), "--output", str(tmp_path / "o")) == EXIT_USAGE
+    (tmp_path / "x.csv").write_text("a,b")
+    assert run(tmp_path, "--input", str(tmp_path / "x.csv"), "--output", str(tmp_path / "o")) == EXIT_USAGE
+    assert run(tmp_path, "--output", str(tmp_path / "o"), config={"stages": ["nope"]}) == EXIT_USAGE
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
+def test_text_dataset_input_skips_extraction_and_keeps_ids(tmp_path, fmt):
+    en = "The river rose after three days of rain, and the town council opened the school as a shelter."
+    rows = [{"id": "a", "url": "https://x/a", "text": en, "date": "2024-01-01"},
+            {"id": "b", "url": "https://x/b", "text": "Der Fluss stieg nach drei Tagen Regen, und der Rat öffnete die Schule."},
+            {"id": "c", "url": "https://x/c", "text": None}]
+    path = tmp_path / f"docs.{fmt}"
+    if fmt == "parquet":
+        pq.write_table(pa.Table.from_pylist(rows), path)
+    else:
+        path.write_text("\n".join(json.dumps(r) for r in rows) + "\n{not json\n")
+    out = tmp_path / "out"
+    assert run(tmp_path, "--input", str(path), "--output", str(out)) == EXIT_INPUT_ERRORS
+    table = pq.read_table(out / "documents").to_pylist()
+    assert [(r["id"], r["text"], r["date"]) for r in table] == [("a", en, "2024-01-01")]
+    stats = json.loads((out / "stats.json").read_text())
+    assert [s["name"] for s in stats["stages"]] == ["language"]
+    assert stats["input"]["rows"] == len(rows) + (1 if fmt == "jsonl" else 0)
+    units, accounted = check_invariant(stats)
+    assert units == accounted
+
+
+def test_bundled_sample_ships_with_the_package():
+    assert os.path.getsize(SAMPLE) > 100_000

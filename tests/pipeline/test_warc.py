@@ -1,0 +1,138 @@
+"""Reading WARC: what becomes a page, what is dropped, what is an error; nothing is lost."""
+import gzip
+import io
+
+from pipeline.config import ReadConfig
+from pipeline.tally import Tally
+from pipeline.warc import decode_html, is_html, read_warc
+from tests import warcgen as w
+
+
+def read(data: bytes, cfg: ReadConfig = ReadConfig()):
+    tally = Tally()
+    docs = list(read_warc(lambda: io.BytesIO(data), "test.warc.gz", cfg, tally))
+    return docs, tally.counts
+
+
+def accounted(counts) -> int:
+    return (counts["stage.read.out"] + sum(v for k, v in counts.items() if k.startswith("stage.read.dropped."))
+            + sum(v for k, v in counts.items() if k.startswith("errors.")))
+
+
+def test_keeps_html_200_with_metadata():
+    data = w.gz(w.record(b"software: test\r\n", rtype="warcinfo"),
+                w.page(w.ARTICLE, url="https://a.example/x", record_id="<urn:uuid:1>"))
+    docs, counts = read(data)
+    assert [d.id for d in docs] == ["<urn:uuid:1>"]
+    assert docs[0].url == "https://a.example/x" and docs[0].date == "2024-05-18T01:00:00Z"
+    assert docs[0].source == "test.warc.gz" and "walk in the hills" in docs[0].html
+    assert counts["input.records"] == 2 and counts["input.responses"] == 1 and counts["stage.read.out"] == 1
+
+
+def test_non_200_and_non_html_are_counted_drops():
+    data = w.gz(
+        w.page("<html>moved</html>", status="301 Moved Permanently", url="https://a/1"),
+        w.page("<html>gone</html>", status="404 Not Found", url="https://a/2"),
+        w.page(b"%PDF-1.4 binary", headers={"Content-Type": "application/pdf"}, url="https://a/3"),
+        w.page(b"\xff\xd8\xff\xe0 jpeg", headers={"Content-Type": "image/jpeg"}, url="https://a/4"),
+        w.page(w.ARTICLE, url="https://a/5"),
+    )
+    docs, counts = read(data)
+    assert [d.url for d in docs] == ["https://a/5"]
+    assert counts["stage.read.dropped.read.http_status"] == 2
+    assert counts["stage.read.dropped.read.not_html"] == 2
+    assert accounted(counts) == counts["input.responses"] == 5
+
+
+def test_identified_payload_type_wins_and_sniffing_without_types():
+    typed = w.page(b"plain words", headers={}, url="https://a/1",
+                   extra={"WARC-Identified-Payload-Type": "text/html"})
+    sniffed = w.page(b"<!DOCTYPE html><html><body><p>hi</p></body></html>", headers={}, url="https://a/2")
+    not_html = w.page(b"just some text, no markup", headers={}, url="https://a/3")
+    docs, counts = read(w.gz(typed, sniffed, not_html))
+    assert [d.url for d in docs] == ["https://a/1", "https://a/2"]
+    assert counts["stage.read.dropped.read.not_html"] == 1
+    assert is_html("application/xhtml+xml; charset=utf-8", b"") and not is_html("text/plain", b"<html>")
+
+
+def test_charsets_http_meta_detection_and_garbage():
+    body = "<html><body><p>Café déjà vu – naïve</p></body></html>"
+    cp = w.page(body.encode("cp1252"), headers={"Content-Type": "text/html; charset=windows-1252"}, url="https://a/1")
+    meta = w.page(("<html><head><meta charset=\"iso-8859-1\"></head><body>Café</body></html>").encode("latin-1"),
+                  headers={"Content-Type": "text/html"}, url="https://a/2")
+    unknown = w.page("<html><body>Café</body></html>".encode("utf-8"),
+                     headers={"Content-Type": "text/html; charset=x-no-such-charset"}, url="https://a/3")
+    garbage = w.page(b"<html><body>\xff\xfe\xfa broken \x80\x81 bytes</body></html>", url="https://a/4")
+    docs, counts = read(w.gz(cp, meta, unknown, garbage))
+    by_url = {d.url: d.html for d in docs}
+    assert "Café déjà vu – naïve" in by_url["https://a/1"]
+    assert "Café" in by_url["https://a/2"]
+    assert "Café" in by_url["https://a/3"]
+    assert "broken" in by_url["https://a/4"]
+    assert len(docs) == 4
+
+
+def test_decode_html_never_raises_and_prefers_http_charset():
+    text, codec = decode_html("Grüße".encode("utf-16"), "utf-16")
+    assert text == "Grüße" and codec == "utf-16"
+    text, codec = decode_html(b"\x80\x81\xfe", None)
+    assert isinstance(text, str)
+
+
+def test_truncated_records_are_kept_and_flagged_or_dropped_by_config():
+    data = w.gz(w.page(w.ARTICLE, extra={"WARC-Truncated": "length"}))
+    docs, _ = read(data)
+    assert docs[0].truncated
+    docs, counts = read(data, ReadConfig(keep_truncated=False))
+    assert docs == [] and counts["stage.read.dropped.read.truncated"] == 1
+
+
+def test_payload_cap_cuts_and_flags():
+    big = "<html><body>" + "<p>word</p>" * 2000 + "</body></html>"
+    docs, _ = read(w.gz(w.page(big)), ReadConfig(max_payload_bytes=4096))
+    assert docs[0].truncated and len(docs[0].html) == 4096
+
+
+def test_file_cut_mid_record_counts_an_error_and_keeps_the_good_records():
+    good = [w.page(w.ARTICLE, url=f"https://a/{i}") for i in range(3)]
+    data = w.gz(*good)
+    docs, counts = read(data[: len(data) - 200])
+    assert [d.url for d in docs] == ["https://a/0", "https://a/1"]
+    assert counts["errors.read.incomplete_record"] == 1
+    assert accounted(counts) == counts["input.responses"]
+
+
+def test_corrupt_gzip_member_resynchronises_at_the_next_member():
+    members = [gzip.compress(w.page(w.ARTICLE, url=f"https://a/{i}")) for i in range(5)]
+    bad = bytearray(members[2])
+    bad[30:60] = b"\x00" * 30
+    docs, counts = read(b"".join(members[:2] + [bytes(bad)] + members[3:]))
+    assert [d.url for d in docs] == ["https://a/0", "https://a/1", "https://a/3", "https://a/4"]
+    assert counts["file_errors.read.corrupt_gzip"] == 1
+
+
+def test_uncompressed_warc_empty_file_non_warc_and_missing_file():
+    docs, _ = read(w.page(w.ARTICLE) + w.page(w.ARTICLE, url="https://b/"))
+    assert len(docs) == 2
+    docs, counts = read(b"")
+    assert docs == [] and counts["file_errors.read.not_warc"] == 1
+    docs, counts = read(b"this is not a WARC file\n" * 50)
+    assert docs == [] and counts["file_errors.read.not_warc"] == 1
+    tally = Tally()
+    assert list(read_warc(lambda: open("/no/such/file.warc.gz", "rb"), "x", ReadConfig(), tally)) == []
+    assert tally.counts["file_errors.read.unreadable_file"] == 1
+
+
+def test_garbage_http_head_is_an_error_not_a_crash():
+    data = w.gz(w.record(b"NOT HTTP AT ALL\r\n\r\nbody", url="https://a/1"), w.page(w.ARTICLE, url="https://a/2"))
+    docs, counts = read(data)
+    assert [d.url for d in docs] == ["https://a/2"]
+    assert counts["errors.read.bad_http"] == 1
+    assert accounted(counts) == counts["input.responses"] == 2
+
+
+def test_content_encoding_gzip_payload_is_decoded():
+    body = gzip.compress(w.ARTICLE.encode())
+    data = w.gz(w.page(body, headers={"Content-Type": "text/html", "Content-Encoding": "gzip"}))
+    docs, _ = read(data)
+    assert "walk in the hills" in docs[0].html
