@@ -18,17 +18,24 @@ different bands never need the band index to stay apart, and a 63-bit int is 9 b
 in Beam's coder. False collisions: ~n²/2⁶⁴ per band, i.e. a handful of spurious pairs
 per billion documents over all 450 bands; verification rejects them.
 
-SHUFFLE COST PER SIGNED DOCUMENT (Beam coder sizes, measured by bench/dedup_eval.py):
-  band entries:  bands × (9 B key + 14 B node digest + framing)   ≈ 24 B per band
-                 refinedweb 450 × 24 ≈ 10.8 KB;  fineweb 14 × 24 ≈ 0.34 KB
-                 (a whole 32-bit signature would be 36 KB / 448 B; it is never shuffled)
-  node record:   rank (date, id) ≈ 80 B; with verify also the shingle hashes,
-                 4 B × unique shingles (≈ 0.7 × the text's UTF-8 size)
-  the document:  once, keyed by rank, to join it with its decision
-Duplicates only (independent of preset): each unique candidate edge ~60 B in the
-verification join (+4 B × leaf shingles when verifying), then ~2 × 90 B per edge per
-connected-components round. Each band entry yields at most one edge, so edge traffic
-is bounded by the band traffic even for huge template clusters.
+SHUFFLE COST PER SIGNED DOCUMENT (Beam FastPrimitivesCoder sizes; bench/dedup_eval.py
+measures them on dedup-eval, mean text 6.2 KB):
+  band entries   one (63-bit key, 12-byte node digest) per band, 26 B each:
+                 refinedweb 450 × 26 B = 11.7 KB;  fineweb 14 × 26 B = 0.36 KB.
+                 A whole 32-bit signature (36 KB / 448 B) is never shuffled: LSH needs
+                 only band keys, and verification uses shingle sets, not signatures.
+  node record    digest + rank (date, id): ~40 B here, ~100 B with WARC ids and dates.
+                 With verify: + 4 B per unique shingle (3.6 KB mean here, ~0.6 × text),
+                 because exact Jaccard needs the sets (a 9,000-value signature would be
+                 10× larger than the set for a typical page, and only an estimate).
+  the document   once, keyed by rank, to meet its keep/drop decision (text + ~300 B).
+  => refinedweb ≈ 18 KB (verify: 22 KB) per document; fineweb ≈ 7 KB (verify: 10 KB),
+     of which the document itself is 6.5 KB.
+Duplicates only, whatever the preset: each unique candidate edge ~30 B to deduplicate
+and ~2 × 30 B + the leaf's node record to reach its hub for verification; then per
+verified edge and connected-components round two adjacency records of two ranks each
+(~2 × 150 B with WARC ids) and ~4 label messages. A bucket of m members
+yields m - 1 edges, so edge traffic never exceeds band traffic, even for huge clusters.
 """
 from __future__ import annotations
 

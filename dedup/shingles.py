@@ -105,13 +105,25 @@ def shingle_hashes(word_list: list[str], n: int = 5) -> np.ndarray:
     m = len(word_list) - n + 1
     if m <= 0:
         return np.empty(0, dtype=np.uint32)
-    cache = _WORD_CACHE
-    hs = np.fromiter((cache[w] if w in cache else word_hash(w) for w in word_list),
-                     dtype=np.uint64, count=len(word_list))
+    try:  # the common case: every word already memoised (one C-level map, no Python loop)
+        hs = np.fromiter(map(_WORD_CACHE.__getitem__, word_list), dtype=np.uint64, count=len(word_list))
+    except KeyError:
+        hs = np.fromiter(map(word_hash, word_list), dtype=np.uint64, count=len(word_list))
     acc = hs[:m] * _K_NP[0]
     for j in range(1, n):
         acc += hs[j:j + m] * _K_NP[j]
-    return np.unique((fmix64(acc) >> np.uint64(32)).astype(np.uint32))
+    return _sorted_unique((fmix64(acc) >> np.uint64(32)).astype(np.uint32))
+
+
+def _sorted_unique(x: np.ndarray) -> np.ndarray:
+    """np.unique without its overhead (~10x faster on a thousand values)."""
+    x.sort()
+    if x.size < 2:
+        return x
+    keep = np.empty(x.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(x[1:], x[:-1], out=keep[1:])
+    return x[keep]
 
 
 def text_shingle_hashes(text: str, n: int = 5, digits: bool = False, accents: bool = False) -> np.ndarray:

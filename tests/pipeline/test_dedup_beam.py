@@ -7,7 +7,6 @@ from pathlib import Path
 import apache_beam as beam
 import pyarrow.parquet as pq
 import pytest
-import yaml
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
@@ -17,6 +16,7 @@ from dedup.exact import ExactDedup
 from dedup.minhash import MinhashDedup
 from dedup.urls import UrlDedup
 from filters.base import Document
+from pipeline.config import load_config
 from pipeline.dedup import dedup_transform
 from pipeline.tally import Tally
 
@@ -167,16 +167,6 @@ def test_dedup_transform_rejects_other_stages():
 
 # --- the dedup preset on dedup-eval -----------------------------------------------------
 
-def load_preset(path):
-    """configs/dedup.yaml → stage objects (a stand-in for pipeline/config.py's loader)."""
-    classes = {"exact_dedup": ExactDedup, "url_dedup": UrlDedup, "minhash_dedup": MinhashDedup}
-    stages = []
-    for entry in yaml.safe_load(path.read_text())["stages"]:
-        name, params = (entry, {}) if isinstance(entry, str) else next(iter(entry.items()))
-        stages.append(classes[name](**params))
-    return stages
-
-
 def quality(pairs):
     """Missed = pairs at Jaccard ≥ 0.85 where both survive; false = removed docs with no
     partner at ≥ 0.7 (data/dedup-eval/README.md)."""
@@ -196,8 +186,9 @@ def quality(pairs):
 def test_dedup_preset_quality_on_dedup_eval():
     table = pq.read_table(FIXTURES / "dedup_eval_docs.parquet").to_pylist()
     pairs = [(r["a"], r["b"], r["jaccard"]) for r in pq.read_table(FIXTURES / "dedup_eval_pairs.parquet").to_pylist()]
-    stages = load_preset(ROOT / "configs" / "dedup.yaml")
+    stages = load_config(str(ROOT / "configs" / "dedup.yaml")).stages  # the real loader
     assert [s.name for s in stages] == ["exact_dedup", "minhash_dedup"]
+    assert stages[1] == MinhashDedup(preset="refinedweb", verify=True, threshold=0.8)
     with TestPipeline(options=PipelineOptions([])) as p:
         pcoll = p | beam.Create([Document(id=r["id"], url=r["url"], text=r["text"]) for r in table])
         rejected = []
