@@ -136,7 +136,9 @@ class MinHasher:
         self.bands, self.rows, self.seed, self.ngram = bands, rows, seed, ngram
         self.digits, self.accents = digits, accents
         self.num_perm = bands * rows
-        a, b = MinHash(num_perm=self.num_perm, seed=seed).permutations
+        # scheme="affine32" (datasketch ≥ 2.0) named explicitly: older versions only have
+        # the 61-bit "legacy" scheme, whose parameters would be silently wrong here.
+        a, b = MinHash(num_perm=self.num_perm, seed=seed, scheme="affine32").permutations
         self.a = np.ascontiguousarray(a, dtype=np.uint32)
         self.b = np.ascontiguousarray(b, dtype=np.uint32)
         self.block = max(1, _BLOCK_ELEMS // self.num_perm)
