@@ -98,10 +98,14 @@ class ApplyStageFn(TallyingDoFn):
 
     def process(self, doc: Document) -> Iterable[Any]:
         tally, name = self.tally, self.stage.name
+        chars = len(doc.text) if doc.text else len(doc.html or "")
         tally.count(self.prefix + "in")
+        tally.count(self.prefix + "chars_in", chars)
         out, verdict = apply_stage(self.stage, doc)
         for key, value in verdict.signals.items():
+            # Documents and characters per signal value: what-if curves for every threshold.
             tally.observe(f"{name}.{key}", value)
+            tally.observe(f"{name}.{key}#chars", value, chars)
         if self.failing is not None:
             # Every rule the document fails, not only the first: which filter "owns" a drop.
             failed = self.failing(verdict.signals)
@@ -109,20 +113,32 @@ class ApplyStageFn(TallyingDoFn):
                 tally.count(f"{name}.fails." + "+".join(failed))
         if out is not None:
             tally.count(self.prefix + "out")
+            tally.count(self.prefix + "chars_out", len(out.text) if out.text else len(out.html or ""))
             yield out
             return
         reason = verdict.reason or f"{name}.unknown"
         tally.count(self.prefix + "dropped." + reason)
+        tally.sample("dropped." + reason, doc.id, sample_row(verdict.doc or doc, verdict.signals))
         if self.emit_rejects:
             dropped = verdict.doc if verdict.doc is not None else doc
             dropped = dropped.replace(text=dropped.text[: self.reject_text_chars], html=None)
             yield beam.pvalue.TaggedOutput(REJECTED, Rejection(name, reason, dropped, dict(verdict.signals)))
 
 
+def sample_row(doc: Document, signals: dict | None = None, text_chars: int = 600) -> dict[str, Any]:
+    """A small, JSON-ready view of a document for the samples in stats.json and the report."""
+    return {
+        "id": doc.id, "url": doc.url, "language": doc.language,
+        "text": (doc.text or "")[:text_chars],
+        "signals": {k: round(float(v), 4) for k, v in (signals if signals is not None else doc.signals).items()},
+    }
+
+
 class CountOutputFn(TallyingDoFn):
     """The last step before the shard writer: counts output documents and characters."""
 
     def process(self, doc: Document) -> Iterable[Document]:
+        self.tally.sample("kept", doc.id, sample_row(doc))
         self.tally.count("output.documents")
         self.tally.count("output.chars", len(doc.text))
         if self.progress_dir:

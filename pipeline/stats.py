@@ -33,6 +33,8 @@ def build_stats(tally: Tally, stage_names: Iterable[str], header: dict[str, Any]
             "in": counts.get(prefix + "in", 0),
             "out": counts.get(prefix + "out", 0),
             "dropped": _sub(counts, prefix + "dropped."),
+            "chars_in": counts.get(prefix + "chars_in", 0),
+            "chars_out": counts.get(prefix + "chars_out", 0),
         })
     if document_input:
         inputs = {"files": counts.get("input.files", 0), "rows": counts.get("input.rows", 0)}
@@ -57,6 +59,11 @@ def build_stats(tally: Tally, stage_names: Iterable[str], header: dict[str, Any]
             for name, hist in sorted(tally.hists.items())
         },
         "top": {name: tally.top_items(name) for name in sorted(tally.tops)},
+        # Deterministic samples (bottom-k by id hash): "kept" and "dropped.<reason>".
+        "samples": {
+            name: tally.sample_items(name)
+            for name in sorted(tally.samples) if not name.startswith(("errors.", "file_errors."))
+        },
     }
 
 

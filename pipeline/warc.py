@@ -109,6 +109,8 @@ def _page(record, source: str, cfg: ReadConfig, tally: Tally) -> Document | None
     if status != 200:
         tally.count("stage.read.dropped." + DROP_STATUS)
         tally.observe("read.http_status", status)
+        tally.sample("dropped." + DROP_STATUS, record.record_id or url,
+                     {"id": record.record_id, "url": url, "text": "", "signals": {"http_status": status}})
         return None
     content_type = _header(record, "WARC-Identified-Payload-Type") or record.http_content_type
     payload = record.reader.read(cfg.max_payload_bytes + 1)
@@ -119,6 +121,8 @@ def _page(record, source: str, cfg: ReadConfig, tally: Tally) -> Document | None
     payload = payload[: cfg.max_payload_bytes]
     if not is_html(content_type, payload):
         tally.count("stage.read.dropped." + DROP_NOT_HTML)
+        tally.sample("dropped." + DROP_NOT_HTML, record.record_id or url,
+                     {"id": record.record_id, "url": url, "text": f"Content-Type: {content_type}", "signals": {}})
         return None
     truncated = bool(_header(record, "WARC-Truncated")) or cut
     if truncated and not cfg.keep_truncated:
@@ -129,6 +133,7 @@ def _page(record, source: str, cfg: ReadConfig, tally: Tally) -> Document | None
     if truncated:
         tally.count("read.truncated_kept")
     tally.count("stage.read.out")
+    tally.count("stage.read.chars_out", len(html))
     return Document(
         id=record.record_id or "",
         url=url,
