@@ -25,16 +25,19 @@ Deviations: an empty document gets fractions of 0 and passes (DCLM drops it; the
 stage drops it as ``word_count_low``, which is the truthful reason). Checks run in DCLM's
 order: line count, paragraph count, line chars, paragraph chars, top-n, dup-n.
 
-Speed: an n-gram can only repeat where the (n-1)-grams at its position and the next one
-repeat, so after one full count of 2-grams each larger n only looks at those candidate
-positions; on prose they shrink to a few percent by n = 5. Results are exact.
+Speed: short documents use pure Python with pruning (an n-gram can only repeat where the
+(n-1)-grams at its position and the next one repeat, so after one full count of 2-grams
+each larger n only looks at those candidates); from ``NUMPY_MIN_TOKENS`` tokens on, and for
+repetitive pages where pruning fails, numpy numbers the n-grams by sorting. Both are exact.
 """
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from itertools import compress
+from itertools import compress, count, repeat
 from typing import ClassVar, Mapping, Sequence
+
+import numpy as np
 
 from filters import text as T
 from filters.base import Document, Stage, Verdict, drop, keep
@@ -67,10 +70,22 @@ def _segment_fracs(segments: Sequence[str]) -> tuple[float, float]:
     return dup / len(segments), T.ratio(dup_chars, sum(map(len, segments)))
 
 
+# Below this many tokens the pure-Python candidate pruning is faster; above it (and for
+# repetitive pages, where few candidates are pruned) numpy's sort-based counting is, by up
+# to 2x on cc-sample. Both are exact and tested against DCLM's definition.
+NUMPY_MIN_TOKENS = 400
+
+
 def ngram_fracs(toks: Sequence[str]) -> dict[int, float]:
     """{n: fraction} for the top 2-4-gram and duplicated 5-10-gram character fractions."""
-    out = dict.fromkeys(_TOP_N + _DUP_N, 0.0)
     toks = tuple(toks)
+    if len(toks) >= NUMPY_MIN_TOKENS:
+        return _ngram_fracs_numpy(toks)
+    return _ngram_fracs_python(toks)
+
+
+def _ngram_fracs_python(toks: tuple[str, ...]) -> dict[int, float]:
+    out = dict.fromkeys(_TOP_N + _DUP_N, 0.0)
     n_tok = len(toks)
     lens = list(map(len, toks))
     total = sum(lens)
@@ -104,13 +119,51 @@ def ngram_fracs(toks: Sequence[str]) -> dict[int, float]:
     return out
 
 
+def _ngram_fracs_numpy(toks: tuple[str, ...]) -> dict[int, float]:
+    """Same result, vectorised: each n-gram gets an id from (id of its (n-1)-gram prefix,
+    id of its last token), numbered by ``np.unique``; ids stay below the token count, so the
+    combined keys are exact int64s (no hashing)."""
+    out = dict.fromkeys(_TOP_N + _DUP_N, 0.0)
+    n_tok = len(toks)
+    index = dict(zip(dict.fromkeys(toks), count()))
+    vocab = len(index)
+    tid = np.fromiter(map(index.__getitem__, toks), np.int64, n_tok)
+    lens = np.fromiter(map(len, toks), np.int64, n_tok)
+    cum = np.zeros(n_tok + 1, np.int64)
+    np.cumsum(lens, out=cum[1:])
+    total = int(cum[-1])
+    if n_tok < 2 or not total:
+        return out
+    pos = np.arange(n_tok)
+    gid = tid
+    for n in range(2, _DUP_N[-1] + 1):
+        m = n_tok - n + 1
+        if m <= 0:
+            break
+        _, inv, cnt = np.unique(gid[:m] * vocab + tid[n - 1 :], return_inverse=True, return_counts=True)
+        per_pos = cnt[inv]
+        top = int(per_pos.max())
+        if top <= 1:  # nothing repeats at n, so nothing longer does
+            break
+        if n <= _TOP_N[-1]:
+            out[n] = int((cum[n : n + m] - cum[:m])[per_pos == top].max()) * top / total
+        else:  # covered positions: those some repeated n-gram's span reaches
+            reach = np.zeros(n_tok, np.int64)
+            starts = pos[:m][per_pos > 1]
+            reach[starts] = starts + n
+            np.maximum.accumulate(reach, out=reach)
+            out[n] = int(lens[reach > pos].sum()) / total
+        gid = inv
+    return out
+
+
 def _top_frac(counts: Counter, total: int) -> float:
     """Characters of the most frequent n-gram (the longest of those tied) times its count."""
     top = max(counts.values())
     if top <= 1:
         return 0.0
     tied = compress(counts.keys(), map(top.__eq__, counts.values()))
-    return max(sum(map(len, g)) for g in tied) * top / total
+    return max(map(sum, map(map, repeat(len), tied))) * top / total
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,22 @@ def test_word_counts_match_a_per_character_reference():
         assert tuple(T.count_words(text)) == _reference(text), repr(text)
 
 
+def test_ascii_fast_path_matches_the_regexes():
+    # Texts whose only non-ASCII characters are symbols take the bytes path; it must give
+    # exactly what the regex path (count_words, the token regex) gives.
+    rnd = random.Random(11)
+    alphabet = "ab Z9_-.,'# \n\t" * 30 + "…’“—•\u00a0"
+    taken = 0
+    for _ in range(800):
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 50)))
+        T.clear_caches()
+        taken += T._ascii_words(text) is not None
+        assert tuple(T.word_counts(text)) == tuple(T.count_words(text)), repr(text)
+        assert T.tokens(text) == tuple(T._TOKEN.findall(text)), repr(text)
+    assert taken > 400
+    assert T._ascii_words("café — ok") is None  # a non-ASCII letter: the regex path
+
+
 def test_non_english_words():
     assert T.word_counts("Привет, мир! ١٢٣").alnum == 3
     assert T.word_counts("Привет, мир! ١٢٣").alpha == 2
@@ -57,9 +73,9 @@ def test_paragraphs_split_on_blank_lines():
 
 
 def test_tokens_start_with_alphanumeric():
-    assert T.tokens("Don't stop_me now, __init__ x2 — 3.5 日本") == (
-        "Don", "t", "stop_me", "now", "init__", "x2", "3", "5", "日本",
-    )
+    expected = ("Don", "t", "stop_me", "now", "init__", "x2", "3", "5")
+    assert T.tokens("Don't stop_me now, __init__ x2 — 3.5") == expected  # bytes path
+    assert T.tokens("Don't stop_me now, __init__ x2 — 3.5 日本") == expected + ("日本",)  # regex path
 
 
 def test_lowered_words():
