@@ -6,8 +6,9 @@ For each preset (refinedweb 450×20 = 9,000 permutations, fineweb 14×8 = 112) a
 method, every document goes from text to signature on one core (this process):
   datasketch/update_batch  per doc: MinHash(num_perm, seed=1).update_batch(shingle bytes)
   datasketch/bulk          MinHash.bulk over all docs (permutations built once)
-  ours                     MinhashDedup(preset).hasher(): shingle_hashes → signature
-  ours+bands               the same plus the LSH band keys the pipeline emits
+  ours/numpy               MinHasher(kernel="numpy"): shingle_hashes → signature
+  ours/numba               the same with the numba kernel (when numba is installed)
+  ours+bands               the default kernel plus the LSH band keys the pipeline emits
 All methods share the same tokenisation (lowercased ``\\w+``, word 5-grams). Methods are
 interleaved and repeated; the median pass is reported. Detection quality is checked in
 the same run: the MinHash Jaccard estimate of every dedup-eval pair (pairs.parquet, next
@@ -29,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dedup import shingles as sh  # noqa: E402
-from dedup.minhash import MinhashDedup  # noqa: E402
+from dedup import kernels  # noqa: E402
+from dedup.minhash import MinHasher, MinhashDedup  # noqa: E402
 
 DEFAULT_DOCS = ROOT.parent / "shared" / "data" / "dedup-eval" / "docs.parquet"
 FALLBACK_DOCS = ROOT / "tests" / "fixtures" / "dedup_eval_docs.parquet"
@@ -91,12 +93,13 @@ def main() -> None:
           f"{args.repeats} interleaved passes, median; one core")
     for preset in ("refinedweb", "fineweb"):
         stage = MinhashDedup(preset=preset)
-        hasher = stage.hasher()
+        hashers = {k: MinHasher(stage.n_bands, stage.n_rows, stage.seed, kernel=k) for k in kernels.available()}
+        default = stage.hasher()  # what the pipeline uses: numba when installed
         methods = {
             "datasketch/update_batch": lambda: ds_update_batch(texts, stage.num_perm),
             "datasketch/bulk": lambda: ds_bulk(texts, stage.num_perm),
-            "ours": lambda: ours(texts, hasher),
-            "ours+bands": lambda: ours_bands(texts, hasher),
+            **{f"ours/{k}": (lambda h=h: ours(texts, h)) for k, h in hashers.items()},
+            f"ours+bands/{default.kernel_name}": lambda: ours_bands(texts, default),
         }
         times = {m: [] for m in methods}
         sigs = {}
@@ -111,7 +114,7 @@ def main() -> None:
         for m in methods:
             t = statistics.median(times[m])
             print(f"  {m:24s} {t / len(texts) * 1e3:8.3f} {len(texts) / t:11.0f} {base / t:7.2f}x")
-        for m in ("datasketch/update_batch", "ours"):
+        for m in ("datasketch/update_batch", "ours/numpy"):
             mae, mx = estimate_error(sigs[m], index, pairs)
             print(f"  Jaccard estimate vs exact over {len(pairs)} pairs, {m:24s} mean |err| {mae:.4f}  max {mx:.4f}")
 

@@ -8,9 +8,8 @@ own ``MinHash(num_perm, seed).permutations`` (scheme "affine32": fmix32 pre-mix,
 - shingles are hashed per word and combined with numpy (dedup/shingles.py), not by
   building and SHA-1-hashing one string per shingle;
 - duplicate shingles are removed before permuting;
-- the (shingles × permutations) matrix is never materialised: blocks of ~14 shingles
-  × 9,000 permutations (~0.5 MB, cache-resident) are multiplied, offset and min-reduced
-  in place into preallocated buffers, instead of one ~30 MB temporary per step.
+- the (shingles × permutations) matrix is never materialised: dedup/kernels.py works
+  in cache-resident blocks (numpy), or in one fused loop when numba is installed.
 
 Band keys: band j's ``rows`` values are folded (xor-multiply chain over 64-bit words,
 seeded per band and by ``seed``) into a 63-bit integer. Seeding per band means keys of
@@ -45,12 +44,12 @@ from typing import ClassVar
 
 import numpy as np
 
+from dedup import kernels
 from dedup import shingles as sh
 from dedup.select import check_rule
 from filters.base import GlobalStage
 
 PRESETS = {"refinedweb": (450, 20), "fineweb": (14, 8)}
-_BLOCK_ELEMS = 1 << 17  # shingles × permutations per block: 512 KB of uint32, fits L2
 _M64 = np.uint64(0x9E3779B97F4A7C15)
 _FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35))
 
@@ -130,7 +129,7 @@ class MinHasher:
     """Signatures and band keys for one configuration. Build once per worker (setup)."""
 
     def __init__(self, bands: int, rows: int, seed: int = 1, ngram: int = 5,
-                 digits: bool = False, accents: bool = False) -> None:
+                 digits: bool = False, accents: bool = False, kernel: str = "auto") -> None:
         from datasketch import MinHash  # the permutation parameters are datasketch's own
 
         self.bands, self.rows, self.seed, self.ngram = bands, rows, seed, ngram
@@ -141,9 +140,7 @@ class MinHasher:
         a, b = MinHash(num_perm=self.num_perm, seed=seed, scheme="affine32").permutations
         self.a = np.ascontiguousarray(a, dtype=np.uint32)
         self.b = np.ascontiguousarray(b, dtype=np.uint32)
-        self.block = max(1, _BLOCK_ELEMS // self.num_perm)
-        self._buf = np.empty((self.block, self.num_perm), dtype=np.uint32)
-        self._tmp = np.empty(self.num_perm, dtype=np.uint32)
+        self.kernel_name, self._kernel = kernels.kernel(kernel)
         # Band keys hash pairs of rows as uint64 words; an odd row count gets a zero pad.
         self._words = (rows + 1) // 2
         self._band_seed = np.array(
@@ -162,16 +159,7 @@ class MinHasher:
         h ^= h >> s2
         h *= m2
         h ^= h >> s1
-        out = np.full(self.num_perm, 0xFFFFFFFF, dtype=np.uint32)
-        col = h[:, None]
-        for i in range(0, len(h), self.block):
-            rows = col[i:i + self.block]
-            buf = self._buf[:len(rows)]
-            np.multiply(rows, self.a, out=buf)
-            np.add(buf, self.b, out=buf)
-            np.minimum.reduce(buf, axis=0, out=self._tmp)
-            np.minimum(out, self._tmp, out=out)
-        return out
+        return self._kernel(h, self.a, self.b)
 
     def band_keys(self, sig: np.ndarray) -> list[int]:
         """One non-negative 63-bit key per band (band index folded into the seed)."""

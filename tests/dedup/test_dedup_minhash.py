@@ -2,24 +2,31 @@ import numpy as np
 import pytest
 from datasketch import MinHash
 
+from dedup import kernels
 from dedup import shingles as sh
-from dedup.minhash import MinhashDedup, probability
+from dedup.minhash import MinHasher, MinhashDedup, probability
 
 TEXT = " ".join(f"w{i % 97} x{i % 13}" for i in range(300))
 
 
+KERNELS = kernels.available()
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("preset", ["refinedweb", "fineweb"])
-def test_signature_equals_datasketch_hashvalues(preset):
+def test_signature_equals_datasketch_hashvalues(preset, kernel):
     stage = MinhashDedup(preset=preset)
-    ours = stage.hasher()
+    ours = MinHasher(stage.n_bands, stage.n_rows, stage.seed, kernel=kernel)
     ref = MinHash(num_perm=stage.num_perm, seed=stage.seed, hashfunc=sh.shingle_hash32)
     ref.update_batch(list(sh.shingles(sh.words(TEXT))))
+    assert ours.kernel_name == kernel
     assert np.array_equal(ours.signature(ours.shingle_hashes(TEXT)), ref.hashvalues)
 
 
-def test_signature_across_block_boundaries_and_tiny_inputs():
-    h = MinhashDedup(bands=3, rows=5, seed=7).hasher()
-    h.block = 4  # force several blocks
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_signature_across_block_boundaries_and_tiny_inputs(kernel, monkeypatch):
+    monkeypatch.setattr(kernels, "_BLOCK_ELEMS", 60)  # 4 shingles per numpy block
+    h = MinHasher(3, 5, seed=7, kernel=kernel)
     hashes = np.arange(1, 11, dtype=np.uint32) * np.uint32(2654435761)
     ref = MinHash(num_perm=15, seed=7, hashfunc=int)
     ref.update_batch([int(x) for x in hashes])
@@ -45,6 +52,11 @@ def test_equal_bands_in_different_positions_get_different_keys():
     h = MinhashDedup(bands=2, rows=3).hasher()
     keys = h.band_keys(np.array([1, 2, 3, 1, 2, 3], dtype=np.uint32))
     assert keys[0] != keys[1]
+
+
+def test_unknown_kernel_is_an_error():
+    with pytest.raises(ValueError, match="kernel"):
+        MinHasher(2, 2, kernel="gpu")
 
 
 def test_presets_and_overrides():
