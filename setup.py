@@ -31,7 +31,8 @@ setup(
     extras_require={
         "gcp": ["apache-beam[gcp]>=2.70,<3"],
         "aws": ["apache-beam[aws]>=2.70,<3"],
-        "test": ["pytest>=8", "hypothesis>=6"],
+        # The Dataflow dry-run test needs Beam's GCP extras (offline: nothing is contacted).
+        "test": ["pytest>=8", "hypothesis>=6", "apache-beam[gcp]>=2.70,<3"],
     },
     entry_points={"console_scripts": ["webrefine=pipeline.cli:main"]},
 )

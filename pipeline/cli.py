@@ -79,6 +79,10 @@ def resolve_inputs(patterns: Sequence[str]) -> tuple[tuple[str, ...], str]:
 
     paths: list[str] = []
     for pattern in patterns:
+        if "://" in pattern:
+            # Remote patterns are expanded inside the pipeline, on the workers' credentials.
+            paths.append(pattern)
+            continue
         try:
             matched = [m.path for m in FileSystems.match([pattern])[0].metadata_list]
         except Exception as exc:  # noqa: BLE001
@@ -145,7 +149,7 @@ def run_header(cfg, inputs: Sequence[str], input_fmt: str, runner: str) -> dict[
 def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     import apache_beam as beam
     from apache_beam.io.filesystems import FileSystems
-    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
 
     from pipeline.config import ConfigError, load_config
     from pipeline.graph import RunPlan, build
@@ -161,9 +165,11 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     options = PipelineOptions(beam_args)
     runner = options.view_as(StandardOptions).runner or "DirectRunner"
     local = runner.lower() in LOCAL_RUNNERS
+    dry_run = options.view_as(TestOptions).dry_run  # build and validate the job only
     fanout = args.fanout if args.fanout != "auto" else ("files" if local else "pages")
-    prepare_output(args.output, args.overwrite)
-    write_yaml(join(args.output, "config.yaml"), cfg.to_dict())
+    if not dry_run:
+        prepare_output(args.output, args.overwrite)
+        write_yaml(join(args.output, "config.yaml"), cfg.to_dict())
     progress_dir = tempfile.mkdtemp(prefix="webrefine-progress-") if local and not args.no_progress else None
     plan = RunPlan(inputs=inputs, input_format=fmt, output=args.output, config=cfg,
                    header=run_header(cfg, inputs, fmt, runner), fanout=fanout, progress_dir=progress_dir)
@@ -179,6 +185,10 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     finally:
         if progress_dir:
             shutil.rmtree(progress_dir, ignore_errors=True)
+    if dry_run:
+        print("webrefine: dry run: the job was built and validated; nothing ran, nothing was written",
+              file=sys.stderr)
+        return EXIT_OK
     stats_path = join(args.output, "stats.json")
     if not FileSystems.exists(stats_path):  # e.g. a remote runner launched without waiting
         print(f"webrefine: submitted; stats will be written to {stats_path}", file=sys.stderr)

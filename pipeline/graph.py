@@ -55,13 +55,23 @@ class RunPlan:
         return first + tuple(s.name for s in self.stages())
 
 
+def expand_pattern(pattern: str) -> list[str]:
+    """A glob (local, gs://, s3://) → the files it matches, on the worker's credentials."""
+    from apache_beam.io.filesystems import FileSystems
+
+    return sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
+
+
 def build(p: beam.Pipeline, plan: RunPlan) -> None:
     cfg, out = plan.config, plan.config.output
     emit_rejects = out.rejects_per_reason != 0
     tallies, rejects = [], []
 
     # Input: file paths → Documents; spread over workers twice (files, then pages).
-    paths = p | "InputFiles" >> beam.Create(list(plan.inputs)) | "SpreadFiles" >> beam.Reshuffle()
+    paths = (p
+             | "InputPatterns" >> beam.Create(list(plan.inputs))
+             | "ExpandPatterns" >> beam.FlatMap(expand_pattern)
+             | "SpreadFiles" >> beam.Reshuffle())
     if plan.document_input:
         read = paths | "ReadDocuments" >> beam.ParDo(
             documents.ReadDocumentsFn(plan.input_format, plan.progress_dir)).with_outputs(TALLY, main="docs")

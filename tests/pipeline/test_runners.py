@@ -1,0 +1,104 @@
+"""Runners and packaging: the same documents and stats on every local runner, a Dataflow
+job built offline, and the built wheel working from outside the source tree."""
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import zipfile
+
+import pyarrow.parquet as pq
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ENV = {**os.environ, "PYTHONPATH": ROOT}  # workers in other processes import this tree
+
+RUNNERS = {
+    "direct-in-process": [],
+    "direct-multi-processing": ["--direct_running_mode=multi_processing", "--direct_num_workers=2"],
+    "portable-loopback": ["--runner=PortableRunner", "--job_endpoint=embed", "--environment_type=LOOPBACK"],
+}
+
+
+def cli(*args, cwd=ROOT, python=sys.executable, env=ENV):
+    return subprocess.run([python, "-m", "pipeline", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+def counts(stats):
+    return {"input": stats["input"], "output": stats["output"], "errors": stats["errors"],
+            "file_errors": stats["file_errors"], "stages": stats["stages"], "histograms": stats["histograms"],
+            "samples": stats["samples"]}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    out = {}
+    for name, flags in RUNNERS.items():
+        target = tmp_path_factory.mktemp(name) / "out"
+        proc = cli("run", "--output", str(target), "--no-progress", *flags)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        docs = pq.read_table(target / "documents").sort_by("id")
+        stats = json.loads((target / "stats.json").read_text())
+        out[name] = (docs, stats)
+    return out
+
+
+def test_identical_documents_on_every_runner(runs):
+    base_docs, _ = runs["direct-in-process"]
+    assert base_docs.num_rows > 10
+    for name, (docs, _) in runs.items():
+        assert docs.column("id").to_pylist() == base_docs.column("id").to_pylist(), name
+        assert docs.column("text").to_pylist() == base_docs.column("text").to_pylist(), name
+        assert docs.column("signals").to_pylist() == base_docs.column("signals").to_pylist(), name
+
+
+def test_identical_stats_on_every_runner(runs):
+    _, base = runs["direct-in-process"]
+    for name, (_, stats) in runs.items():
+        assert counts(stats) == counts(base), name
+
+
+def test_dataflow_job_builds_offline_with_setup_file(tmp_path):
+    proc = cli("run", "--input", "gs://example-bucket/CC-MAIN-2024-22/*.warc.gz", "--output", "gs://example-bucket/rw",
+               "--config", "refinedweb", "--runner", "DataflowRunner", "--project", "example-project",
+               "--region", "us-central1", "--temp_location", "gs://example-bucket/tmp",
+               "--setup_file", os.path.join(ROOT, "setup.py"), "--dry_run=True", "--no_auth")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "dry run" in proc.stderr
+
+
+def test_sdist_carries_configs_lists_and_sample(tmp_path):
+    proc = subprocess.run([sys.executable, "setup.py", "-q", "sdist", "--dist-dir", str(tmp_path)], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    names = tarfile.open(next(tmp_path.glob("*.tar.gz"))).getnames()
+    for needed in ("configs/refinedweb.yaml", "pipeline/data/sample.warc.gz", "filters/data/url_domains.txt"):
+        assert any(n.endswith(needed) for n in names), needed
+
+
+def test_built_wheel_runs_from_outside_the_source_tree(tmp_path):
+    wheels = tmp_path / "wheels"
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
+                           "-w", str(wheels), ROOT], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    wheel = next(wheels.glob("webrefine-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "pipeline/data/sample.warc.gz" in names and "configs/fineweb.yaml" in names
+    # A fresh venv; its dependencies come from this interpreter's site-packages (no download),
+    # webrefine itself only from the wheel.
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    py = str(venv / "bin" / "python")
+    subprocess.run([py, "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(wheel)], check=True,
+                   capture_output=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    where = subprocess.run([py, "-c", "import pipeline; print(pipeline.__file__)"], cwd=elsewhere, env=env,
+                           capture_output=True, text=True)
+    assert where.stdout.startswith(str(venv)), where.stdout + where.stderr
+    proc = subprocess.run([str(venv / "bin" / "webrefine"), "run", "--output", str(elsewhere / "out"),
+                           "--no-progress"], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert pq.read_table(elsewhere / "out" / "documents").num_rows > 10
