@@ -179,28 +179,34 @@ def main(argv=None):
     text_filters = rw + [C4Quality(), FineWebQuality()]
     url_docs = [Document(id=str(i), url=u) for i, (u, _) in enumerate(records)]
 
+    kept_urls = {d.url for d in url_docs if url(d).keep}
+    subset, label = english([d for d in docs if d.url in kept_urls])
     traf, n_traf = time_trafilatura(paths, args.trafilatura_sample)
     print(f"trafilatura.extract: {traf * 1e3:.2f} ms/page (CPU, {n_traf} pages)"
           + (f"; first full extraction {statistics.mean(first_extraction) * 1e3:.2f} ms/page" if first_extraction else ""))  # fmt: skip
 
-    rows = [("url_filter (on URLs)", per_doc_us(url, url_docs, args.passes), None)]
+    def cost(run, with_typical=True):
+        return (per_doc_us(run, docs, args.passes), per_doc_us(run, subset, args.passes),
+                per_doc_us(run, typical, args.passes) if with_typical else None)  # fmt: skip
+
+    rows = [("url_filter (on URLs)", per_doc_us(url, url_docs, args.passes), None, None)]
     for f in text_filters:
-        rows.append((f.name, per_doc_us(f, docs, args.passes), per_doc_us(f, typical, args.passes)))
-    for label, stages in (("RW chain: rep+quality+lines", rw), ("FineWeb chain: rep+quality+c4+fw", fw),
-                          ("all five text filters", text_filters)):  # fmt: skip
-        rows.append((label, per_doc_us(chain(stages), docs, args.passes), per_doc_us(chain(stages), typical, args.passes)))
-    print(f"\n  {'filter':34s} {'µs/doc':>8s} {'% traf.':>8s} {'µs 4-6KB':>9s}")
-    for label, us, us_typ in rows:
-        typ = f"{us_typ:9.0f}" if us_typ is not None else f"{'':>9s}"
-        print(f"  {label:34s} {us:8.0f} {100 * us / (traf * 1e6):7.2f}% {typ}")
-    print(f"  (CPU time, median of {args.passes} passes; chains: every filter sees every document, shared text views)")
+        rows.append((f.name, *cost(f)))
+    for name, stages in (("RW chain: rep+quality+lines", rw), ("FineWeb chain: rep+quality+c4+fw", fw),
+                         ("all five text filters", text_filters)):  # fmt: skip
+        rows.append((name, *cost(chain(stages))))
+    print(f"\n  {'filter':34s} {'µs/doc':>7s} {'% traf':>7s} {'µs EN':>7s} {'% traf':>7s} {'µs 4-6KB':>9s}")
+    for name, us, us_en, us_typ in rows:
+        en = f"{us_en:7.0f} {100 * us_en / (traf * 1e6):6.2f}%" if us_en is not None else f"{'':>15s}"
+        typ = f"{us_typ:9.0f}" if us_typ is not None else ""
+        print(f"  {name:34s} {us:7.0f} {100 * us / (traf * 1e6):6.2f}% {en} {typ}")
+    print(f"  (CPU time, median of {args.passes} passes; EN: the {len(subset)} {label}; chains: every filter sees")
+    print("   every document, sharing the cached text views)")
 
     print("\nRemoval rates on cc-sample")
     n_url = sum(1 for d in url_docs if not url(d).keep)
     reasons = Counter(url(d).reason for d in url_docs if not url(d).keep)
     print(f"  url_filter on {len(url_docs)} URLs: {n_url} dropped ({100 * n_url / len(url_docs):.1f}%) {dict(reasons)}")
-    kept_urls = {d.url for d in url_docs if url(d).keep}
-    subset, label = english([d for d in docs if d.url in kept_urls])
     print_cascade(f"RefinedWeb chain on {len(subset)} {label}", cascade(rw, subset))
     print_cascade(f"FineWeb chain on {len(subset)} {label} (c4 without the terminal-punctuation rule, as FineWeb)",
                   cascade(fw, subset))  # fmt: skip

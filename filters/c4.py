@@ -120,33 +120,45 @@ class C4Quality(Stage):
              "policy_lines", "lorem_ipsum", "curly_bracket", "sentences"), 0)  # fmt: skip
         kept: list[str] = []
         lines = T.lines(text)
+        # Whole-text pre-checks: most pages mention none of the phrases, so the per-line
+        # lowercasing and searching are skipped (citation removal can join words, so the
+        # check runs on the text without citations).
+        remove_citations = self.remove_citations and "[" in text
+        lowered = (_CITATION.sub("", text) if remove_citations else text).lower()
+        lorem = self.filter_lorem_ipsum and "lorem ipsum" in lowered
+        javascript = self.filter_javascript and "javascript" in lowered
+        curly = self.filter_curly_bracket and "{" in lowered
         policy = _any_of(self.policy_substrings) if self.filter_policy else None
+        if policy is not None and not policy.search(lowered):
+            policy = None
+        per_line = lorem or javascript or policy is not None
+        max_word, min_words = self.max_word_length, self.min_words_per_line
+        end_marks = self.end_marks if self.filter_no_terminal_punct else None
         for line in lines:
-            words = line.split()
-            if self.max_word_length and max(map(len, words)) > self.max_word_length:
+            if max_word and len(line) > max_word and max(map(len, line.split())) > max_word:
                 counts["too_long_word_lines"] += 1
                 continue
-            if self.remove_citations and "[" in line:
+            if remove_citations and "[" in line:
                 line = _CITATION.sub("", line).strip()
-                words = line.split()
                 if not line:
                     counts["too_few_words_lines"] += 1
                     continue
-            if self.filter_no_terminal_punct and (not line.endswith(self.end_marks) or line.endswith("...")):
+            if end_marks is not None and (not line.endswith(end_marks) or line.endswith("...")):
                 counts["no_terminal_punct_lines"] += 1
                 continue
-            if len(words) < self.min_words_per_line:
+            if min_words and len(line.split(None, min_words - 1)) < min_words:
                 counts["too_few_words_lines"] += 1
                 continue
-            lower = line.lower()
-            if self.filter_lorem_ipsum and "lorem ipsum" in lower:
-                counts["lorem_ipsum"] += 1
-            if self.filter_javascript and "javascript" in lower:
-                counts["javascript_lines"] += 1
-                continue
-            if self.filter_curly_bracket and "{" in line:
+            if per_line:
+                lower = line.lower()
+                if lorem and "lorem ipsum" in lower:
+                    counts["lorem_ipsum"] += 1
+                if javascript and "javascript" in lower:
+                    counts["javascript_lines"] += 1
+                    continue
+            if curly and "{" in line:
                 counts["curly_bracket"] += 1
-            if policy is not None and policy.search(lower):
+            if per_line and policy is not None and policy.search(lower):
                 counts["policy_lines"] += 1
                 continue
             counts["sentences"] += count_sentences(line)

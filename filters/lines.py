@@ -20,6 +20,12 @@ Document rule: drop when more than 5% of the words were removed (``removed_ratio
 words are the document word count of ``filters.text`` (whitespace words with an
 alphanumeric) measured before and after this stage. Whitespace words never cross a line
 break, so the words removed are summed line by line and words_after = words_before - removed.
+A text left without any non-empty line is dropped as ``empty`` (DCLM also drops texts that
+had no word to start with; here removed_ratio is then 0 and only ``empty`` can fire).
+
+Signals, per rule N = 1..7: ``lN_lines`` (lines removed, or edited for L5-L7) and ``lN_words``
+(words removed); ``lines_before``/``lines_after`` (non-empty lines), ``words_before``,
+``words_after`` and ``removed_ratio``.
 
 Only one example pattern per location is published (SPEC §2.7 [U]); they are the defaults,
 and every list is configuration. Deviations from DCLM: patterns are matched literally
@@ -69,22 +75,6 @@ def _compile(counter_words: tuple[str, ...], prefix: tuple[str, ...], suffix: tu
         re.compile(r"\s?" + alt(suffix) + "$", flags) if suffix else None,
         re.compile(r"\s?" + alt(anywhere), flags) if anywhere else None,
     )
-
-
-def _exceeds(line: str, encoded: bytes, ascii_members: bytes, is_member, limit: float) -> bool:
-    """Whether more than ``limit`` characters of ``line`` are in a class (uppercase, digits).
-
-    Counts the ASCII members on the UTF-8 bytes at C speed. A non-ASCII character takes at
-    least two bytes, so len(bytes) - len(line) bounds the non-ASCII members; only when that
-    bound could cross the limit does the exact per-character test run (É, ٣ count there).
-    """
-    n = len(encoded) - len(encoded.translate(None, ascii_members))
-    extra = len(encoded) - len(line)
-    if n + extra <= limit:
-        return False
-    if not extra:
-        return True
-    return sum(map(is_member, line)) > limit
 
 
 @dataclass(frozen=True)
@@ -137,19 +127,29 @@ class LineCorrections(Stage):
                 out.append("")
                 continue
             lines_before += 1
+            # L1/L2 count classes on the UTF-8 bytes (ASCII members, C speed). A non-ASCII
+            # character takes at least two bytes, so len(bytes) - len(line) bounds the
+            # non-ASCII members; only when that bound could cross a limit does the exact
+            # per-character count run (É, ٣).
             size = len(line)
             encoded = line.encode("utf-8", "surrogatepass")
-            words = len(line.split(None, cap))  # exact up to cap, cap + 1 beyond
-            if _exceeds(line, encoded, _ASCII_UPPER, str.isupper, max_upper * size):
+            extra = len(encoded) - size
+            upper = len(encoded) - len(encoded.translate(None, _ASCII_UPPER))
+            if extra and upper + extra > max_upper * size:
+                upper = sum(map(str.isupper, line))
+            digits = len(encoded) - len(encoded.translate(None, _ASCII_DIGITS))
+            if extra and digits + extra > max_numeric * size:
+                digits = sum(map(str.isdigit, line))
+            words = 0
+            if upper > max_upper * size:
                 rule = 0
-            elif _exceeds(line, encoded, _ASCII_DIGITS, str.isdigit, max_numeric * size):
+            elif digits > max_numeric * size:
                 rule = 1
-            elif counter is not None and counter.fullmatch(line):
+            elif counter is not None and (digits or extra) and counter.fullmatch(line):
                 rule = 2
-            elif words < min_words:
-                rule = 3
             else:
-                rule = -1
+                words = len(line.split(None, cap))  # exact up to cap, cap + 1 beyond
+                rule = 3 if words < min_words else -1
             if rule >= 0:
                 n_lines[rule] += 1
                 n_words[rule] += T.count_words(line).alnum
