@@ -139,7 +139,11 @@ def _ngram_fracs_numpy(toks: tuple[str, ...]) -> dict[int, float]:
     total = int(cum[-1])
     if n_tok < 2 or not total:
         return out
-    cand = np.arange(n_tok - 1)  # 2-grams: every position is a candidate
+    # A 2-gram can only repeat where both of its tokens occur more than once.
+    rep = np.bincount(tid)[tid] > 1
+    cand = np.flatnonzero(rep[:-1] & rep[1:])
+    if not cand.size:
+        return out
     gid = tid
     for n in range(2, _DUP_N[-1] + 1):
         _, inv, cnt = np.unique(gid[cand] * vocab + tid[cand + n - 1], return_inverse=True, return_counts=True)

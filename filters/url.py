@@ -40,6 +40,8 @@ up lazily when called directly. Domains, URLs and words are held in sets; the st
 subwords are one regex compiled from a trie (a single pass, fast for long lists too).
 Registered domains come from the ``tld`` package's bundled Public Suffix List (offline, a
 trafilatura dependency) with private suffixes on, so ``foo.blogspot.com`` is its own site.
+Memory: UT1's adult list (~4M domains) takes a few hundred MB as a Python set in each worker
+process; give workers the memory, or pre-filter the list to the domains of the crawl.
 """
 from __future__ import annotations
 
@@ -69,7 +71,14 @@ _SIGNALS = ("domain", "subdomain", "exact", "strict_word", "hard_word", "soft_wo
 
 
 def normalize_host(host: str) -> str:
+    """Lowercase, no trailing dot, one leading ``www.`` label dropped, punycode (IDNA) for
+    internationalised names, so lists written either way match."""
     host = host.strip().lower().rstrip(".")
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            pass
     return host[4:] if host.startswith("www.") else host
 
 

@@ -148,9 +148,11 @@ def test_odd_and_empty_urls():
     assert reason("http://1.2.3.4/casino") == "url_filter.hard_word"
 
 
-def test_non_english_urls():
+def test_non_english_urls(tmp_path):
     assert reason("https://例え.テスト/ページ") is None
     assert reason("https://пример.рф/казино") is None  # default lists are English
+    f = UrlFilter(domain_lists=(write(tmp_path, "d.txt", ["xn--e1afmkfd.xn--p1ai"]),))  # пример.рф
+    assert reason("https://www.ПРИМЕР.рф/", f) == "url_filter.domain"
 
 
 # --- lists -------------------------------------------------------------------------------
