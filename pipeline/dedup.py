@@ -84,7 +84,7 @@ class _RouteByKey(_Counting):
         else:  # only url_dedup has keyless documents (no URL): nothing to compare
             self.flow("in")
             self.flow("out")
-            self.counts["no_key"] += 1
+            self.counts["no_url"] += 1
             yield TaggedOutput("keyless", doc)
 
 
@@ -225,16 +225,19 @@ class _MinhashDedupTransform(beam.PTransform):
 
     def expand(self, docs):
         s = self.stage
+        # Document → bands: (band key, node digest) × b; nodes: (digest, (N, rank, shingles));
+        # docs: (rank, (D, doc)); unsigned: too-short documents, kept as they are.
         signed = docs | "Sign" >> beam.ParDo(_Sign(s)).with_outputs("bands", "nodes", "docs", TALLY, main="unsigned")
-        # (band key, node digest) → star edges (hub digest, member digest) per shared bucket
+        # (band key, [digests]) → star edges (hub digest, member digest) per shared bucket
         cand = (signed.bands
                 | "GroupBands" >> beam.GroupByKey()
                 | "StarEdges" >> beam.ParDo(_StarEdges(s)).with_outputs(TALLY, main="edges"))
-        edges = cand.edges | "DistinctEdges" >> beam.Distinct()
+        edges = cand.edges | "DistinctEdges" >> beam.Distinct()  # a pair shares many bands
         hubs = (edges | "Hubs" >> beam.Map(lambda e: e[0]) | "DistinctHubs" >> beam.Distinct()
                 | "HubMarks" >> beam.Map(lambda h: (h, (G.HUB,))))
         leaves = edges | "Leaves" >> beam.Map(lambda e: (e[1], (G.LEAF, e[0])))
-        # node digest → its (rank, shingles) sent to its hubs; then verified rank edges
+        # digest → [header, hub mark, leaf edges] → leaf records (hub, (L, rank, shingles)) and
+        # hub headers; then at each hub: Jaccard(hub, leaf) → verified edges (hub rank, leaf rank)
         routed = ((signed.nodes, hubs, leaves) | "NodeRecords" >> beam.Flatten()
                   | "GroupByNode" >> beam.GroupByKey()
                   | "RouteToHub" >> beam.FlatMap(lambda kv, verify=s.verify: G.route_to_hub(kv[0], kv[1], verify)))
@@ -249,6 +252,7 @@ class _MinhashDedupTransform(beam.PTransform):
                       | f"Join{k}" >> beam.Flatten() | f"GroupByNode{k}" >> beam.GroupByKey()
                       | f"Propagate{k}" >> beam.FlatMapTuple(G.propagate)
                       | f"Min{k}" >> beam.CombinePerKey(_MinLabel()))
+        # (rank, (label, changed in the last round)) → decisions keyed by rank → documents
         unconverged = labels | "CountUnconverged" >> beam.ParDo(_CountUnconverged(s)).with_outputs(TALLY)
         decisions = (labels | "ByLabel" >> beam.Map(lambda kv: (kv[1][0], kv[0]))
                      | "GroupByLabel" >> beam.GroupByKey()

@@ -94,7 +94,7 @@ URL_DOCS = [D("old", "t1", "2024-01-01T00:00:00Z", "http://Example.com/Page#top"
 def test_url_latest_wins_by_default_and_keyless_pass_through():
     run(UrlDedup(), URL_DOCS, kept=["new", "case", "tie1", "nourl"], rejected=["old", "mid", "tie2"], counts={
         "stage.url_dedup.in": 7, "stage.url_dedup.out": 4, "stage.url_dedup.dropped.url_dedup.duplicate": 3,
-        "url_dedup.no_key": 1, "url_dedup.duplicate_groups": 2})
+        "url_dedup.no_url": 1, "url_dedup.duplicate_groups": 2})
 
 
 def test_url_earliest_rule():
