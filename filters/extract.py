@@ -39,11 +39,13 @@ _URL = re.compile(
     re.IGNORECASE,
 )
 _SPACES_BEFORE_NEWLINE = re.compile(r"[ \t]+\n")
+# NUL and other C0/C1 control characters (not tab or newline) are never training text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def post_format(text: str) -> str:
-    """Remove URLs, then collapse runs of 3+ newlines to 2 (RefinedWeb formatting)."""
-    text = _URL.sub("", text)
+    """Remove URLs and control characters, then collapse runs of 3+ newlines to 2."""
+    text = _CONTROL.sub("", _URL.sub("", text))
     text = _SPACES_BEFORE_NEWLINE.sub("\n", text)
     return _NEWLINES.sub("\n\n", text).strip()
 
@@ -209,7 +211,7 @@ class Extract(Stage):
         if self.remove_urls:
             text = post_format(text)
         else:
-            text = _NEWLINES.sub("\n\n", text).strip()
+            text = _NEWLINES.sub("\n\n", _CONTROL.sub("", text)).strip()
         if not text:
             return drop("extract.empty", html_chars=float(html_chars))
         return keep(

@@ -100,20 +100,30 @@ def resolve_inputs(patterns: Sequence[str]) -> tuple[tuple[str, ...], str]:
 
 
 def prepare_output(output: str, overwrite: bool) -> None:
+    """Refuse a non-empty --output unless --overwrite; then remove an earlier run's outputs.
+
+    Only our own outputs are removed (documents/, rejects/, stats.json, config.yaml,
+    report.html), including temp files a killed run left in documents/ or rejects/.
+    """
     from apache_beam.io.filesystems import FileSystems
 
     from pipeline.write import join
 
-    ours = [join(output, n) for n in ("documents", "rejects", "stats.json", "config.yaml", "report.html")]
-    existing = [p for p in ours if FileSystems.exists(p)]
-    if existing and not overwrite:
-        raise UsageError(f"{output} holds the outputs of an earlier run ({existing[0]}); "
-                         "pass --overwrite to replace them, or choose another --output")
-    for path in existing:
-        if path.endswith(("documents", "rejects")):
-            matches = FileSystems.match([join(path, "*")])[0].metadata_list
-            if matches:
-                FileSystems.delete([m.path for m in matches])
+    try:
+        present = FileSystems.match([join(output, "*")])[0].metadata_list
+    except Exception:  # noqa: BLE001 - a directory that does not exist yet
+        present = []
+    if present and not overwrite:
+        raise UsageError(f"{output} is not empty ({present[0].path}); pass --overwrite to replace an "
+                         "earlier run's outputs there, or choose another --output")
+    for name in ("documents", "rejects", "stats.json", "config.yaml", "report.html"):
+        path = join(output, name)
+        if not FileSystems.exists(path):
+            continue
+        if name in ("documents", "rejects"):
+            inside = FileSystems.match([join(path, "*")])[0].metadata_list
+            if inside:
+                FileSystems.delete([m.path for m in inside])
         FileSystems.delete([path])
 
 

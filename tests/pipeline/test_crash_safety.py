@@ -1,0 +1,46 @@
+"""A run killed midway, then run again into the same output: no partial or duplicate shards."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pyarrow.parquet as pq
+
+from pipeline.cli import EXIT_USAGE, SAMPLE, main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_killed_run_then_rerun_with_overwrite(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for i in range(3):
+        shutil.copy(SAMPLE, inputs / f"copy{i}.warc.gz")
+    out = tmp_path / "out"
+    args = ["run", "--input", str(inputs / "*.warc.gz"), "--output", str(out), "--config", "extract", "--no-progress"]
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", *args], cwd=ROOT, start_new_session=True,
+                            env={**os.environ, "PYTHONPATH": ROOT}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (out / "documents").exists() and any((out / "documents").iterdir()):
+            break  # the shard writer has started
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "stats.json").exists(), "the run finished before it could be killed"
+    # Whatever a killed run left is either Beam's temp files or complete, readable shards.
+    for part in (out / "documents").glob("part-*.parquet"):
+        pq.read_table(part)
+    # Running into it again without --overwrite is a clear error; with it, a clean result.
+    assert main(args) == EXIT_USAGE
+    assert main(args + ["--overwrite"]) == 0
+    files = sorted(p.name for p in (out / "documents").iterdir())
+    assert files and all(f.startswith("part-") and f.endswith(".parquet") for f in files), files
+    ids = pq.read_table(out / "documents").column("id").to_pylist()
+    clean = tmp_path / "clean"
+    assert main(["run", "--input", str(inputs / "*.warc.gz"), "--output", str(clean), "--config", "extract",
+                 "--no-progress"]) == 0
+    assert sorted(ids) == sorted(pq.read_table(clean / "documents").column("id").to_pylist())
