@@ -5,7 +5,6 @@ from collections import Counter
 
 import pytest
 
-from filters import text as T
 from filters.base import Document
 from filters.repetition import GopherRepetition, _ngram_fracs_numpy, _ngram_fracs_python, ngram_fracs
 
