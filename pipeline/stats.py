@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from pipeline.tally import Tally
+from pipeline.tally import SAMPLE_K, Tally
 
 SCHEMA_VERSION = 1
 
@@ -64,7 +64,22 @@ def build_stats(tally: Tally, stage_names: Iterable[str], header: dict[str, Any]
             name: tally.sample_items(name)
             for name in sorted(tally.samples) if not name.startswith(("errors.", "file_errors."))
         },
+        # The keys and sizes behind "samples", "error_samples" and "top", so the stats of
+        # several runs or shards merge exactly (pipeline/report_merge.py).
+        "sample_keys": {name: _bucket_keys(tally.samples[name], tally.sizes.get(name, SAMPLE_K))
+                        for name in sorted(tally.samples)},
+        "top_keys": {name: _top_keys(tally.tops[name], tally.sizes.get("top:" + name, SAMPLE_K))
+                     for name in sorted(tally.tops)},
     }
+
+
+def _bucket_keys(bucket: dict, k: int) -> dict[str, Any]:
+    return {"k": k, "keys": sorted(bucket, key=lambda kk: (bucket[kk][0], kk))}
+
+
+def _top_keys(bucket: dict, k: int) -> dict[str, Any]:
+    order = sorted(bucket, key=lambda kk: (-bucket[kk][0], kk))
+    return {"k": k, "keys": order, "scores": [bucket[kk][0] for kk in order]}
 
 
 def check_invariant(stats: dict[str, Any]) -> tuple[int, int]:
