@@ -2,6 +2,7 @@
 
   webrefine run [--input PATTERN ...] --output OUT [--config NAME|PATH] [Beam options]
   webrefine configs
+  webrefine report OUT [OUT2 ...] [--output PATH] [--stats PATH]
 
 Our flags are parsed first; everything else is handed to Beam untouched (``--runner``,
 ``--project``, ``--direct_num_workers`` ...). Exit status of ``run``: 0 when every input
@@ -56,6 +57,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                             "distributed runners, files on local ones (they would hold every page in memory)")
     run_p.add_argument("--no-progress", action="store_true", help="no live progress line on local runs")
     sub.add_parser("configs", help="list the config presets")
+    rep_p = sub.add_parser("report", help="write report.html for one run, or several merged, and print a summary")
+    rep_p.add_argument("runs", nargs="+", metavar="OUT", help="run output directories or stats.json paths "
+                       "(local, gs://, s3://); several (shards, dumps) are merged exactly")
+    rep_p.add_argument("--output", help="path of the HTML report (default OUT/report.html; needed for several OUTs)")
+    rep_p.add_argument("--stats", help="also write the merged stats.json to this path")
     args, beam_args = parser.parse_known_args(argv)
     if args.command == "configs":
         from pipeline.config import CONFIG_DIR, preset_names
@@ -65,6 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     if args.command != "run" and beam_args:
         parser.error(f"unrecognized arguments: {' '.join(beam_args)}")
+    if args.command == "report":
+        from pipeline.report import report_command
+        from pipeline.write import write_text
+
+        return report_command(args.runs, args.output, args.stats, write_text)
     try:
         return run(args, beam_args)
     except UsageError as exc:
@@ -149,6 +160,8 @@ def run_header(cfg, inputs: Sequence[str], input_fmt: str, runner: str) -> dict[
         "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     for stage in cfg.stages:
+        if hasattr(stage, "fingerprint"):  # signatures are tied to their normaliser (SPEC P2)
+            header[f"{stage.name}_fingerprint"] = stage.fingerprint()
         if stage.name == "language":
             from filters.language import model_fingerprint
 

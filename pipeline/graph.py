@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Any
 
 import apache_beam as beam
@@ -24,7 +25,7 @@ from pipeline.stages import (
 )
 from pipeline.stats import build_stats
 from pipeline.write import (
-    DOCUMENT_SCHEMA, REJECT_SCHEMA, WriteParquetShards, document_row, join, reject_row, write_json,
+    DOCUMENT_SCHEMA, REJECT_SCHEMA, WriteParquetShards, document_row, join, reject_row, write_json, write_text,
 )
 
 
@@ -131,6 +132,12 @@ def build(p: beam.Pipeline, plan: RunPlan) -> None:
         stats = build_stats(tally, names, {**header, "finished": datetime.datetime.now(
             datetime.timezone.utc).isoformat(timespec="seconds")}, document_input)
         write_json(join(output, "stats.json"), stats)
+        try:  # the page is a view of stats.json: a bug in it must not fail a finished run
+            from pipeline.report import render_report
+
+            write_text(join(output, "report.html"), render_report(stats))
+        except Exception:  # noqa: BLE001
+            logging.getLogger(__name__).exception("webrefine: could not write report.html")
         return stats
 
     (tallies
