@@ -15,7 +15,7 @@ from typing import Any, Mapping
 from pipeline import report_rules as R
 from pipeline.report import html_stages, original_units, ratio, stage_rows, text_baseline
 from pipeline.report_sections import (
-    _short, dedup_section, errors_section, line_rules_html, overlap_html, samples_section,
+    dedup_section, errors_section, fixed_rules_html, line_rules_html, overlap_html, row_reason, samples_section,
 )
 from pipeline.report_svg import hist_svg, whatif_svg
 
@@ -227,7 +227,8 @@ def _stage_section(stats: Mapping[str, Any], row: dict[str, Any], data: dict[str
     if not rules and not extra:
         return ""
     params = R.stage_params(stats, name)
-    ov = R.overlaps(stats, name)
+    # Stages with failing() count every rule a document fails; no counter means none failed.
+    ov = R.overlaps(stats, name) or ({"any": {}, "only": {}} if _has_failing(name) else {})
     cards, off = [], []
     fixed = []
     for rule in rules:
@@ -247,9 +248,9 @@ def _stage_section(stats: Mapping[str, Any], row: dict[str, Any], data: dict[str
     if off:
         html.append(f'<p class="small muted">Rules switched off in this config: {escape(", ".join(off))}</p>')
     if fixed:
-        html.append(_fixed_rules(row, fixed, ov, params))
+        html.append(fixed_rules_html(row, fixed, ov, params))
     html.append(f'<div class="grid3">{"".join(cards)}</div>')
-    if ov:
+    if ov.get("combos"):
         html.append(overlap_html(name, row, ov))
     if name == "line_corrections":
         html.append(line_rules_html(stats))
@@ -283,18 +284,10 @@ def _whatif_card(row, rule: R.Rule, w: dict[str, Any], params, ov, data) -> str:
             + "</table>" + (f'<div class="note">{escape(rule.note)}</div>' if rule.note else "") + "</div>")
 
 
-def row_reason(row: dict[str, Any], reason: str) -> int:
-    return next((x["n"] for x in row["reasons"] if x["reason"] == reason), 0)
+def _has_failing(stage: str) -> bool:
+    try:
+        from pipeline.config import stage_class
 
-
-def _fixed_rules(row: dict[str, Any], rules: list[R.Rule], ov: dict[str, Any], params) -> str:
-    """Rules without a threshold to tune, in one line each."""
-    trs = "".join(
-        f'<tr data-reason="{escape(r.reason)}"><td>{escape(_short(r.reason))}</td><td class=mono>{escape(r.signal)} '
-        f'{escape(R.DIRECTIONS[r.direction])} {escape(R.nice(R.threshold(r, params)))}</td>'
-        f'<td class=n>{n(row_reason(row, r.reason))}</td>'
-        f'<td class=n>{n(ov["any"].get(r.reason, 0) if ov else 0)}</td><td class="small muted">{escape(r.note)}</td></tr>'
-        for r in rules)
-    return ('<table class="full" style="margin-bottom:10px"><tr><th>fixed rule</th><th>drop when</th>'
-            '<th class=n>dropped (first failing)</th><th class=n>fail it (all rules checked)</th><th></th></tr>'
-            f'{trs}</table>')
+        return hasattr(stage_class(stage), "failing")
+    except Exception:  # noqa: BLE001 - an unknown stage
+        return False

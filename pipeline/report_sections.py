@@ -50,6 +50,23 @@ def overlap_html(stage: str, row: dict[str, Any], ov: dict[str, Any]) -> str:
             f'{combos}</table>{more}</div></div>')
 
 
+def row_reason(row: dict[str, Any], reason: str) -> int:
+    return next((x["n"] for x in row["reasons"] if x["reason"] == reason), 0)
+
+
+def fixed_rules_html(row: dict[str, Any], rules: list[R.Rule], ov: dict[str, Any], params) -> str:
+    """Rules without a threshold to tune, in one line each."""
+    trs = "".join(
+        f'<tr data-reason="{escape(r.reason)}"><td>{escape(_short(r.reason))}</td><td class=mono>{escape(r.signal)} '
+        f'{escape(R.DIRECTIONS[r.direction])} {escape(R.nice(R.threshold(r, params)))}</td>'
+        f'<td class=n>{n(row_reason(row, r.reason))}</td>'
+        f'<td class=n>{n(ov["any"].get(r.reason, 0) if ov else 0)}</td><td class="small muted">{escape(r.note)}</td></tr>'
+        for r in rules)
+    return ('<table class="full" style="margin-bottom:10px"><tr><th>fixed rule</th><th>drop when</th>'
+            '<th class=n>dropped (first failing)</th><th class=n>fail it (all rules checked)</th><th></th></tr>'
+            f'{trs}</table>')
+
+
 def _log2_bins(hist: dict[float, int]) -> list[tuple[str, int, int]]:
     """(label, clusters, documents) for cluster sizes 1, 2, 3-4, 5-8, ..., >= 1024 (SPEC §5.2)."""
     edges = [(1, 1), (2, 2)] + [(2 ** i + 1, 2 ** (i + 1)) for i in range(1, 9)] + [(513, 1023), (1024, float("inf"))]
