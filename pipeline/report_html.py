@@ -120,6 +120,9 @@ def _run(stats: Mapping[str, Any]) -> str:
              ("started", stats.get("started")), ("finished", stats.get("finished")),
              ("duration", _duration(stats))]
     items += [(k, v) for k, v in versions.items() if k not in ("webrefine", "trafilatura")]
+    # Header fields added later (a MinHash fingerprint, dumps): shown as they are.
+    items += [(k, v if isinstance(v, (str, int, float)) else json.dumps(v, ensure_ascii=False)[:300])
+              for k, v in stats.items() if k not in _SHOWN]
     kv = "".join(f"<dt>{escape(k)}</dt><dd class=mono>{escape(str(v if v is not None else '-'))}</dd>"
                  for k, v in items)
     files = stats.get("input_files", [])
@@ -142,6 +145,12 @@ def _run(stats: Mapping[str, Any]) -> str:
                         f'<td class=n>{n(m["documents"])}</td></tr>')
         html.append("</table>")
     return "".join(html)
+
+
+_SHOWN = {"schema_version", "config_name", "config_hash", "config", "versions", "runner", "input_format",
+          "input_files", "input_files_total", "started", "finished", "language_model", "input", "stages",
+          "output", "errors", "file_errors", "error_samples", "counters", "histograms", "top", "samples",
+          "sample_keys", "top_keys", "merged_from", "merge_warnings"}
 
 
 def _frow(name: str, kept: float, dropped: float, nums: str, chars: bool = False) -> str:

@@ -49,6 +49,11 @@ def merge_stats(runs: Sequence[dict[str, Any]], sources: Sequence[str] | None = 
     out["error_samples"], out["samples"] = error_samples, samples
     out["top"], top_keys = _merge_tops(runs)
     out["sample_keys"], out["top_keys"] = sample_keys, top_keys
+    for key, value in runs[0].items():  # header fields this merge does not know: the first run's
+        if key not in out:
+            out[key] = value
+            if any(json.dumps(r.get(key), sort_keys=True) != json.dumps(value, sort_keys=True) for r in runs):
+                out.setdefault("merge_warnings", []).append(f"the runs differ in {key}; the header shows the first run's")
     return out
 
 

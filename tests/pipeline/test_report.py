@@ -243,6 +243,8 @@ def test_merge_flags_runs_with_different_configs(shards):
     _, (a, b, _) = shards
     merged = merge_stats([a, {**b, "config_hash": "other"}])
     assert merged["config_hash"] == "mixed" and any("config_hash" in w for w in merged["merge_warnings"])
+    merged = merge_stats([{**a, "minhash": {"seed": 1}}, {**b, "minhash": {"seed": 2}}])
+    assert merged["minhash"] == {"seed": 1} and any("minhash" in w for w in merged["merge_warnings"])
 
 
 def test_merge_keeps_stage_order_when_a_run_has_an_extra_stage():
