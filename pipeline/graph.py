@@ -22,6 +22,7 @@ from pipeline import documents
 from pipeline.config import RunConfig
 from pipeline.stages import (
     REJECTED, TALLY, ApplyStageFn, CountOutputFn, MergeTallies, ReadWarcFn, SampleRejects,
+    SampleRejectsInBundleFn,
 )
 from pipeline.stats import build_stats
 from pipeline.write import (
@@ -93,9 +94,13 @@ def build(p: beam.Pipeline, plan: RunPlan) -> None:
             docs = result["kept"]
             tallies.append(result["tallies"])
             if emit_rejects:
-                rejects.append(result["rejected"])
+                dups = result["rejected"]
+                if out.rejects_per_reason > 0:
+                    dups = (dups | f"SampleRejects[{stage.name}]" >> beam.ParDo(
+                        SampleRejectsInBundleFn(out.rejects_per_reason)).with_outputs(REJECTED, main="none"))[REJECTED]
+                rejects.append(dups)
             continue
-        fn = ApplyStageFn(stage, out.reject_text_chars, emit_rejects, plan.progress_dir)
+        fn = ApplyStageFn(stage, out.reject_text_chars, out.rejects_per_reason, plan.progress_dir)
         res = docs | f"Stage[{stage.name}]" >> beam.ParDo(fn).with_outputs(TALLY, REJECTED, main="kept")
         docs = res["kept"]
         tallies.append(res[TALLY])

@@ -35,16 +35,28 @@ def install_opener() -> None:
     resources.set_opener(open_beam_file)
 
 
+def _global(value: Any) -> WindowedValue:
+    return WindowedValue(value, MIN_TIMESTAMP, [GlobalWindow()])
+
+
 class TallyingDoFn(beam.DoFn):
-    """Base: a fresh Tally per bundle, flushed to the ``tally`` output and to Metrics."""
+    """Base: a fresh Tally per bundle, flushed to the ``tally`` output and to Metrics.
+
+    ``rejects`` is a per-bundle bottom-k sample of Rejections, emitted on ``rejected``.
+    """
 
     def __init__(self, progress_dir: str | None = None) -> None:
         self.progress_dir = progress_dir
 
     def start_bundle(self) -> None:
         self.tally = Tally()
+        self.rejects = Tally()
 
     def finish_bundle(self) -> Iterable[Any]:
+        rejects, self.rejects = self.rejects, Tally()
+        for reason in sorted(rejects.samples):
+            for rejection in rejects.sample_items(reason):
+                yield beam.pvalue.TaggedOutput(REJECTED, _global(rejection))
         tally, self.tally = self.tally, Tally()
         if not tally:
             return
@@ -52,7 +64,7 @@ class TallyingDoFn(beam.DoFn):
             beam.metrics.Metrics.counter(METRICS_NAMESPACE, key).inc(n)
         if self.progress_dir:
             progress.flush(self.progress_dir)
-        yield beam.pvalue.TaggedOutput(TALLY, WindowedValue(tally, MIN_TIMESTAMP, [GlobalWindow()]))
+        yield beam.pvalue.TaggedOutput(TALLY, _global(tally))
 
 
 class ReadWarcFn(TallyingDoFn):
@@ -80,12 +92,12 @@ class ReadWarcFn(TallyingDoFn):
 class ApplyStageFn(TallyingDoFn):
     """One per-document stage: kept documents on the main output, drops on ``rejected``."""
 
-    def __init__(self, stage: Stage, reject_text_chars: int, emit_rejects: bool,
+    def __init__(self, stage: Stage, reject_text_chars: int, rejects_per_reason: int,
                  progress_dir: str | None = None) -> None:
         super().__init__(progress_dir)
         self.stage = stage
         self.reject_text_chars = reject_text_chars
-        self.emit_rejects = emit_rejects
+        self.rejects_per_reason = rejects_per_reason  # -1: all, 0: none, k: bottom-k per bundle
 
     def setup(self) -> None:
         install_opener()
@@ -119,10 +131,16 @@ class ApplyStageFn(TallyingDoFn):
         reason = verdict.reason or f"{name}.unknown"
         tally.count(self.prefix + "dropped." + reason)
         tally.sample("dropped." + reason, doc.id, sample_row(verdict.doc or doc, verdict.signals))
-        if self.emit_rejects:
+        if self.rejects_per_reason:
             dropped = verdict.doc if verdict.doc is not None else doc
             dropped = dropped.replace(text=dropped.text[: self.reject_text_chars], html=None)
-            yield beam.pvalue.TaggedOutput(REJECTED, Rejection(name, reason, dropped, dict(verdict.signals)))
+            rejection = Rejection(name, reason, dropped, dict(verdict.signals))
+            if self.rejects_per_reason < 0:
+                yield beam.pvalue.TaggedOutput(REJECTED, rejection)
+            else:
+                # Sample within the bundle already: what leaves this step stays bounded
+                # whatever the input size (the global bottom-k is exact over these).
+                self.rejects.sample(reason, dropped.id, rejection, self.rejects_per_reason)
 
 
 def sample_row(doc: Document, signals: dict | None = None, text_chars: int = 600) -> dict[str, Any]:
@@ -132,6 +150,18 @@ def sample_row(doc: Document, signals: dict | None = None, text_chars: int = 600
         "text": (doc.text or "")[:text_chars],
         "signals": {k: round(float(v), 4) for k, v in (signals if signals is not None else doc.signals).items()},
     }
+
+
+class SampleRejectsInBundleFn(TallyingDoFn):
+    """Bottom-k per reason within each bundle, for rejections made elsewhere (dedup)."""
+
+    def __init__(self, per_reason: int) -> None:
+        super().__init__(None)
+        self.k = per_reason
+
+    def process(self, rejection: Rejection) -> Iterable[Any]:
+        self.rejects.sample(rejection.reason, rejection.doc.id, rejection, self.k)
+        return ()
 
 
 class CountOutputFn(TallyingDoFn):
