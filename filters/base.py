@@ -101,7 +101,11 @@ def apply_stage(stage: Stage, doc: Document) -> tuple[Document | None, Verdict]:
     The kept document carries the verdict's signals under ``<stage>.<signal>`` keys.
     This is the one place that turns a verdict into the next document.
     """
-    verdict = stage(doc)
+    return apply_verdict(stage, doc, stage(doc))
+
+
+def apply_verdict(stage: Stage, doc: Document, verdict: Verdict) -> tuple[Document | None, Verdict]:
+    """``apply_stage`` for a verdict already made (stages that decide in batches)."""
     if not verdict.keep:
         return None, verdict
     out = verdict.doc if verdict.doc is not None else doc

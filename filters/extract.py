@@ -11,6 +11,7 @@ make a page's text depend on which pages the same worker saw before it (SPEC P9)
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import pickle
 import re
@@ -19,6 +20,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -88,11 +90,12 @@ def serve(options: dict[str, Any]) -> None:
             html = _read_msg(stdin)
         except EOFError:
             return
+        start = time.monotonic()
         try:
             reply = ("ok", _trafilatura(html, options))
         except BaseException as exc:  # noqa: BLE001 - any failure of the extractor is a drop
             reply = ("error", f"{type(exc).__name__}: {exc}"[:500])
-        _write_msg(stdout, reply)
+        _write_msg(stdout, (*reply, time.monotonic() - start))
 
 
 class _Sandbox:
@@ -111,6 +114,10 @@ class _Sandbox:
         self.proc = subprocess.Popen(
             [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
         )
+        try:  # a 1 MiB pipe takes a whole page at once: the worker does not wait on the write
+            fcntl.fcntl(self.proc.stdin.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
+        except (AttributeError, OSError):
+            pass
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -120,22 +127,102 @@ class _Sandbox:
                 fh.close()
         self.proc = None
 
-    def run(self, html: str, timeout_s: float) -> tuple[str, Any]:
-        with self.lock:
-            if self.proc is None or self.proc.poll() is not None:
-                self.stop()
-                self._start()
-            assert self.proc is not None
-            try:
-                _write_msg(self.proc.stdin, html)
-                ready, _, _ = select.select([self.proc.stdout], [], [], timeout_s)
-                if ready:
-                    return _read_msg(self.proc.stdout)
-            except (EOFError, OSError, pickle.UnpicklingError) as exc:
-                self.stop()
-                return "error", f"extractor process died: {type(exc).__name__}"
+    def send(self, html: str) -> bool:
+        """Start (if needed) and hand one page to the helper; False if it died on the way.
+
+        A page's time limit counts from here, so a helper that is still starting (after a
+        timeout killed the last one) gets its import time on top: never a false timeout.
+        """
+        if self.proc is None or self.proc.poll() is not None:
             self.stop()
-            return "timeout", None
+            self._start()
+        try:
+            _write_msg(self.proc.stdin, html)
+            return True
+        except OSError:
+            self.stop()
+            return False
+
+    def receive(self, timeout_s: float) -> tuple[str, Any]:
+        """The helper's reply; a page whose own extraction took longer than ``timeout_s``
+        is a timeout even if the reply was read in time, and one that finished in time is
+        kept even if the reply was read late (the parent was busy with other helpers)."""
+        try:
+            status, result, seconds = _read_msg(self.proc.stdout)
+        except (EOFError, OSError, pickle.UnpicklingError, ValueError) as exc:
+            self.stop()
+            return "error", f"extractor process died: {type(exc).__name__}"
+        return ("timeout", None) if seconds > timeout_s else (status, result)
+
+
+class _Pool:
+    """``size`` helper processes extracting pages in parallel, each page time-boxed.
+
+    Pages are submitted one by one and results collected as they come, so the helpers stay
+    busy while the worker reads, identifies languages and filters in its own process:
+    one worker (one Beam DoFn) uses several cores for the extractor.
+    """
+
+    def __init__(self, options: dict[str, Any], size: int) -> None:
+        self.helpers = [_Sandbox(options) for _ in range(size)]
+        self.busy: dict[_Sandbox, tuple[Any, float]] = {}  # helper -> (key, kill deadline)
+        self.done: list[tuple[Any, tuple[str, Any]]] = []
+        self.lock = threading.Lock()
+        for helper in self.helpers:  # start together: each spends ~0.5 s importing trafilatura
+            helper._start()
+
+    def stop(self) -> None:
+        for helper in self.helpers:
+            helper.stop()
+        self.busy.clear()
+
+    def _poll(self, block: bool, timeout_s: float) -> None:
+        """Collect finished pages; kill helpers past their deadline. ``block``: wait for one."""
+        if not self.busy:
+            return
+        wait = max(0.0, min(d for _, d in self.busy.values()) - time.monotonic()) if block else 0.0
+        ready, _, _ = select.select([h.proc.stdout for h in self.busy], [], [], wait)
+        now = time.monotonic()
+        for helper in list(self.busy):
+            key, deadline = self.busy[helper]
+            if helper.proc.stdout in ready:
+                self.done.append((key, helper.receive(timeout_s)))
+                del self.busy[helper]
+            elif now >= deadline:
+                helper.stop()  # killed mid-page; its next page restarts it
+                self.done.append((key, ("timeout", None)))
+                del self.busy[helper]
+
+    def _take(self) -> list[tuple[Any, tuple[str, Any]]]:
+        done, self.done = self.done, []
+        return done
+
+    def submit(self, key: Any, html: str, timeout_s: float) -> list[tuple[Any, tuple[str, Any]]]:
+        """Hand ``html`` to an idle helper (waiting for one if all are busy); return the
+        (key, outcome) of every page finished meanwhile."""
+        with self.lock:
+            while len(self.busy) == len(self.helpers):
+                self._poll(True, timeout_s)
+            helper = next(h for h in self.helpers if h not in self.busy)
+            if helper.send(html):
+                self.busy[helper] = (key, time.monotonic() + timeout_s)
+            else:
+                self.done.append((key, ("error", "extractor process died")))
+            self._poll(False, timeout_s)
+            return self._take()
+
+    def drain(self, timeout_s: float) -> list[tuple[Any, tuple[str, Any]]]:
+        with self.lock:
+            while self.busy:
+                self._poll(True, timeout_s)
+            return self._take()
+
+    def run_many(self, pages: list[str], timeout_s: float) -> list[tuple[str, Any]]:
+        outcome: dict[int, tuple[str, Any]] = {}
+        for i, html in enumerate(pages):
+            outcome.update(self.submit(i, html, timeout_s))
+        outcome.update(self.drain(timeout_s))
+        return [outcome[i] for i in range(len(pages))]
 
 
 @dataclass(frozen=True)
@@ -156,8 +243,12 @@ class Extract(Stage):
     # HTML beyond this many characters is cut before extraction (Common Crawl itself
     # truncates records at 1 MiB); the extractor's cost grows with page size.
     max_html_chars: int = 1_048_576
-    # "process" (time-boxed helper process) or "inline" (no timeout; for debugging).
+    # "process" (time-boxed helper processes) or "inline" (no timeout; for debugging).
     isolation: str = "process"
+    # Helper processes per worker. With more than one, a worker extracts that many pages at
+    # once (see pipeline/stages.py: the stage then receives pages in batches), so one
+    # worker process can use several cores; 1 suits runners that start a worker per core.
+    processes: int = 1
     remove_urls: bool = True
 
     def __post_init__(self) -> None:
@@ -167,6 +258,13 @@ class Extract(Stage):
             raise ValueError("max_html_chars must be >= 1024")
         if self.isolation not in ("process", "inline"):
             raise ValueError("isolation must be 'process' or 'inline'")
+        if not 1 <= self.processes <= 256:
+            raise ValueError("processes must be between 1 and 256")
+
+    @property
+    def streaming(self) -> bool:
+        """True when pages should go through ``submit``/``drain`` (several helpers)."""
+        return self.isolation == "process" and self.processes > 1
 
     def options(self) -> dict[str, Any]:
         return {
@@ -180,29 +278,58 @@ class Extract(Stage):
         }
 
     def setup(self) -> None:
-        if self.isolation == "process" and getattr(self, "_sandbox", None) is None:
-            self._set("_sandbox", _Sandbox(self.options()))
+        if self.isolation == "process" and getattr(self, "_pool", None) is None:
+            self._set("_pool", _Pool(self.options(), self.processes))
 
     def teardown(self) -> None:
-        sandbox = getattr(self, "_sandbox", None)
-        if sandbox is not None:
-            sandbox.stop()
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.stop()
 
     def __call__(self, doc: Document) -> Verdict:
-        html = doc.html or ""
-        html_chars = len(html)
-        if html_chars > self.max_html_chars:
-            html = html[: self.max_html_chars]
+        return self.call_batch([doc])[0]
+
+    def submit(self, doc: Document) -> list[tuple[Document, Verdict]]:
+        """Start extracting ``doc``; return the (document, verdict) of every page finished
+        meanwhile (in completion order). ``drain`` returns the rest."""
+        html = (doc.html or "")[: self.max_html_chars]
         if not html.strip():
-            return drop("extract.empty", html_chars=float(html_chars))
+            return [(doc, self._verdict(doc, ("empty", None)))]
+        self.setup()
+        pending = self.__dict__.setdefault("_pending", {})
+        key = id(doc)
+        pending[key] = doc
+        return [(pending.pop(k), self._verdict(d, o)) for k, o in self._pool.submit(key, html, self.timeout_s)
+                for d in [pending[k]]]
+
+    def drain(self) -> list[tuple[Document, Verdict]]:
+        pending = self.__dict__.get("_pending", {})
+        if not pending:
+            return []
+        return [(pending.pop(k), self._verdict(d, o)) for k, o in self._pool.drain(self.timeout_s)
+                for d in [pending[k]]]
+
+    def call_batch(self, docs: list[Document]) -> list[Verdict]:
+        """Verdicts for several pages, extracted in parallel by the helper processes."""
+        pages = [(doc.html or "")[: self.max_html_chars] for doc in docs]
+        todo = [i for i, html in enumerate(pages) if html.strip()]
+        outcome: dict[int, tuple[str, Any]] = {}
         if self.isolation == "inline":
-            try:
-                status, result = "ok", _trafilatura(html, self.options())
-            except Exception as exc:  # noqa: BLE001
-                status, result = "error", f"{type(exc).__name__}: {exc}"
-        else:
+            for i in todo:
+                try:
+                    outcome[i] = ("ok", _trafilatura(pages[i], self.options()))
+                except Exception as exc:  # noqa: BLE001
+                    outcome[i] = ("error", f"{type(exc).__name__}: {exc}")
+        elif todo:
             self.setup()
-            status, result = self._sandbox.run(html, self.timeout_s)
+            outcome = dict(zip(todo, self._pool.run_many([pages[i] for i in todo], self.timeout_s)))
+        return [self._verdict(doc, outcome.get(i, ("empty", None))) for i, doc in enumerate(docs)]
+
+    def _verdict(self, doc: Document, outcome: tuple[str, Any]) -> Verdict:
+        status, result = outcome
+        html_chars = len(doc.html or "")
+        if status == "empty":
+            return drop("extract.empty", html_chars=float(html_chars))
         if status == "timeout":
             return drop("extract.timeout", html_chars=float(html_chars))
         if status == "error":

@@ -15,7 +15,7 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
 from filters import resources
-from filters.base import Document, Rejection, Stage, apply_stage
+from filters.base import Document, Rejection, Stage, Verdict, apply_stage, apply_verdict
 from pipeline import progress
 from pipeline.config import ReadConfig
 from pipeline.tally import Tally
@@ -104,16 +104,34 @@ class ApplyStageFn(TallyingDoFn):
         self.stage.setup()
         self.prefix = f"stage.{self.stage.name}."
         self.failing = getattr(self.stage, "failing", None)
+        # Stages that work on several documents at once (extraction with a process pool).
+        self.streaming = getattr(self.stage, "streaming", False)
 
     def teardown(self) -> None:
         self.stage.teardown()
 
     def process(self, doc: Document) -> Iterable[Any]:
+        if self.streaming:
+            for done, verdict in self.stage.submit(doc):
+                yield from self._account(done, *apply_verdict(self.stage, done, verdict))
+            return
+        yield from self._account(doc, *apply_stage(self.stage, doc))
+
+    def finish_bundle(self) -> Iterable[Any]:
+        if self.streaming:  # pages still in the helpers belong to this bundle
+            for done, verdict in self.stage.drain():
+                for out in self._account(done, *apply_verdict(self.stage, done, verdict)):
+                    if isinstance(out, beam.pvalue.TaggedOutput):
+                        yield beam.pvalue.TaggedOutput(out.tag, _global(out.value))
+                    else:
+                        yield _global(out)
+        yield from super().finish_bundle()
+
+    def _account(self, doc: Document, out: Document | None, verdict: Verdict) -> Iterable[Any]:
         tally, name = self.tally, self.stage.name
         chars = len(doc.text) if doc.text else len(doc.html or "")
         tally.count(self.prefix + "in")
         tally.count(self.prefix + "chars_in", chars)
-        out, verdict = apply_stage(self.stage, doc)
         for key, value in verdict.signals.items():
             # Documents and characters per signal value: what-if curves for every threshold.
             tally.observe(f"{name}.{key}", value)

@@ -47,7 +47,7 @@ def test_timeout_is_a_counted_drop_and_the_next_page_works():
     try:
         assert apply_stage(stage, page(big))[1].reason == "extract.timeout"
         relaxed = Extract(timeout_s=30)
-        object.__setattr__(relaxed, "_sandbox", stage._sandbox)  # the same, restarted helper
+        object.__setattr__(relaxed, "_pool", stage._pool)  # the same, restarted helper
         assert apply_stage(relaxed, page(ARTICLE))[1].keep
     finally:
         stage.teardown()
@@ -55,8 +55,9 @@ def test_timeout_is_a_counted_drop_and_the_next_page_works():
 
 def test_a_dead_helper_process_is_restarted(extract):
     apply_stage(extract, page(ARTICLE))
-    extract._sandbox.proc.kill()
-    extract._sandbox.proc.wait()
+    helper = extract._pool.helpers[0]
+    helper.proc.kill()
+    helper.proc.wait()
     assert apply_stage(extract, page(ARTICLE))[1].keep
 
 
@@ -76,7 +77,7 @@ def test_same_output_inline_and_isolated(extract):
 def test_stage_pickles_without_its_helper_process(extract):
     apply_stage(extract, page(ARTICLE))
     clone = pickle.loads(pickle.dumps(extract))
-    assert getattr(clone, "_sandbox", None) is None and clone == extract
+    assert getattr(clone, "_pool", None) is None and clone == extract
 
 
 def test_invalid_parameters():
@@ -84,3 +85,21 @@ def test_invalid_parameters():
         Extract(timeout_s=0)
     with pytest.raises(ValueError):
         Extract(isolation="thread")
+
+
+def test_a_pool_extracts_in_parallel_and_keeps_order_timeouts_and_empties():
+    stage = Extract(processes=3, timeout_s=20)
+    pages = [page(ARTICLE.replace("walk", f"walk {i}")) for i in range(7)] + [page("")]
+    try:
+        verdicts = stage.call_batch(pages)
+        assert [v.keep for v in verdicts] == [True] * 7 + [False]
+        assert all(f"walk {i}" in v.doc.text for i, v in enumerate(verdicts[:7]))
+        assert verdicts[7].reason == "extract.empty"
+        assert [v.doc.text for v in verdicts[:7]] == [stage(p).doc.text for p in pages[:7]]
+        big = ARTICLE.replace("</article>", "<p>more words here</p>" * 3000 + "</article>")
+        quick = Extract(processes=3, timeout_s=0.0005)  # helpers are warm: none is starting
+        object.__setattr__(quick, "_pool", stage._pool)
+        assert {v.reason for v in quick.call_batch([page(big)] * 4)} == {"extract.timeout"}
+        assert stage.call_batch(pages[:3])[2].keep  # helpers restarted after the kills
+    finally:
+        stage.teardown()
