@@ -27,13 +27,20 @@ cat > "$CFG" <<YAML
 name: peer-bench
 stages: [url_filter, extract, language, gopher_repetition, gopher_quality]
 YAML
+# Second form of ours: one in-process Beam worker whose extraction runs in WORKERS helper
+# processes (extract.processes), the same number of cores busy as WORKERS Beam workers.
+POOL="$PEER/ours-pool.yaml"
+cat > "$POOL" <<YAML
+name: peer-bench-pool
+stages: [url_filter, {extract: {processes: $WORKERS}}, language, gopher_repetition, gopher_quality]
+YAML
 RESPONSES=$(python3 - "$DATA" <<'PY'
 import glob, sys
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 print(sum(1 for p in glob.glob(sys.argv[1] + "/*.warc.gz") for _ in ArchiveIterator(open(p, "rb"), record_types=WarcRecordType.response)))
 PY
 )
-ours=(); theirs=()
+ours=(); theirs=(); pool=()
 for r in $(seq 1 "$ROUNDS"); do
   rm -rf "$PEER/out-dt" "$PEER/out-ours"
   # Both sides are timed the same way: the whole command, interpreter start to exit.
@@ -48,12 +55,22 @@ for r in $(seq 1 "$ROUNDS"); do
       --no-progress "${flags[@]}" >/dev/null 2>"$PEER/ours.log") || { tail -20 "$PEER/ours.log"; exit 1; }
   e=$(date +%s.%N); o=$(python3 -c "print(f'{$e - $s:.3f}')")
   ours+=("$o")
-  echo "round $r: datatrove ${t}s, webrefine ${o}s"
+  rm -rf "$PEER/out-ours"
+  s=$(date +%s.%N)
+  (cd "$ROOT" && python3 -m pipeline run --input "$DATA/*.warc.gz" --output "$PEER/out-ours" --config "$POOL" \
+      --no-progress >/dev/null 2>"$PEER/ours.log") || { tail -20 "$PEER/ours.log"; exit 1; }
+  e=$(date +%s.%N); q=$(python3 -c "print(f'{$e - $s:.3f}')")
+  pool+=("$q")
+  echo "round $r: datatrove ${t}s, webrefine (${WORKERS} Beam workers) ${o}s, webrefine (1 worker, ${WORKERS} extraction processes) ${q}s"
 done
-python3 - "$RESPONSES" "$WORKERS" "${theirs[*]}" "${ours[*]}" <<'PY'
+python3 - "$RESPONSES" "$WORKERS" "${theirs[*]}" "${ours[*]}" "${pool[*]}" <<'PY'
 import statistics, sys
 n, w = int(sys.argv[1]), sys.argv[2]
-dt = statistics.median(map(float, sys.argv[3].split())); us = statistics.median(map(float, sys.argv[4].split()))
-print(f"{n} responses, {w} workers, medians: datatrove {dt:.2f} s ({n / dt:.1f} records/s), "
-      f"webrefine {us:.2f} s ({n / us:.1f} records/s); webrefine / datatrove throughput = {dt / us:.2f}x")
+med = [statistics.median(map(float, a.split())) for a in sys.argv[3:6]]
+dt = med[0]
+print(f"{n} responses, {w} cores each, medians of the whole command (start to exit):")
+print(f"  datatrove ({w} workers)                          {dt:6.2f} s  {n / dt:6.1f} records/s")
+for label, us in ((f"webrefine ({w} DirectRunner workers)", med[1]),
+                  (f"webrefine (1 worker, {w} extraction processes)", med[2])):
+    print(f"  {label:48s} {us:6.2f} s  {n / us:6.1f} records/s  {dt / us:.2f}x datatrove")
 PY
