@@ -22,7 +22,7 @@ from pipeline import documents
 from pipeline.config import RunConfig
 from pipeline.stages import (
     REJECTED, TALLY, ApplyStageFn, CountOutputFn, MergeTallies, ReadWarcFn, SampleRejects,
-    SampleRejectsInBundleFn,
+    CountCharsFn, DedupDropsFn,
 )
 from pipeline.stats import build_stats
 from pipeline.write import (
@@ -90,15 +90,17 @@ def build(p: beam.Pipeline, plan: RunPlan) -> None:
         if isinstance(stage, GlobalStage):
             from pipeline.dedup import dedup_transform  # Beam side of dedup/
 
-            result = docs | f"Dedup[{stage.name}]" >> dedup_transform(stage)
-            docs = result["kept"]
-            tallies.append(result["tallies"])
+            chars_in = docs | f"CharsIn[{stage.name}]" >> beam.ParDo(
+                CountCharsFn(f"stage.{stage.name}.chars_in")).with_outputs(TALLY, main="docs")
+            result = chars_in["docs"] | f"Dedup[{stage.name}]" >> dedup_transform(stage)
+            chars_out = result["kept"] | f"CharsOut[{stage.name}]" >> beam.ParDo(
+                CountCharsFn(f"stage.{stage.name}.chars_out")).with_outputs(TALLY, main="docs")
+            drops = result["rejected"] | f"Drops[{stage.name}]" >> beam.ParDo(
+                DedupDropsFn(out.rejects_per_reason, out.reject_text_chars)).with_outputs(TALLY, REJECTED, main="none")
+            docs = chars_out["docs"]
+            tallies += [result["tallies"], chars_in[TALLY], chars_out[TALLY], drops[TALLY]]
             if emit_rejects:
-                dups = result["rejected"]
-                if out.rejects_per_reason > 0:
-                    dups = (dups | f"SampleRejects[{stage.name}]" >> beam.ParDo(
-                        SampleRejectsInBundleFn(out.rejects_per_reason)).with_outputs(REJECTED, main="none"))[REJECTED]
-                rejects.append(dups)
+                rejects.append(drops[REJECTED])
             continue
         fn = ApplyStageFn(stage, out.reject_text_chars, out.rejects_per_reason, plan.progress_dir)
         res = docs | f"Stage[{stage.name}]" >> beam.ParDo(fn).with_outputs(TALLY, REJECTED, main="kept")

@@ -5,6 +5,7 @@ ends; the same numbers go to Beam Metrics (namespace ``webrefine``) for live mon
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Iterable
 
 import apache_beam as beam
@@ -170,16 +171,35 @@ def sample_row(doc: Document, signals: dict | None = None, text_chars: int = 600
     }
 
 
-class SampleRejectsInBundleFn(TallyingDoFn):
-    """Bottom-k per reason within each bundle, for rejections made elsewhere (dedup)."""
+class DedupDropsFn(TallyingDoFn):
+    """Duplicates removed by a dedup stage: samples for stats.json and, bounded, rejects/."""
 
-    def __init__(self, per_reason: int) -> None:
+    def __init__(self, rejects_per_reason: int, reject_text_chars: int) -> None:
         super().__init__(None)
-        self.k = per_reason
+        self.k, self.text_chars = rejects_per_reason, reject_text_chars
 
     def process(self, rejection: Rejection) -> Iterable[Any]:
-        self.rejects.sample(rejection.reason, rejection.doc.id, rejection, self.k)
-        return ()
+        doc = rejection.doc
+        self.tally.sample("dropped." + rejection.reason, doc.id, sample_row(doc, rejection.signals))
+        if not self.k:
+            return
+        rejection = dataclasses.replace(rejection, doc=doc.replace(text=doc.text[: self.text_chars], html=None))
+        if self.k < 0:
+            yield beam.pvalue.TaggedOutput(REJECTED, rejection)
+        else:
+            self.rejects.sample(rejection.reason, doc.id, rejection, self.k)
+
+
+class CountCharsFn(TallyingDoFn):
+    """Characters of text entering or leaving a dedup stage (``stage.<name>.chars_in|out``)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(None)
+        self.key = key
+
+    def process(self, doc: Document) -> Iterable[Document]:
+        self.tally.count(self.key, len(doc.text))
+        yield doc
 
 
 class CountOutputFn(TallyingDoFn):
