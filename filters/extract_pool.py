@@ -1,0 +1,192 @@
+"""Time-boxed helper processes for the extractor (used by filters/extract.py).
+
+trafilatura has no timeout in its Python API (SPEC P10), so pages go to helper processes
+that are killed and restarted when a page takes too long. A helper is a new interpreter
+(``python -c``), not a fork: the parent may run gRPC threads, and multiprocessing would
+re-import the worker's ``__main__``. Messages are length-prefixed pickles over pipes.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import pickle
+import select
+import struct
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+
+def run_trafilatura(html: str, options: dict[str, Any]) -> str | None:
+    import trafilatura
+
+    return trafilatura.extract(html, **options)
+
+
+def _write_msg(fh: Any, obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    fh.write(struct.pack("<Q", len(data)) + data)
+    fh.flush()
+
+
+def _read_exact(fh: Any, n: int) -> bytes:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = fh.read(n - len(buf))
+        if not chunk:
+            raise EOFError("pipe closed")
+        buf += chunk
+    return bytes(buf)
+
+
+def _read_msg(fh: Any) -> Any:
+    (n,) = struct.unpack("<Q", _read_exact(fh, 8))
+    return pickle.loads(_read_exact(fh, n))
+
+
+def serve(options: dict[str, Any]) -> None:
+    """Helper process main loop: HTML in on stdin, ("ok", text) or ("error", msg) out on stdout."""
+    import trafilatura  # noqa: F401 - import before the first page, not during it
+
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # stray prints must not corrupt the protocol
+    while True:
+        try:
+            html = _read_msg(stdin)
+        except EOFError:
+            return
+        start = time.monotonic()
+        try:
+            reply = ("ok", run_trafilatura(html, options))
+        except BaseException as exc:  # noqa: BLE001 - any failure of the extractor is a drop
+            reply = ("error", f"{type(exc).__name__}: {exc}"[:500])
+        _write_msg(stdout, (*reply, time.monotonic() - start))
+
+
+class Helper:
+    """One helper process (``python -c``, not a fork: the parent may run gRPC threads, and
+    multiprocessing would re-import the worker's __main__) and the pipes to it; restarted
+    after a timeout or a crash."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        self.proc: subprocess.Popen | None = None
+        self.lock = threading.Lock()
+
+    def _start(self) -> None:
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        code = f"import sys; sys.path.insert(0, {root!r}); from filters.extract_pool import serve; serve({self.options!r})"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
+        )
+        try:  # a 1 MiB pipe takes a whole page at once: the worker does not wait on the write
+            fcntl.fcntl(self.proc.stdin.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
+        except (AttributeError, OSError):
+            pass
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(5)
+            for fh in (self.proc.stdin, self.proc.stdout):
+                fh.close()
+        self.proc = None
+
+    def send(self, html: str) -> bool:
+        """Start (if needed) and hand one page to the helper; False if it died on the way.
+
+        A page's time limit counts from here, so a helper that is still starting (after a
+        timeout killed the last one) gets its import time on top: never a false timeout.
+        """
+        if self.proc is None or self.proc.poll() is not None:
+            self.stop()
+            self._start()
+        try:
+            _write_msg(self.proc.stdin, html)
+            return True
+        except OSError:
+            self.stop()
+            return False
+
+    def receive(self, timeout_s: float) -> tuple[str, Any]:
+        """The helper's reply; a page whose own extraction took longer than ``timeout_s``
+        is a timeout even if the reply was read in time, and one that finished in time is
+        kept even if the reply was read late (the parent was busy with other helpers)."""
+        try:
+            status, result, seconds = _read_msg(self.proc.stdout)
+        except (EOFError, OSError, pickle.UnpicklingError, ValueError) as exc:
+            self.stop()
+            return "error", f"extractor process died: {type(exc).__name__}"
+        return ("timeout", None) if seconds > timeout_s else (status, result)
+
+
+class HelperPool:
+    """``size`` helper processes extracting pages in parallel, each page time-boxed.
+
+    Pages are submitted one by one and results collected as they come, so the helpers stay
+    busy while the worker reads, identifies languages and filters in its own process:
+    one worker (one Beam DoFn) uses several cores for the extractor.
+    """
+
+    def __init__(self, options: dict[str, Any], size: int) -> None:
+        self.helpers = [Helper(options) for _ in range(size)]
+        self.busy: dict[Helper, tuple[Any, float]] = {}  # helper -> (key, kill deadline)
+        self.done: list[tuple[Any, tuple[str, Any]]] = []
+        self.lock = threading.Lock()
+        for helper in self.helpers:  # start together: each spends ~0.5 s importing trafilatura
+            helper._start()
+
+    def stop(self) -> None:
+        for helper in self.helpers:
+            helper.stop()
+        self.busy.clear()
+
+    def _poll(self, block: bool, timeout_s: float) -> None:
+        """Collect finished pages; kill helpers past their deadline. ``block``: wait for one."""
+        if not self.busy:
+            return
+        wait = max(0.0, min(d for _, d in self.busy.values()) - time.monotonic()) if block else 0.0
+        ready, _, _ = select.select([h.proc.stdout for h in self.busy], [], [], wait)
+        now = time.monotonic()
+        for helper in list(self.busy):
+            key, deadline = self.busy[helper]
+            if helper.proc.stdout in ready:
+                self.done.append((key, helper.receive(timeout_s)))
+                del self.busy[helper]
+            elif now >= deadline:
+                helper.stop()  # killed mid-page; its next page restarts it
+                self.done.append((key, ("timeout", None)))
+                del self.busy[helper]
+
+    def _take(self) -> list[tuple[Any, tuple[str, Any]]]:
+        done, self.done = self.done, []
+        return done
+
+    def submit(self, key: Any, html: str, timeout_s: float) -> list[tuple[Any, tuple[str, Any]]]:
+        """Hand ``html`` to an idle helper (waiting for one if all are busy); return the
+        (key, outcome) of every page finished meanwhile."""
+        with self.lock:
+            while len(self.busy) == len(self.helpers):
+                self._poll(True, timeout_s)
+            helper = next(h for h in self.helpers if h not in self.busy)
+            if helper.send(html):
+                self.busy[helper] = (key, time.monotonic() + timeout_s)
+            else:
+                self.done.append((key, ("error", "extractor process died")))
+            self._poll(False, timeout_s)
+            return self._take()
+
+    def drain(self, timeout_s: float) -> list[tuple[Any, tuple[str, Any]]]:
+        with self.lock:
+            while self.busy:
+                self._poll(True, timeout_s)
+            return self._take()
+
+    def run_many(self, pages: list[str], timeout_s: float) -> list[tuple[str, Any]]:
+        outcome: dict[int, tuple[str, Any]] = {}
+        for i, html in enumerate(pages):
+            outcome.update(self.submit(i, html, timeout_s))
+        outcome.update(self.drain(timeout_s))
+        return [outcome[i] for i in range(len(pages))]
