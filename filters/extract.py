@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from filters.base import Document, Stage, Verdict, drop, keep
-from filters.extract_pool import HelperPool, run_trafilatura
+from filters.extract_pool import run_trafilatura, take_pool
 
 _NEWLINES = re.compile(r"\n{3,}")
 # URL removal (RefinedWeb/DCLM `url_removal_modifier`). DCLM matches bare domains against
@@ -98,7 +98,7 @@ class Extract(Stage):
 
     def setup(self) -> None:
         if self.isolation == "process" and getattr(self, "_pool", None) is None:
-            self._set("_pool", HelperPool(self.options(), self.processes))
+            self._set("_pool", take_pool(self.options(), self.processes))
 
     def teardown(self) -> None:
         pool = getattr(self, "_pool", None)

@@ -190,3 +190,17 @@ class HelperPool:
             outcome.update(self.submit(i, html, timeout_s))
         outcome.update(self.drain(timeout_s))
         return [outcome[i] for i in range(len(pages))]
+
+
+# Pools started ahead of time in this process (``prestart``), adopted by the first Extract
+# stage set up here with the same options; a stage in another process starts its own.
+_PRESTARTED: dict[tuple[str, int], HelperPool] = {}
+
+
+def prestart(options: dict[str, Any], size: int) -> None:
+    _PRESTARTED.setdefault((repr(sorted(options.items())), size), HelperPool(options, size))
+
+
+def take_pool(options: dict[str, Any], size: int) -> HelperPool:
+    """A prestarted pool for these options, or a new one."""
+    return _PRESTARTED.pop((repr(sorted(options.items())), size), None) or HelperPool(options, size)

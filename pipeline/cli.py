@@ -169,21 +169,38 @@ def run_header(cfg, inputs: Sequence[str], input_fmt: str, runner: str) -> dict[
     return header
 
 
-def run(args: argparse.Namespace, beam_args: list[str]) -> int:
-    import apache_beam as beam
-    from apache_beam.io.filesystems import FileSystems
-    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
+def prestart_extraction(cfg, inputs: Sequence[str], beam_args: list[str]) -> None:
+    """On an in-process local run over WARC files, start the extractor's helper processes
+    now, so they import trafilatura while this process imports Beam and builds the graph."""
+    flags = " ".join(beam_args)
+    if "multi_processing" in flags or ("--runner" in flags and "directrunner" not in flags.lower()):
+        return  # the stages run in other processes
+    if not all(p.lower().endswith((".warc", ".warc.gz", ".arc.gz")) for p in inputs):
+        return  # text input: no extraction
+    from filters.extract_pool import prestart
 
+    for stage in cfg.stages:
+        if stage.name == "extract" and stage.isolation == "process":
+            prestart(stage.options(), stage.processes)
+
+
+def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from pipeline.config import ConfigError, load_config
-    from pipeline.graph import RunPlan, build
-    from pipeline.progress import ProgressPrinter
-    from pipeline.stats import check_invariant
-    from pipeline.write import join, write_yaml
 
     try:
         cfg = load_config(args.config)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
+    prestart_extraction(cfg, args.input or [SAMPLE], beam_args)
+
+    import apache_beam as beam
+    from apache_beam.io.filesystems import FileSystems
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
+
+    from pipeline.graph import RunPlan, build
+    from pipeline.progress import ProgressPrinter
+    from pipeline.stats import check_invariant
+    from pipeline.write import join, write_yaml
     inputs, fmt = resolve_inputs(args.input or [SAMPLE])
     options = PipelineOptions(beam_args)
     runner = options.view_as(StandardOptions).runner or "DirectRunner"

@@ -103,3 +103,21 @@ def test_a_pool_extracts_in_parallel_and_keeps_order_timeouts_and_empties():
         assert stage.call_batch(pages[:3])[2].keep  # helpers restarted after the kills
     finally:
         stage.teardown()
+
+
+def test_a_prestarted_pool_is_adopted_once():
+    from filters import extract_pool
+
+    stage = Extract(processes=2)
+    extract_pool.prestart(stage.options(), 2)
+    prestarted = extract_pool._PRESTARTED[(repr(sorted(stage.options().items())), 2)]
+    stage.setup()
+    other = Extract(processes=2)
+    other.setup()
+    try:
+        assert stage._pool is prestarted and other._pool is not prestarted
+        assert not extract_pool._PRESTARTED
+        assert stage(page(ARTICLE)).keep
+    finally:
+        stage.teardown()
+        other.teardown()
