@@ -5,7 +5,8 @@
 DIR's *.warc.gz files are linked ``--replicas`` times (renamed) into a temp dir so every
 worker has files to read; the stages are the refinedweb filters without dedup (copies are
 exact duplicates, which dedup would remove, and dedup's shuffle is not what is measured).
-Prints wall time, responses/s and parallel efficiency = rate(N) / (N × rate(1)).
+Prints wall time, responses/s and parallel efficiency = rate / (cores × rate of the first
+run), where cores = workers × extract processes: list 1 worker and 1 process first.
 """
 from __future__ import annotations
 
@@ -22,11 +23,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STAGES = ["url_filter", "extract", "language", "gopher_repetition", "gopher_quality", "line_corrections"]
 
 
-def run(pattern: str, workers: int, fanout: str, tmp: str) -> tuple[float, dict]:
+def run(pattern: str, workers: int, fanout: str, tmp: str, processes: int = 1) -> tuple[float, dict]:
     cfg = os.path.join(tmp, "scaling.yaml")
+    stages = [{"extract": {"processes": processes}} if s == "extract" else s for s in STAGES]
     with open(cfg, "w") as fh:
-        json.dump({"name": "scaling", "stages": STAGES}, fh)  # JSON is YAML
-    out = os.path.join(tmp, f"out-{workers}-{fanout}")
+        json.dump({"name": "scaling", "stages": stages}, fh)  # JSON is YAML
+    out = os.path.join(tmp, f"out-{workers}-{processes}-{fanout}")
     cmd = [sys.executable, "-m", "pipeline", "run", "--input", pattern, "--output", out, "--config", cfg,
            "--no-progress", "--fanout", fanout]
     if workers > 1:
@@ -46,6 +48,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--replicas", type=int, default=1)
     ap.add_argument("--fanout", nargs="+", default=["files"])
+    ap.add_argument("--processes", type=int, nargs="+", default=[1],
+                    help="extract.processes (helper processes per worker) to try with each worker count")
     args = ap.parse_args()
     files = sorted(glob.glob(os.path.join(args.data, "*.warc.gz")))
     with tempfile.TemporaryDirectory() as tmp:
@@ -57,13 +61,17 @@ def main() -> None:
         pattern = os.path.join(data, "*.warc.gz")
         base: dict[str, float] = {}
         print(f"{len(files) * args.replicas} files, cores: {os.cpu_count()}", flush=True)
-        print(f"{'fanout':7s} {'workers':>7s} {'seconds':>8s} {'responses/s':>12s} {'efficiency':>10s}", flush=True)
+        print(f"{'fanout':7s} {'workers':>7s} {'extract procs':>13s} {'seconds':>8s} {'responses/s':>12s} "
+              f"{'efficiency':>10s}", flush=True)
         for fanout in args.fanout:
             for w in args.workers:
-                secs, stats = run(pattern, w, fanout, tmp)
-                rate = stats["input"]["responses"] / secs
-                base.setdefault(fanout, rate / w)
-                print(f"{fanout:7s} {w:7d} {secs:8.1f} {rate:12.1f} {rate / (w * base[fanout]):10.2f}", flush=True)
+                for procs in args.processes:
+                    secs, stats = run(pattern, w, fanout, tmp, procs)
+                    rate = stats["input"]["responses"] / secs
+                    cores = w * procs
+                    base.setdefault(fanout, rate / cores)  # the first run is the 1-core reference
+                    print(f"{fanout:7s} {w:7d} {procs:13d} {secs:8.1f} {rate:12.1f} "
+                          f"{rate / (cores * base[fanout]):10.2f}", flush=True)
 
 
 if __name__ == "__main__":
