@@ -95,6 +95,23 @@ class Stage:
         self.__dict__.update(state)
 
 
+class Rewriter(Stage):
+    """A stage that edits the text (``rewrite(text) -> (new_text, signals)``, defined by the
+    subclass) and drops the document when ``failing(signals)`` names a rule."""
+
+    def failing(self, signals: Mapping[str, float]) -> tuple[str, ...]:
+        return ()
+
+    def __call__(self, doc: Document) -> Verdict:
+        new_text, signals = self.rewrite(doc.text)  # type: ignore[attr-defined]
+        failed = self.failing(signals)
+        if failed:
+            return drop(failed[0], **signals)
+        if new_text == doc.text:
+            return keep(**signals)
+        return keep(doc.replace(text=new_text), **signals)
+
+
 def apply_stage(stage: Stage, doc: Document) -> tuple[Document | None, Verdict]:
     """Run one stage on one document: (kept document or None, the verdict).
 

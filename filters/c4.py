@@ -39,7 +39,7 @@ from functools import lru_cache
 from typing import ClassVar, Mapping
 
 from filters import text as T
-from filters.base import Document, Stage, Verdict, drop, keep
+from filters.base import Rewriter
 
 _CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]")
 _SENTENCE_END = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*(?=\s|$)")
@@ -81,7 +81,7 @@ def _any_of(phrases: tuple[str, ...]) -> re.Pattern | None:
 
 
 @dataclass(frozen=True)
-class C4Quality(Stage):
+class C4Quality(Rewriter):
     """C4's line removals and document drops (see module doc); TFDS values."""
 
     name: ClassVar[str] = "c4_quality"
@@ -181,11 +181,3 @@ class C4Quality(Stage):
             out.append(p + "empty")
         return tuple(out)
 
-    def __call__(self, doc: Document) -> Verdict:
-        new_text, signals = self.rewrite(doc.text)
-        failed = self.failing(signals)
-        if failed:
-            return drop(failed[0], **signals)
-        if new_text == doc.text:
-            return keep(**signals)
-        return keep(doc=doc.replace(text=new_text), **signals)

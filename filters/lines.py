@@ -41,7 +41,7 @@ from functools import lru_cache
 from typing import ClassVar, Mapping
 
 from filters import text as T
-from filters.base import Document, Stage, Verdict, drop, keep
+from filters.base import Rewriter
 
 _ASCII_UPPER = bytes(range(ord("A"), ord("Z") + 1))
 _ASCII_DIGITS = b"0123456789"
@@ -78,7 +78,7 @@ def _compile(counter_words: tuple[str, ...], prefix: tuple[str, ...], suffix: tu
 
 
 @dataclass(frozen=True)
-class LineCorrections(Stage):
+class LineCorrections(Rewriter):
     """Removes or edits junk lines (L1-L7); drops the document if > 5% of its words went."""
 
     name: ClassVar[str] = "line_corrections"
@@ -195,11 +195,3 @@ class LineCorrections(Stage):
             out.append("line_corrections.empty")
         return tuple(out)
 
-    def __call__(self, doc: Document) -> Verdict:
-        new_text, signals = self.rewrite(doc.text)
-        failed = self.failing(signals)
-        if failed:
-            return drop(failed[0], **signals)
-        if new_text is doc.text:
-            return keep(**signals)
-        return keep(doc=doc.replace(text=new_text), **signals)
