@@ -130,7 +130,11 @@ class WriteParquetShards(beam.PTransform):
 
 
 def write_text(path: str, text: str) -> None:
-    with FileSystems.create(path, mime_type="text/plain") as fh:
+    """Write a UTF-8 file through FileSystems; .html is stored as text/html, .json as
+    application/json, so object stores (gs://) serve them as such."""
+    mime = {"html": "text/html", "json": "application/json", "yaml": "application/yaml"}.get(
+        path.rsplit(".", 1)[-1], "text/plain")
+    with FileSystems.create(path, mime_type=mime) as fh:
         fh.write(text.encode("utf-8"))
 
 
