@@ -70,6 +70,7 @@ class Stage:
     lists every drop reason it can emit. Heavy resources (models, word lists) are loaded
     in ``setup()`` (called once per worker by ``pipeline/``) into attributes whose names
     start with ``_``; those are never pickled, so shipping a stage to workers stays cheap.
+    Every subclass defines ``__call__(doc) -> Verdict``.
     """
 
     name: ClassVar[str] = ""
@@ -81,8 +82,7 @@ class Stage:
     def teardown(self) -> None:
         """Release what ``setup`` started (helper processes)."""
 
-    def __call__(self, doc: Document) -> Verdict:  # pragma: no cover - interface
-        raise NotImplementedError
+    # Subclasses define ``__call__(self, doc: Document) -> Verdict``.
 
     def _set(self, attr: str, value: Any) -> None:
         """Store a loaded resource on a frozen instance."""

@@ -44,7 +44,7 @@ def tally_matcher(name, expected):
     return check
 
 
-def run(stage, docs, kept, rejected, counts=None, options=(), extra=None):
+def check_dedup(stage, docs, kept, rejected, counts=None, options=(), extra=None):
     with TestPipeline(options=PipelineOptions(list(options))) as p:
         out = p | beam.Create(docs) | dedup_transform(stage)
         assert_that(out["kept"] | "KeptIds" >> beam.Map(lambda d: d.id), equal_to(sorted(kept)), label="Kept")
@@ -60,14 +60,14 @@ def run(stage, docs, kept, rejected, counts=None, options=(), extra=None):
 def test_exact_keeps_the_earliest_copy_of_each_normalised_text():
     docs = [D("a", "Hello  world", "2024-05-02T00:00:00Z"), D("b", "Hello world", "2024-05-01T00:00:00Z"),
             D("c", " Hello world\n"), D("d", "hello world", "2024-05-01T00:00:00Z"), D("e", "Hello world", "2024-05-01T00:00:00Z")]
-    run(ExactDedup(), docs, kept=["b", "d"], rejected=["a", "c", "e"], counts={
+    check_dedup(ExactDedup(), docs, kept=["b", "d"], rejected=["a", "c", "e"], counts={
         "stage.exact_dedup.in": 5, "stage.exact_dedup.out": 2, "stage.exact_dedup.dropped.exact_dedup.duplicate": 3,
         "exact_dedup.unique_keys": 2, "exact_dedup.duplicate_groups": 1})
 
 
 def test_exact_hot_key_keeps_one_and_counts_exactly():
     docs = [D(f"x{i:04d}", "the same licence text", f"2024-01-{1 + i % 28:02d}") for i in range(1500)]
-    run(ExactDedup(survivor="latest"), docs, kept=["x0027"], rejected=[d.id for d in docs if d.id != "x0027"],
+    check_dedup(ExactDedup(survivor="latest"), docs, kept=["x0027"], rejected=[d.id for d in docs if d.id != "x0027"],
         counts={"stage.exact_dedup.in": 1500, "stage.exact_dedup.out": 1}, options=MULTI)
 
 
@@ -92,13 +92,13 @@ URL_DOCS = [D("old", "t1", "2024-01-01T00:00:00Z", "http://Example.com/Page#top"
 
 
 def test_url_latest_wins_by_default_and_keyless_pass_through():
-    run(UrlDedup(), URL_DOCS, kept=["new", "case", "tie1", "nourl"], rejected=["old", "mid", "tie2"], counts={
+    check_dedup(UrlDedup(), URL_DOCS, kept=["new", "case", "tie1", "nourl"], rejected=["old", "mid", "tie2"], counts={
         "stage.url_dedup.in": 7, "stage.url_dedup.out": 4, "stage.url_dedup.dropped.url_dedup.duplicate": 3,
         "url_dedup.no_url": 1, "url_dedup.duplicate_groups": 2})
 
 
 def test_url_earliest_rule():
-    run(UrlDedup(survivor="earliest"), URL_DOCS, kept=["old", "case", "tie1", "nourl"], rejected=["new", "mid", "tie2"])
+    check_dedup(UrlDedup(survivor="earliest"), URL_DOCS, kept=["old", "case", "tie1", "nourl"], rejected=["new", "mid", "tie2"])
 
 
 # --- minhash_dedup ----------------------------------------------------------------------
@@ -119,7 +119,7 @@ def check_survivor_signals(out):
 
 @pytest.mark.parametrize("preset", ["refinedweb", "fineweb"])
 def test_minhash_keeps_the_earliest_of_a_cluster(preset):
-    run(MinhashDedup(preset=preset), CLUSTER, kept=["c-first", "unrelated", "short"],
+    check_dedup(MinhashDedup(preset=preset), CLUSTER, kept=["c-first", "unrelated", "short"],
         rejected=["c-late", "c-undated", "c-same-day"], extra=check_survivor_signals, counts={
             "stage.minhash_dedup.in": 6, "stage.minhash_dedup.out": 3,
             "stage.minhash_dedup.dropped.minhash_dedup.duplicate": 3, "minhash_dedup.signed": 5,
@@ -131,16 +131,16 @@ def test_minhash_keeps_the_earliest_of_a_cluster(preset):
 def test_minhash_survivors_do_not_depend_on_order_or_bundles(seed, options):
     docs = CLUSTER * 1
     random.Random(seed).shuffle(docs)
-    run(MinhashDedup(preset="fineweb", max_rounds=4), docs, kept=["c-first", "unrelated", "short"],
+    check_dedup(MinhashDedup(preset="fineweb", max_rounds=4), docs, kept=["c-first", "unrelated", "short"],
         rejected=["c-late", "c-undated", "c-same-day"], options=options)
 
 
 def test_minhash_verification_rejects_low_jaccard_candidates():
     # Jaccard 96/296 = 0.32, but with 20 one-row bands they collide (P = 1 - 0.68^20)
     a, b = D("a", words("w", 200), "2024-01-01"), D("b", words("w", 100) + " " + words("v", 100, 100), "2024-01-02")
-    run(MinhashDedup(bands=20, rows=1, verify=False), [a, b], kept=["a"], rejected=["b"],
+    check_dedup(MinhashDedup(bands=20, rows=1, verify=False), [a, b], kept=["a"], rejected=["b"],
         counts={"minhash_dedup.unique_pairs": 1, "minhash_dedup.pairs_verified": 0})
-    run(MinhashDedup(bands=20, rows=1, verify=True), [a, b], kept=["a", "b"], rejected=[],
+    check_dedup(MinhashDedup(bands=20, rows=1, verify=True), [a, b], kept=["a", "b"], rejected=[],
         counts={"minhash_dedup.unique_pairs": 1, "minhash_dedup.pairs_verified": 1,
                 "minhash_dedup.pairs_rejected": 1, "minhash_dedup.clusters": 0})
 
@@ -156,7 +156,7 @@ def test_minhash_hot_bucket_collapses_to_one_survivor():
             assert t.hists["minhash_dedup.cluster_size"] == {300.0: 1}
             assert t.counts["minhash_dedup.candidate_pairs"] >= 299
         assert_that(out["tallies"], check, label="Top")
-    run(MinhashDedup(preset="fineweb"), docs, kept=["h000"], rejected=[d.id for d in docs[1:]],
+    check_dedup(MinhashDedup(preset="fineweb"), docs, kept=["h000"], rejected=[d.id for d in docs[1:]],
         counts={"minhash_dedup.clusters": 1, "minhash_dedup.cc_unconverged": 0}, extra=top, options=MULTI)
 
 
