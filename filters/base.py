@@ -82,7 +82,6 @@ class Stage:
     def teardown(self) -> None:
         """Release what ``setup`` started (helper processes)."""
 
-
     def _set(self, attr: str, value: Any) -> None:
         """Store a loaded resource on a frozen instance."""
         object.__setattr__(self, attr, value)
