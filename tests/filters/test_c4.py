@@ -3,21 +3,15 @@ import pickle
 
 import pytest
 
-from filters.base import Document
 from filters.c4 import C4Quality, count_sentences
+from tests.filters.helpers import checked, doc
 
 F = C4Quality()
 GOOD = "This is a perfectly normal sentence of text."  # 8 words, 1 sentence
 
 
-def doc(text):
-    return Document(id="d", url="https://example.com/", text=text)
-
-
 def check(text, f=F):
-    v = f(doc(text))
-    failed = f.failing(v.signals)
-    assert v.reason == (failed[0] if failed else None)
+    v = checked(f, text)
     return v
 
 

@@ -3,22 +3,16 @@ import pickle
 
 import pytest
 
-from filters.base import Document
 from filters.fineweb import FineWebQuality
+from tests.filters.helpers import checked
 
 F = FineWebQuality()
 PUNCT = "This line is long enough and ends with a full stop."  # 52 characters
 PLAIN = "This line is long enough but has no final punctuation"  # 53 characters
 
 
-def doc(text):
-    return Document(id="d", url="https://example.com/", text=text)
-
-
 def check(text, f=F):
-    v = f(doc(text))
-    failed = f.failing(v.signals)
-    assert v.reason == (failed[0] if failed else None)
+    v = checked(f, text)
     return v
 
 

@@ -5,21 +5,16 @@ import random
 import pytest
 
 from filters import text as T
-from filters.base import Document, apply_stage
+from filters.base import apply_stage
 from filters.lines import LineCorrections
+from tests.filters.helpers import checked, doc
 
 F = LineCorrections()
 FILLER = " ".join(f"word{i}" for i in range(400))  # 400 words, one line, untouched
 
 
-def doc(text):
-    return Document(id="d", url="https://example.com/", text=text)
-
-
 def check(text, f=F):
-    v = f(doc(text))
-    failed = f.failing(v.signals)
-    assert v.reason == (failed[0] if failed else None)
+    v = checked(f, text)
     assert v.signals["words_before"] - v.signals["words_after"] == sum(
         v.signals[f"l{i}_words"] for i in range(1, 8)
     )

@@ -3,21 +3,15 @@ import pickle
 
 import pytest
 
-from filters.base import Document
 from filters.quality import GopherQuality
+from tests.filters.helpers import checked, doc
 
 F = GopherQuality()
 STOP = "the cat and a dog"  # 5 words, 2 stop words
 
 
-def doc(text):
-    return Document(id="d", url="https://example.com/", text=text)
-
-
 def check(text, f=F):
-    v = f(doc(text))
-    failed = f.failing(v.signals)
-    assert v.reason == (failed[0] if failed else None)
+    v = checked(f, text)
     return v
 
 

@@ -5,16 +5,12 @@ from collections import Counter
 
 import pytest
 
-from filters.base import Document
 from filters.repetition import GopherRepetition, _ngram_fracs_numpy, _ngram_fracs_python, ngram_fracs
+from tests.filters.helpers import checked, doc
 
 F = GopherRepetition()
 THRESHOLDS = {n: getattr(F, f"dup_{n}gram") for n in range(5, 11)}
 THRESHOLDS.update({n: getattr(F, f"top_{n}gram") for n in range(2, 5)})
-
-
-def doc(text):
-    return Document(id="d", url="https://example.com/", text=text)
 
 
 def uniq(count, start=0, prefix="u"):
@@ -23,9 +19,7 @@ def uniq(count, start=0, prefix="u"):
 
 
 def check(text):
-    v = F(doc(text))
-    failed = F.failing(v.signals)
-    assert v.reason == (failed[0] if failed else None)
+    v = checked(F, text)
     assert set(v.signals) == {r.split(".", 1)[1] for r in F.reasons}
     return v
 
