@@ -25,33 +25,49 @@ def run_trafilatura(html: str, options: dict[str, Any]) -> str | None:
     return trafilatura.extract(html, **options)
 
 
-def _write_msg(fh: Any, obj: Any) -> None:
+def _write_msg(fd: int, obj: Any) -> None:
+    """Write one length-prefixed pickle. A raw write to a pipe may be partial (a large page,
+    a signal, a ptrace stop): loop until every byte is out, or the reader desynchronises."""
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    fh.write(struct.pack("<Q", len(data)) + data)
-    fh.flush()
+    view = memoryview(struct.pack("<Q", len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
-def _read_exact(fh: Any, n: int) -> bytes:
+def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
+    """``n`` bytes from ``fd``; TimeoutError past ``deadline`` (monotonic), so a reply that
+    stops half-way can never block the worker for good."""
     buf = bytearray()
     while len(buf) < n:
-        chunk = fh.read(n - len(buf))
+        if deadline is not None:
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not select.select([fd], [], [], wait)[0]:
+                raise TimeoutError(f"{len(buf)} of {n} bytes")
+        chunk = os.read(fd, min(n - len(buf), 1 << 20))
         if not chunk:
             raise EOFError("pipe closed")
         buf += chunk
     return bytes(buf)
 
 
-def _read_msg(fh: Any) -> Any:
-    (n,) = struct.unpack("<Q", _read_exact(fh, 8))
-    return pickle.loads(_read_exact(fh, n))
+def _read_msg(fd: int, deadline: float | None = None) -> Any:
+    (n,) = struct.unpack("<Q", _read_exact(fd, 8, deadline))
+    return pickle.loads(_read_exact(fd, n, deadline))
 
 
-def serve(options: dict[str, Any]) -> None:
+def serve(options: dict[str, Any], speedup: bool = True) -> None:
     """Helper process main loop: HTML in on stdin, ("ok", text) or ("error", msg) out on stdout."""
     import trafilatura  # noqa: F401 - import before the first page, not during it
 
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # stray prints must not corrupt the protocol
+    if speedup:
+        from filters.extract_speedup import install
+
+        install()
+
+    # The protocol owns fds 0 and 1; anything printed goes to stderr instead.
+    stdin, stdout = os.dup(0), os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     while True:
         try:
             html = _read_msg(stdin)
@@ -65,19 +81,25 @@ def serve(options: dict[str, Any]) -> None:
         _write_msg(stdout, (*reply, time.monotonic() - start))
 
 
+# How long a reply that has started to arrive may take to finish before its helper is
+# declared broken (killed, the page counted as an extract.error).
+REPLY_GRACE_S = 30.0
+
+
 class Helper:
     """One helper process (``python -c``, not a fork: the parent may run gRPC threads, and
     multiprocessing would re-import the worker's __main__) and the pipes to it; restarted
     after a timeout or a crash."""
 
-    def __init__(self, options: dict[str, Any]) -> None:
+    def __init__(self, options: dict[str, Any], speedup: bool = True) -> None:
         self.options = options
+        self.speedup = speedup
         self.proc: subprocess.Popen | None = None
         self.lock = threading.Lock()
 
     def _start(self) -> None:
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        code = f"import sys; sys.path.insert(0, {root!r}); from filters.extract_pool import serve; serve({self.options!r})"
+        code = f"import sys; sys.path.insert(0, {root!r}); from filters.extract_pool import serve; serve({self.options!r}, {self.speedup!r})"
         self.proc = subprocess.Popen(
             [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
         )
@@ -104,7 +126,7 @@ class Helper:
             self.stop()
             self._start()
         try:
-            _write_msg(self.proc.stdin, html)
+            _write_msg(self.proc.stdin.fileno(), html)
             return True
         except OSError:
             self.stop()
@@ -114,8 +136,8 @@ class Helper:
         """The helper's reply; a page whose own extraction took longer than ``timeout_s``
         is a timeout even if the reply was read in time, and one that finished in time is
         kept even if the reply was read late (the parent was busy with other helpers)."""
-        try:
-            status, result, seconds = _read_msg(self.proc.stdout)
+        try:  # the reply is being written: it is complete within seconds, or never
+            status, result, seconds = _read_msg(self.proc.stdout.fileno(), time.monotonic() + REPLY_GRACE_S)
         except (EOFError, OSError, pickle.UnpicklingError, ValueError) as exc:
             self.stop()
             return "error", f"extractor process died: {type(exc).__name__}"
@@ -130,8 +152,8 @@ class HelperPool:
     one worker (one Beam DoFn) uses several cores for the extractor.
     """
 
-    def __init__(self, options: dict[str, Any], size: int) -> None:
-        self.helpers = [Helper(options) for _ in range(size)]
+    def __init__(self, options: dict[str, Any], size: int, speedup: bool = True) -> None:
+        self.helpers = [Helper(options, speedup) for _ in range(size)]
         self.busy: dict[Helper, tuple[Any, float]] = {}  # helper -> (key, kill deadline)
         self.done: list[tuple[Any, tuple[str, Any]]] = []
         self.lock = threading.Lock()
@@ -194,13 +216,16 @@ class HelperPool:
 
 # Pools started ahead of time in this process (``prestart``), adopted by the first Extract
 # stage set up here with the same options; a stage in another process starts its own.
-_PRESTARTED: dict[tuple[str, int], HelperPool] = {}
+_PRESTARTED: dict[tuple[str, int, bool], HelperPool] = {}
 
 
-def prestart(options: dict[str, Any], size: int) -> None:
-    _PRESTARTED.setdefault((repr(sorted(options.items())), size), HelperPool(options, size))
+def prestart(options: dict[str, Any], size: int, speedup: bool = True) -> None:
+    key = (repr(sorted(options.items())), size, speedup)
+    if key not in _PRESTARTED:
+        _PRESTARTED[key] = HelperPool(options, size, speedup)
 
 
-def take_pool(options: dict[str, Any], size: int) -> HelperPool:
+def take_pool(options: dict[str, Any], size: int, speedup: bool = True) -> HelperPool:
     """A prestarted pool for these options, or a new one."""
-    return _PRESTARTED.pop((repr(sorted(options.items())), size), None) or HelperPool(options, size)
+    key = (repr(sorted(options.items())), size, speedup)
+    return _PRESTARTED.pop(key, None) or HelperPool(options, size, speedup)

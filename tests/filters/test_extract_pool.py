@@ -1,0 +1,45 @@
+"""filters/extract_pool.py: the pipe protocol survives partial writes and never blocks for good."""
+import os
+import signal
+import time
+
+import pytest
+
+from filters.extract_pool import HelperPool, _read_exact, _write_msg, _read_msg
+from tests.warcgen import ARTICLE
+
+
+def test_a_reply_that_stops_half_way_times_out_instead_of_blocking():
+    r, w = os.pipe()
+    try:
+        os.write(w, b"12345")
+        start = time.monotonic()
+        with pytest.raises(TimeoutError):
+            _read_exact(r, 10, time.monotonic() + 0.2)
+        assert time.monotonic() - start < 2
+        _write_msg(w, {"page": "x" * 10})
+        assert _read_msg(r, time.monotonic() + 5) == {"page": "x" * 10}
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_pages_larger_than_the_pipe_arrive_whole_while_signals_interrupt_the_writes():
+    """A signal during a write to a full pipe makes os.write return early; before every byte
+    was written in a loop, the helper waited for the rest of a page and the worker for a
+    reply (a hang seen under py-spy, which stops the process to sample it)."""
+    words = " ".join(f"word{i}" for i in range(400_000))  # ~4 MB: four times the 1 MiB pipe
+    big = ARTICLE.replace("</article>", f"<p>{words}</p></article>")
+    pool = HelperPool({"output_format": "txt", "deduplicate": False}, 2)
+    fired = []
+    old = signal.signal(signal.SIGALRM, lambda *_: fired.append(1))
+    signal.setitimer(signal.ITIMER_REAL, 0.0002, 0.0002)
+    try:
+        outcomes = pool.run_many([big, ARTICLE, big], timeout_s=60)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        signal.signal(signal.SIGALRM, old)
+        pool.stop()
+    assert fired
+    assert [status for status, _ in outcomes] == ["ok", "ok", "ok"]
+    assert "word399999" in outcomes[0][1] and "word399999" in outcomes[2][1]
