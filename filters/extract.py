@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from filters.base import Document, Stage, Verdict, drop, keep
 from filters.extract_pool import run_trafilatura, take_pool
+from filters.extract_speedup import install as install_speedup
 
 _NEWLINES = re.compile(r"\n{3,}")
 # URL removal (RefinedWeb/DCLM `url_removal_modifier`). DCLM matches bare domains against
@@ -69,6 +70,9 @@ class Extract(Stage):
     # worker process can use several cores; 1 suits runners that start a worker per core.
     processes: int = 1
     remove_urls: bool = True
+    # Exact-output speed-up of trafilatura's XPath pruning (filters/extract_speedup.py):
+    # same text, about 10% less extraction time. False runs trafilatura untouched.
+    speedup: bool = True
 
     def __post_init__(self) -> None:
         if self.timeout_s <= 0:
@@ -98,7 +102,7 @@ class Extract(Stage):
 
     def setup(self) -> None:
         if self.isolation == "process" and getattr(self, "_pool", None) is None:
-            self._set("_pool", take_pool(self.options(), self.processes))
+            self._set("_pool", take_pool(self.options(), self.processes, self.speedup))
 
     def teardown(self) -> None:
         pool = getattr(self, "_pool", None)
@@ -134,6 +138,8 @@ class Extract(Stage):
         todo = [i for i, html in enumerate(pages) if html.strip()]
         outcome: dict[int, tuple[str, Any]] = {}
         if self.isolation == "inline":
+            if self.speedup:
+                install_speedup()
             for i in todo:
                 try:
                     outcome[i] = ("ok", run_trafilatura(pages[i], self.options()))

@@ -181,7 +181,7 @@ def prestart_extraction(cfg, inputs: Sequence[str], beam_args: list[str]) -> Non
 
     for stage in cfg.stages:
         if stage.name == "extract" and stage.isolation == "process":
-            prestart(stage.options(), stage.processes)
+            prestart(stage.options(), stage.processes, stage.speedup)
 
 
 def run(args: argparse.Namespace, beam_args: list[str]) -> int:

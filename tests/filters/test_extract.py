@@ -110,7 +110,7 @@ def test_a_prestarted_pool_is_adopted_once():
 
     stage = Extract(processes=2)
     extract_pool.prestart(stage.options(), 2)
-    prestarted = extract_pool._PRESTARTED[(repr(sorted(stage.options().items())), 2)]
+    prestarted = extract_pool._PRESTARTED[(repr(sorted(stage.options().items())), 2, True)]
     stage.setup()
     other = Extract(processes=2)
     other.setup()
