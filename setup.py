@@ -37,5 +37,5 @@ setup(
         # The Dataflow dry-run test needs Beam's GCP extras (offline: nothing is contacted).
         "test": ["pytest>=8", "hypothesis>=6", "apache-beam[gcp]>=2.70,<3"],
     },
-    entry_points={"console_scripts": ["webrefine=pipeline.cli:main"]},
+    entry_points={"console_scripts": ["webrefine=pipeline.cli:console_main"]},
 )

