@@ -18,6 +18,7 @@ setup(
     install_requires=[
         "apache-beam>=2.70,<3",
         "fastwarc>=0.15",
+        "resiliparse>=2.0",  # extract engine option (the fastwarc project)
         "trafilatura>=2.0,<3",
         "lxml_html_clean",  # lxml.html.clean, split out of lxml 5.2; trafilatura's fallbacks need it
         "tld>=0.13",  # the Public Suffix List for url_filter's registered domains

@@ -19,10 +19,17 @@ import time
 from typing import Any
 
 
-def run_trafilatura(html: str, options: dict[str, Any]) -> str | None:
+def run_extractor(html: str, options: dict[str, Any]) -> str | None:
+    """Text of one page: ``options`` are the extractor's keyword arguments, plus ``engine``
+    ("trafilatura" when absent, or "resiliparse")."""
+    kwargs = dict(options)
+    if kwargs.pop("engine", "trafilatura") == "resiliparse":
+        from resiliparse.extract.html2text import extract_plain_text
+
+        return extract_plain_text(html, **kwargs)
     import trafilatura
 
-    return trafilatura.extract(html, **options)
+    return trafilatura.extract(html, **kwargs)
 
 
 def _write_msg(fd: int, obj: Any) -> None:
@@ -57,9 +64,11 @@ def _read_msg(fd: int, deadline: float | None = None) -> Any:
 
 def serve(options: dict[str, Any], speedup: bool = True) -> None:
     """Helper process main loop: HTML in on stdin, ("ok", text) or ("error", msg) out on stdout."""
-    import trafilatura  # noqa: F401 - import before the first page, not during it
-
-    if speedup:
+    if options.get("engine") == "resiliparse":  # import before the first page, not during it
+        import resiliparse.extract.html2text  # noqa: F401
+    else:
+        import trafilatura  # noqa: F401
+    if speedup and options.get("engine", "trafilatura") == "trafilatura":
         from filters.extract_speedup import install
 
         install()
@@ -75,7 +84,7 @@ def serve(options: dict[str, Any], speedup: bool = True) -> None:
             return
         start = time.monotonic()
         try:
-            reply = ("ok", run_trafilatura(html, options))
+            reply = ("ok", run_extractor(html, options))
         except BaseException as exc:  # noqa: BLE001 - any failure of the extractor is a drop
             reply = ("error", f"{type(exc).__name__}: {exc}"[:500])
         _write_msg(stdout, (*reply, time.monotonic() - start))

@@ -85,6 +85,22 @@ def test_invalid_parameters():
         Extract(timeout_s=0)
     with pytest.raises(ValueError):
         Extract(isolation="thread")
+    with pytest.raises(ValueError, match="engine"):
+        Extract(engine="readability")
+
+
+@pytest.mark.parametrize("isolation", ["process", "inline"])
+def test_resiliparse_engine_extracts_main_text(isolation):
+    stage = Extract(engine="resiliparse", isolation=isolation)
+    try:
+        out, verdict = apply_stage(stage, page(ARTICLE + "<script>var tracking = 1;</script>"))
+        assert verdict.keep and out.html is None
+        assert "the village at the top has a small bakery" in out.text
+        assert "Home | About | Contact" not in out.text and "tracking" not in out.text
+        assert out.text != apply_stage(Extract(isolation="inline"), page(ARTICLE))[0].text  # another engine
+        assert apply_stage(stage, page("<html><body></body></html>"))[1].reason == "extract.empty"
+    finally:
+        stage.teardown()
 
 
 def test_a_pool_extracts_in_parallel_and_keeps_order_timeouts_and_empties():
