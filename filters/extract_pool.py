@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from typing import Any
 
 
@@ -32,13 +33,32 @@ def run_extractor(html: str, options: dict[str, Any]) -> str | None:
     return trafilatura.extract(html, **kwargs)
 
 
-def _write_msg(fd: int, obj: Any) -> None:
-    """Write one length-prefixed pickle. A raw write to a pipe may be partial (a large page,
-    a signal, a ptrace stop): loop until every byte is out, or the reader desynchronises."""
+def _encode(obj: Any) -> bytes:
+    """One message: a length-prefixed pickle."""
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    view = memoryview(struct.pack("<Q", len(data)) + data)
+    return struct.pack("<Q", len(data)) + data
+
+
+def _write_all(fd: int, message: bytes) -> None:
+    """A raw write to a pipe may be partial (a large page, a signal, a ptrace stop): loop
+    until every byte is out, or the reader desynchronises."""
+    view = memoryview(message)
     while view:
         view = view[os.write(fd, view):]
+
+
+def _write_msg(fd: int, obj: Any) -> None:
+    _write_all(fd, _encode(obj))
+
+
+def _grow_pipe(fd: int) -> int:
+    """Ask for a 1 MiB pipe (the kernel's default cap for unprivileged processes); returns
+    the capacity it has."""
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
+        return fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+    except (AttributeError, OSError):
+        return 65536
 
 
 def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
@@ -76,6 +96,7 @@ def serve(options: dict[str, Any], speedup: bool = True) -> None:
     # The protocol owns fds 0 and 1; anything printed goes to stderr instead.
     stdin, stdout = os.dup(0), os.dup(1)
     os.dup2(2, 1)
+    _grow_pipe(stdout)  # a reply is written whole while the worker is busy elsewhere
     sys.stdout = sys.stderr
     while True:
         try:
@@ -104,7 +125,7 @@ class Helper:
         self.options = options
         self.speedup = speedup
         self.proc: subprocess.Popen | None = None
-        self.lock = threading.Lock()
+        self.capacity = 65536  # bytes its input pipe holds
 
     def _start(self) -> None:
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -112,10 +133,7 @@ class Helper:
         self.proc = subprocess.Popen(
             [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
         )
-        try:  # a 1 MiB pipe takes a whole page at once: the worker does not wait on the write
-            fcntl.fcntl(self.proc.stdin.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
-        except (AttributeError, OSError):
-            pass
+        self.capacity = _grow_pipe(self.proc.stdin.fileno())
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -125,8 +143,9 @@ class Helper:
                 fh.close()
         self.proc = None
 
-    def send(self, html: str) -> bool:
-        """Start (if needed) and hand one page to the helper; False if it died on the way.
+    def send(self, message: bytes) -> bool:
+        """Start (if needed) and hand one page (``_encode``d) to the helper; False if it
+        died on the way.
 
         A page's time limit counts from here, so a helper that is still starting (after a
         timeout killed the last one) gets its import time on top: never a false timeout.
@@ -135,7 +154,7 @@ class Helper:
             self.stop()
             self._start()
         try:
-            _write_msg(self.proc.stdin.fileno(), html)
+            _write_all(self.proc.stdin.fileno(), message)
             return True
         except OSError:
             self.stop()
@@ -158,12 +177,19 @@ class HelperPool:
 
     Pages are submitted one by one and results collected as they come, so the helpers stay
     busy while the worker reads, identifies languages and filters in its own process:
-    one worker (one Beam DoFn) uses several cores for the extractor.
+    one worker (one Beam DoFn) uses several cores for the extractor. Each helper holds up
+    to ``depth`` pages (one in progress, the rest waiting in its pipe), so it starts its
+    next page as soon as it finishes one instead of waiting for the worker to come back.
+    A page only waits behind another if it fits in the pipe: the worker's write then never
+    blocks on a helper that is itself blocked writing a reply.
     """
 
-    def __init__(self, options: dict[str, Any], size: int, speedup: bool = True) -> None:
+    def __init__(self, options: dict[str, Any], size: int, speedup: bool = True, depth: int = 2) -> None:
         self.helpers = [Helper(options, speedup) for _ in range(size)]
-        self.busy: dict[Helper, tuple[Any, float]] = {}  # helper -> (key, kill deadline)
+        self.depth = depth
+        # pages sent to each helper and not answered yet, oldest (the one in progress) first
+        self.queues: dict[Helper, deque[tuple[Any, bytes]]] = {h: deque() for h in self.helpers}
+        self.started: dict[Helper, float] = {}  # when the helper's oldest page started (about)
         self.done: list[tuple[Any, tuple[str, Any]]] = []
         self.lock = threading.Lock()
         for helper in self.helpers:  # start together: each spends ~0.5 s importing trafilatura
@@ -172,46 +198,71 @@ class HelperPool:
     def stop(self) -> None:
         for helper in self.helpers:
             helper.stop()
-        self.busy.clear()
+            self.queues[helper].clear()
+
+    def _send(self, helper: Helper, key: Any, message: bytes) -> None:
+        if not helper.send(message):
+            self.done.append((key, ("error", "extractor process died")))
+            self._resend(helper)
+            return
+        if not self.queues[helper]:
+            self.started[helper] = time.monotonic()
+        self.queues[helper].append((key, message))
+
+    def _resend(self, helper: Helper) -> None:
+        """The helper died or was killed: its waiting pages never started; send them again
+        (``send`` restarts it)."""
+        waiting = list(self.queues[helper])
+        self.queues[helper].clear()
+        for key, message in waiting:
+            self._send(helper, key, message)
 
     def _poll(self, block: bool, timeout_s: float) -> None:
         """Collect finished pages; kill helpers past their deadline. ``block``: wait for one."""
-        if not self.busy:
+        active = [h for h in self.helpers if self.queues[h]]
+        if not active:
             return
-        wait = max(0.0, min(d for _, d in self.busy.values()) - time.monotonic()) if block else 0.0
-        ready, _, _ = select.select([h.proc.stdout for h in self.busy], [], [], wait)
+        wait = max(0.0, min(self.started[h] for h in active) + timeout_s - time.monotonic()) if block else 0.0
+        ready, _, _ = select.select([h.proc.stdout for h in active], [], [], wait)
         now = time.monotonic()
-        for helper in list(self.busy):
-            key, deadline = self.busy[helper]
+        for helper in active:
             if helper.proc.stdout in ready:
+                key, _ = self.queues[helper].popleft()
                 self.done.append((key, helper.receive(timeout_s)))
-                del self.busy[helper]
-            elif now >= deadline:
-                helper.stop()  # killed mid-page; its next page restarts it
+                if helper.proc is None:  # died while answering
+                    self._resend(helper)
+                elif self.queues[helper]:
+                    self.started[helper] = now  # it went on with the next page by now
+            elif now >= self.started[helper] + timeout_s:
+                helper.stop()  # killed mid-page
+                key, _ = self.queues[helper].popleft()
                 self.done.append((key, ("timeout", None)))
-                del self.busy[helper]
+                self._resend(helper)
 
     def _take(self) -> list[tuple[Any, tuple[str, Any]]]:
         done, self.done = self.done, []
         return done
 
     def submit(self, key: Any, html: str, timeout_s: float) -> list[tuple[Any, tuple[str, Any]]]:
-        """Hand ``html`` to an idle helper (waiting for one if all are busy); return the
-        (key, outcome) of every page finished meanwhile."""
+        """Hand ``html`` to the least busy helper (waiting while every helper holds ``depth``
+        pages); return the (key, outcome) of every page finished meanwhile."""
+        message = _encode(html)
         with self.lock:
-            while len(self.busy) == len(self.helpers):
+            while (helper := self._pick(len(message))) is None:
                 self._poll(True, timeout_s)
-            helper = next(h for h in self.helpers if h not in self.busy)
-            if helper.send(html):
-                self.busy[helper] = (key, time.monotonic() + timeout_s)
-            else:
-                self.done.append((key, ("error", "extractor process died")))
+            self._send(helper, key, message)
             self._poll(False, timeout_s)
             return self._take()
 
+    def _pick(self, size: int) -> Helper | None:
+        """An idle helper, else the least busy one with room whose pipe holds the page."""
+        fits = [h for h in self.helpers if not self.queues[h]
+                or (len(self.queues[h]) < self.depth and size <= h.capacity)]
+        return min(fits, key=lambda h: len(self.queues[h])) if fits else None
+
     def drain(self, timeout_s: float) -> list[tuple[Any, tuple[str, Any]]]:
         with self.lock:
-            while self.busy:
+            while any(self.queues.values()):
                 self._poll(True, timeout_s)
             return self._take()
 

@@ -43,3 +43,25 @@ def test_pages_larger_than_the_pipe_arrive_whole_while_signals_interrupt_the_wri
     assert fired
     assert [status for status, _ in outcomes] == ["ok", "ok", "ok"]
     assert "word399999" in outcomes[0][1] and "word399999" in outcomes[2][1]
+
+
+def test_a_helper_holds_a_second_small_page_but_never_a_large_one():
+    """Queued pages let a helper go on without waiting for the worker; a page that does not
+    fit in the pipe only goes to an idle helper, or the worker's write could block on a
+    helper that is blocked writing a large reply: a deadlock."""
+    words = " ".join(f"word{i}" for i in range(300_000))
+    big = ARTICLE.replace("</article>", f"<p>{words}</p></article>")  # ~3 MB page, ~3 MB of text back
+    pool = HelperPool({"output_format": "txt", "deduplicate": False}, 1)
+    (helper,) = pool.helpers
+    try:
+        assert pool.submit("a", ARTICLE, 60) == [] and pool.submit("b", ARTICLE, 60) == []
+        assert [key for key, _ in pool.queues[helper]] == ["a", "b"]  # b waits in the pipe
+        outcomes = dict(pool.submit("c", big, 60))  # waits for a free helper: a and b finish
+        outcomes.update(pool.submit("d", big, 60))
+        outcomes.update(pool.submit("e", ARTICLE, 60))
+        outcomes.update(pool.drain(60))
+    finally:
+        pool.stop()
+    assert sorted(outcomes) == ["a", "b", "c", "d", "e"]
+    assert all(status == "ok" for status, _ in outcomes.values())
+    assert "word299999" in outcomes["c"][1] and "word299999" in outcomes["d"][1]
