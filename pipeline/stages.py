@@ -6,6 +6,7 @@ ends; the same numbers go to Beam Metrics (namespace ``webrefine``) for live mon
 from __future__ import annotations
 
 import dataclasses
+import gc
 from typing import Any, Iterable
 
 import apache_beam as beam
@@ -38,6 +39,15 @@ def install_opener() -> None:
 
 def _global(value: Any) -> WindowedValue:
     return WindowedValue(value, MIN_TIMESTAMP, [GlobalWindow()])
+
+
+def freeze_heap() -> None:
+    """Move every object alive now (Beam, the libraries, the models: about a million once a
+    stage is set up) out of the garbage collector's reach, so its full collections, and the
+    one at interpreter exit, stop walking them: about 1 CPU-s less per worker process on
+    cc-sample with 2 multi-process workers. Cycles among them are never collected, which
+    costs nothing here: they live as long as the process."""
+    gc.freeze()
 
 
 class TallyingDoFn(beam.DoFn):
@@ -103,6 +113,7 @@ class ApplyStageFn(TallyingDoFn):
     def setup(self) -> None:
         install_opener()
         self.stage.setup()
+        freeze_heap()
         self.prefix = f"stage.{self.stage.name}."
         self.failing = getattr(self.stage, "failing", None)
         # Stages that work on several documents at once (extraction with a process pool).
