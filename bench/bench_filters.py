@@ -61,9 +61,14 @@ def read_pages(paths):
 
 
 def extract(html):
+    """trafilatura as the extract stage runs it: its options, with the speed-up (same text)."""
     import trafilatura
 
-    return trafilatura.extract(html, favor_precision=True, include_comments=False, deduplicate=False) or ""
+    from filters.extract import Extract
+    from filters.extract_speedup import install
+
+    install()
+    return trafilatura.extract(html, **Extract().options()) or ""
 
 
 def load_texts(paths, cache_dir):
