@@ -44,7 +44,8 @@ def stage_rows(stats: Mapping[str, Any]) -> list[dict[str, Any]]:
             "chars_kind": "html" if st["name"] in html else "text",  # of chars_out
             "chars_in_kind": "html" if st["name"] in html or (st["name"] == "extract" and is_warc) else "text",
             "dedup": st["name"].endswith(DEDUP_SUFFIX),
-            "reasons": [{"reason": r, "n": n, "of_input": ratio(n, n_in), "of_original": ratio(n, units)}
+            "reasons": [{"reason": r, "n": n, "of_input": ratio(n, n_in), "of_original": ratio(n, units),
+                         "chars": st.get("dropped_chars", {}).get(r)}  # None in stats from before it
                         for r, n in reasons],
         })
     return rows

@@ -225,8 +225,17 @@ def _stage_table(rows: list[dict[str, Any]]) -> str:
                 f'<tr class="reason" data-stage="{escape(r["name"])}" data-reason="{escape(x["reason"])}" '
                 f'data-count="{x["n"]}"><td>{escape(x["reason"])}</td><td></td><td></td>'
                 f'<td class="n c-count">{n(x["n"])}</td><td class=n>{pct(x["of_input"])}</td>'
-                f'<td class=n>{pct(x["of_original"])}</td><td colspan=4></td></tr>')
+                f'<td class=n>{pct(x["of_original"])}</td><td colspan=3></td>{_reason_chars(r, x)}</tr>')
     return head + "".join(body) + "</table>"
+
+
+def _reason_chars(row: dict[str, Any], reason: dict[str, Any]) -> str:
+    """The reason's dropped characters and their share of the stage's characters in."""
+    if reason.get("chars") is None:
+        return "<td class=n>–</td>"
+    share = f' ({pct(ratio(reason["chars"], row["chars_in"]))})' if row["chars_in"] else ""
+    kind = " <span class=muted>html</span>" if row["chars_in_kind"] == "html" else ""
+    return f'<td class="n c-chars" data-chars="{reason["chars"]}">{n(reason["chars"])}{kind}{share}</td>'
 
 
 def _stage_section(stats: Mapping[str, Any], row: dict[str, Any], data: dict[str, Any]) -> str:

@@ -106,16 +106,24 @@ def _merge_stages(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             if st["name"] not in order:
                 prev = r["stages"][i - 1]["name"] if i else None
                 order.insert(order.index(prev) + 1 if prev in order else len(order), st["name"])
-    merged = {name: {"name": name, "in": 0, "out": 0, "dropped": Counter(), "chars_in": 0, "chars_out": 0}
-              for name in order}
+    merged = {name: {"name": name, "in": 0, "out": 0, "dropped": Counter(), "dropped_chars": Counter(),
+                     "chars_in": 0, "chars_out": 0} for name in order}
+    partial = set()  # stages of which some run has no dropped_chars (stats from before it existed)
     for r in runs:
         for st in r.get("stages", []):
             m = merged[st["name"]]
             for k in ("in", "out", "chars_in", "chars_out"):
                 m[k] += st.get(k, 0)
             m["dropped"].update(st.get("dropped", {}))
+            if "dropped_chars" in st:
+                m["dropped_chars"].update(st["dropped_chars"])
+            else:
+                partial.add(st["name"])
     for m in merged.values():
-        m["dropped"] = {k: m["dropped"][k] for k in sorted(m["dropped"])}
+        for k in ("dropped", "dropped_chars"):
+            m[k] = {r: m[k][r] for r in sorted(m[k])}
+        if m["name"] in partial:
+            del m["dropped_chars"]  # a sum over some of the runs would mislead
     return [merged[name] for name in order]
 
 

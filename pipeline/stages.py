@@ -160,6 +160,7 @@ class ApplyStageFn(TallyingDoFn):
             return
         reason = verdict.reason or f"{name}.unknown"
         tally.count(self.prefix + "dropped." + reason)
+        tally.count(self.prefix + "dropped_chars." + reason, chars)
         tally.sample("dropped." + reason, doc.id, sample_row(verdict.doc or doc, verdict.signals))
         if self.rejects_per_reason:
             dropped = verdict.doc if verdict.doc is not None else doc
@@ -191,6 +192,7 @@ class DedupDropsFn(TallyingDoFn):
 
     def process(self, rejection: Rejection) -> Iterable[Any]:
         doc = rejection.doc
+        self.tally.count(f"stage.{rejection.stage}.dropped_chars.{rejection.reason}", len(doc.text or ""))
         self.tally.sample("dropped." + rejection.reason, doc.id, sample_row(doc, rejection.signals))
         if not self.k:
             return

@@ -33,6 +33,9 @@ def build_stats(tally: Tally, stage_names: Iterable[str], header: dict[str, Any]
             "in": counts.get(prefix + "in", 0),
             "out": counts.get(prefix + "out", 0),
             "dropped": _sub(counts, prefix + "dropped."),
+            # characters of the dropped documents per reason: HTML up to extraction, text after
+            # (none for read, which drops records before anything is decoded)
+            "dropped_chars": _sub(counts, prefix + "dropped_chars."),
             "chars_in": counts.get(prefix + "chars_in", 0),
             "chars_out": counts.get(prefix + "chars_out", 0),
         })

@@ -74,6 +74,20 @@ def test_stats_account_for_every_response(sample_run):
     assert stats["language_model"]["sha256"] and stats["versions"]["trafilatura"]
 
 
+def test_dropped_characters_are_counted_per_reason(sample_run):
+    stats = json.loads((sample_run / "stats.json").read_text())
+    assert stats["stages"][0]["name"] == "read" and not stats["stages"][0]["dropped_chars"]  # nothing decoded yet
+    for s in stats["stages"][1:]:
+        assert s["dropped_chars"].keys() == s["dropped"].keys(), s["name"]
+        assert all(chars > 0 for chars in s["dropped_chars"].values()), s["name"]
+    language = stats["stages"][2]  # labels, never rewrites: what enters leaves or is dropped
+    assert language["chars_in"] == language["chars_out"] + sum(language["dropped_chars"].values())
+    chars = language["dropped_chars"]["language.unwanted"]
+    assert f'data-reason="language.unwanted" data-count="{language["dropped"]["language.unwanted"]}"' in \
+        (sample_run / "report.html").read_text()
+    assert f'data-chars="{chars}"' in (sample_run / "report.html").read_text()
+
+
 def test_rejects_are_bounded_per_reason_and_explain_why(sample_run):
     stats = json.loads((sample_run / "stats.json").read_text())
     rejects = pq.read_table(sample_run / "rejects").to_pylist()

@@ -257,6 +257,14 @@ def test_merge_keeps_stage_order_when_a_run_has_an_extra_stage():
     assert merged["stages"][2]["dropped"] == {"x.r": 1} and merged["stages"][0]["in"] == 5
 
 
+def test_merge_sums_dropped_chars_and_omits_them_when_a_run_has_none():
+    a = {"stages": [{"name": "x", "in": 2, "out": 1, "dropped": {"x.r": 1}, "dropped_chars": {"x.r": 40}}]}
+    b = {"stages": [{"name": "x", "in": 3, "out": 1, "dropped": {"x.r": 2}, "dropped_chars": {"x.r": 60}}]}
+    assert merge_stats([a, b])["stages"][0]["dropped_chars"] == {"x.r": 100}
+    older = {"stages": [{"name": "x", "in": 1, "out": 0, "dropped": {"x.r": 1}}]}  # stats from before
+    assert "dropped_chars" not in merge_stats([a, older])["stages"][0]
+
+
 # --- what users read -------------------------------------------------------------------
 
 def test_stage_rows_and_summary_table(shards):

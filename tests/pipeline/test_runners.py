@@ -59,6 +59,16 @@ def test_identical_stats_on_every_runner(runs):
         assert counts(stats) == counts(base), name
 
 
+def test_characters_in_are_out_plus_dropped_for_filters_and_dedup(runs):
+    _, stats = runs["direct-in-process"]
+    rewriters = {"read", "extract", "line_corrections"}  # they change text (read: none yet)
+    checked = {s["name"]: s for s in stats["stages"] if s["name"] not in rewriters}
+    assert {"language", "gopher_quality", "exact_dedup", "minhash_dedup"} <= checked.keys()
+    for name, s in checked.items():
+        assert s["chars_in"] == s["chars_out"] + sum(s["dropped_chars"].values()), name
+    assert checked["minhash_dedup"]["dropped_chars"]["minhash_dedup.duplicate"] > 0
+
+
 def test_dataflow_job_builds_offline_with_setup_file(tmp_path):
     proc = cli("run", "--input", "gs://example-bucket/CC-MAIN-2024-22/*.warc.gz", "--output", "gs://example-bucket/rw",
                "--config", "refinedweb", "--runner", "DataflowRunner", "--project", "example-project",
