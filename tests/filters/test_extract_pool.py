@@ -1,6 +1,7 @@
 """filters/extract_pool.py: the pipe protocol survives partial writes and never blocks for good."""
 import os
 import signal
+import threading
 import time
 
 import pytest
@@ -53,15 +54,23 @@ def test_a_helper_holds_a_second_small_page_but_never_a_large_one():
     big = ARTICLE.replace("</article>", f"<p>{words}</p></article>")  # ~3 MB page, ~3 MB of text back
     pool = HelperPool({"output_format": "txt", "deduplicate": False}, 1)
     (helper,) = pool.helpers
-    try:
-        assert pool.submit("a", ARTICLE, 60) == [] and pool.submit("b", ARTICLE, 60) == []
-        assert [key for key, _ in pool.queues[helper]] == ["a", "b"]  # b waits in the pipe
-        outcomes = dict(pool.submit("c", big, 60))  # waits for a free helper: a and b finish
+    outcomes: dict = {}
+
+    def work():
+        outcomes.update(pool.submit("c", big, 60))  # waits for a free helper: a and b finish
         outcomes.update(pool.submit("d", big, 60))
         outcomes.update(pool.submit("e", ARTICLE, 60))
         outcomes.update(pool.drain(60))
+
+    try:
+        assert pool.submit("a", ARTICLE, 60) == [] and pool.submit("b", ARTICLE, 60) == []
+        assert [key for key, _ in pool.queues[helper]] == ["a", "b"]  # b waits in the pipe
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        worker.join(120)
+        assert not worker.is_alive(), "deadlock: the worker blocked writing to a helper that was writing"
     finally:
-        pool.stop()
+        pool.stop()  # also frees a blocked writer (broken pipe)
     assert sorted(outcomes) == ["a", "b", "c", "d", "e"]
     assert all(status == "ok" for status, _ in outcomes.values())
     assert "word299999" in outcomes["c"][1] and "word299999" in outcomes["d"][1]
