@@ -24,7 +24,10 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-STAGES = ["url_filter", "extract", "language", "gopher_repetition", "gopher_quality", "line_corrections"]
+# One extraction helper in both: the same stage functions on one core (the default, auto,
+# would give the in-process pipeline one helper per core).
+STAGES = ["url_filter", {"extract": {"processes": 1}}, "language", "gopher_repetition", "gopher_quality",
+          "line_corrections"]
 
 
 def plain_loop(paths: list[str]) -> dict:

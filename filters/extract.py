@@ -73,7 +73,9 @@ class Extract(Stage):
     # Helper processes per worker. With more than one, a worker extracts that many pages at
     # once (see pipeline/stages.py: the stage then receives pages in batches), so one
     # worker process can use several cores; 1 suits runners that start a worker per core.
-    processes: int = 1
+    # 0 = auto: the command line sets it for the run (``pipeline/cli.py``:
+    # ``resolve_auto_processes``); left at 0 (a stage used on its own) it means 1.
+    processes: int = 0
     remove_urls: bool = True
     # Exact-output speed-up of trafilatura's XPath pruning (filters/extract_speedup.py):
     # same text, about 10% less extraction time. False runs trafilatura untouched.
@@ -88,13 +90,17 @@ class Extract(Stage):
             raise ValueError("engine must be 'trafilatura' or 'resiliparse'")
         if self.isolation not in ("process", "inline"):
             raise ValueError("isolation must be 'process' or 'inline'")
-        if not 1 <= self.processes <= 256:
-            raise ValueError("processes must be between 1 and 256")
+        if not 0 <= self.processes <= 256:
+            raise ValueError("processes must be between 0 (auto) and 256")
+
+    @property
+    def helpers(self) -> int:
+        return max(1, self.processes)
 
     @property
     def streaming(self) -> bool:
         """True when pages should go through ``submit``/``drain`` (several helpers)."""
-        return self.isolation == "process" and self.processes > 1
+        return self.isolation == "process" and self.helpers > 1
 
     def options(self) -> dict[str, Any]:
         if self.engine == "resiliparse":
@@ -121,7 +127,7 @@ class Extract(Stage):
 
     def setup(self) -> None:
         if self.isolation == "process" and getattr(self, "_pool", None) is None:
-            self._set("_pool", take_pool(self.options(), self.processes, self.speedup))
+            self._set("_pool", take_pool(self.options(), self.helpers, self.speedup))
 
     def teardown(self) -> None:
         pool = getattr(self, "_pool", None)

@@ -181,3 +181,27 @@ def test_beams_import_warning_without_the_gcp_extra_is_filtered():
                    "not raising an ImportError.")
     assert not _BeamImportNoise().filter(noise)
     assert _BeamImportNoise().filter(record("apitools is fine; something else went wrong"))
+
+
+def test_extract_processes_auto_follows_the_runner(monkeypatch):
+    from pipeline.cli import AUTO_PROCESSES_MAX, resolve_auto_processes
+    from pipeline.config import parse_config
+
+    cfg = parse_config({"stages": ["extract", "language"]})
+    assert cfg.stages[0].processes == 0  # auto
+
+    def procs(config, *flags):
+        return resolve_auto_processes(config, list(flags)).stages[0].processes
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    assert procs(cfg) == AUTO_PROCESSES_MAX
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert procs(cfg) == 2
+    assert procs(cfg, "--direct_running_mode=multi_processing", "--direct_num_workers=2") == 1
+    assert procs(cfg, "--runner=DataflowRunner") == 1
+    assert procs(parse_config({"stages": [{"extract": {"processes": 3}}]})) == 3
+
+
+def test_config_yaml_keeps_auto_processes(sample_run):
+    written = yaml.safe_load((sample_run / "config.yaml").read_text())
+    assert written["stages"][0]["extract"]["processes"] == 0  # auto, as asked: the same hash on any machine
