@@ -84,14 +84,15 @@ def _read_msg(fd: int, deadline: float | None = None) -> Any:
 
 def serve(options: dict[str, Any], speedup: bool = True) -> None:
     """Helper process main loop: HTML in on stdin, ("ok", text) or ("error", msg) out on stdout."""
-    if options.get("engine") == "resiliparse":  # import before the first page, not during it
+    if options.get("engine", "trafilatura") == "resiliparse":  # import before the first page
         import resiliparse.extract.html2text  # noqa: F401
     else:
         import trafilatura  # noqa: F401
-    if speedup and options.get("engine", "trafilatura") == "trafilatura":
-        from filters.extract_speedup import install
 
-        install()
+        if speedup:
+            from filters.extract_speedup import install
+
+            install()
 
     # The protocol owns fds 0 and 1; anything printed goes to stderr instead.
     stdin, stdout = os.dup(0), os.dup(1)
