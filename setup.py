@@ -8,11 +8,26 @@ setup(
     long_description=open("README.md", encoding="utf-8").read() if __import__("os").path.exists("README.md") else "",
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=["pipeline", "filters", "dedup", "configs"],
+    # The repository's top-level folders, installed under one package so no generic name
+    # (pipeline, filters, ...) lands in site-packages: webrefine.pipeline, webrefine.filters, ...
+    packages=[
+        "webrefine",
+        "webrefine.pipeline",
+        "webrefine.filters",
+        "webrefine.dedup",
+        "webrefine.configs",
+    ],
+    package_dir={
+        "webrefine": "src/webrefine",
+        "webrefine.pipeline": "pipeline",
+        "webrefine.filters": "filters",
+        "webrefine.dedup": "dedup",
+        "webrefine.configs": "configs",
+    },
     package_data={
-        "pipeline": ["data/*.warc.gz", "templates/*.css", "templates/*.js"],
-        "filters": ["data/*.txt"],
-        "configs": ["*.yaml"],
+        "webrefine.pipeline": ["data/*.warc.gz", "templates/*.css", "templates/*.js"],
+        "webrefine.filters": ["data/*.txt"],
+        "webrefine.configs": ["*.yaml"],
     },
     include_package_data=True,
     install_requires=[
@@ -38,5 +53,5 @@ setup(
         # The Dataflow dry-run test needs Beam's GCP extras (offline: nothing is contacted).
         "test": ["pytest>=8", "hypothesis>=6", "apache-beam[gcp]>=2.70,<3"],
     },
-    entry_points={"console_scripts": ["webrefine=pipeline.cli:console_main"]},
+    entry_points={"console_scripts": ["webrefine=webrefine.pipeline.cli:console_main"]},
 )

@@ -17,15 +17,14 @@ import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 DEFAULT = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "cc-sample", "*.warc.gz")
 
 
 def load_pages(pattern: str, limit: int | None) -> list[str]:
-    from pipeline.config import ReadConfig
-    from pipeline.tally import Tally
-    from pipeline.warc import read_warc
+    from webrefine.pipeline.config import ReadConfig
+    from webrefine.pipeline.tally import Tally
+    from webrefine.pipeline.warc import read_warc
 
     pages = []
     for path in sorted(glob.glob(pattern)):
@@ -44,8 +43,8 @@ def main() -> None:
 
     import trafilatura
 
-    from filters import extract_speedup
-    from filters.extract import Extract
+    from webrefine.filters import extract_speedup
+    from webrefine.filters.extract import Extract
 
     pages = load_pages(args.pattern, args.pages)
     if not pages:

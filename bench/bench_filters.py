@@ -26,16 +26,15 @@ import tempfile
 import time
 from collections import Counter
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from filters import text as T  # noqa: E402
-from filters.base import Document, apply_stage  # noqa: E402
-from filters.c4 import C4Quality  # noqa: E402
-from filters.fineweb import FineWebQuality  # noqa: E402
-from filters.lines import LineCorrections  # noqa: E402
-from filters.quality import GopherQuality  # noqa: E402
-from filters.repetition import GopherRepetition  # noqa: E402
-from filters.url import UrlFilter  # noqa: E402
+from webrefine.filters import text as T
+from webrefine.filters.base import Document, apply_stage
+from webrefine.filters.c4 import C4Quality
+from webrefine.filters.fineweb import FineWebQuality
+from webrefine.filters.lines import LineCorrections
+from webrefine.filters.quality import GopherQuality
+from webrefine.filters.repetition import GopherRepetition
+from webrefine.filters.url import UrlFilter
 
 DEFAULT_WARCS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "cc-sample", "*.warc.gz")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -64,8 +63,8 @@ def extract(html):
     """trafilatura as the extract stage runs it: its options, with the speed-up (same text)."""
     import trafilatura
 
-    from filters.extract import Extract
-    from filters.extract_speedup import install
+    from webrefine.filters.extract import Extract
+    from webrefine.filters.extract_speedup import install
 
     install()
     return trafilatura.extract(html, **Extract().options()) or ""
@@ -149,7 +148,7 @@ def print_cascade(title, rows):
 
 def english(docs):
     try:
-        from filters.language import LanguageFilter
+        from webrefine.filters.language import LanguageFilter
 
         lid = LanguageFilter()
         lid.setup()

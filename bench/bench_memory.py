@@ -27,7 +27,7 @@ def run(pattern: str, out: str, extra: list[str]) -> tuple[float, float, dict]:
     code = ("import resource, subprocess, sys, json;"
             "p = subprocess.run(sys.argv[1:]);"
             "print(json.dumps({'rc': p.returncode, 'rss_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))")
-    cmd = [sys.executable, "-c", code, sys.executable, "-m", "pipeline", "run", "--input", pattern,
+    cmd = [sys.executable, "-c", code, sys.executable, "-m", "webrefine", "run", "--input", pattern,
            "--output", out, "--no-progress", *extra]
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)

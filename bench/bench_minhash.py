@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -27,11 +26,10 @@ import pyarrow.parquet as pq
 from datasketch import MinHash
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from dedup import shingles as sh  # noqa: E402
-from dedup import kernels  # noqa: E402
-from dedup.minhash import MinHasher, MinhashDedup  # noqa: E402
+from webrefine.dedup import shingles as sh
+from webrefine.dedup import kernels
+from webrefine.dedup.minhash import MinHasher, MinhashDedup
 
 DEFAULT_DOCS = ROOT.parent / "shared" / "data" / "dedup-eval" / "docs.parquet"
 FALLBACK_DOCS = ROOT / "tests" / "fixtures" / "dedup_eval_docs.parquet"

@@ -22,7 +22,6 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 # One extraction helper in both: the same stage functions on one core (the default, auto,
 # would give the in-process pipeline one helper per core).
@@ -32,10 +31,10 @@ STAGES = ["url_filter", {"extract": {"processes": 1}}, "language", "gopher_repet
 
 def plain_loop(paths: list[str]) -> dict:
     """The floor: read every file and apply each stage in turn, no Beam."""
-    from filters.base import apply_stage
-    from pipeline.config import ReadConfig, parse_config
-    from pipeline.tally import Tally
-    from pipeline.warc import read_warc
+    from webrefine.filters.base import apply_stage
+    from webrefine.pipeline.config import ReadConfig, parse_config
+    from webrefine.pipeline.tally import Tally
+    from webrefine.pipeline.warc import read_warc
 
     stages = parse_config({"stages": STAGES}).stages
     for s in stages:
@@ -63,7 +62,7 @@ def pipeline_run(paths: list[str], workers: int, data_dir: str, python: str) -> 
         cfg = os.path.join(tmp, "bench.yaml")
         with open(cfg, "w") as fh:
             yaml.safe_dump({"name": "bench", "stages": STAGES}, fh)
-        cmd = [python, "-m", "pipeline", "run", "--input", os.path.join(data_dir, "*.warc.gz"),
+        cmd = [python, "-m", "webrefine", "run", "--input", os.path.join(data_dir, "*.warc.gz"),
                "--output", os.path.join(tmp, "out"), "--config", cfg, "--no-progress"]
         if workers > 1:
             cmd += ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]

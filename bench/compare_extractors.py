@@ -23,16 +23,15 @@ import sys
 import time
 from collections import Counter
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 DEFAULT = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "cc-sample", "*.warc.gz")
 DOWNSTREAM = ["language", "gopher_repetition", "gopher_quality", "line_corrections"]
 
 
 def load_docs(pattern: str):
-    from pipeline.config import ReadConfig
-    from pipeline.tally import Tally
-    from pipeline.warc import read_warc
+    from webrefine.pipeline.config import ReadConfig
+    from webrefine.pipeline.tally import Tally
+    from webrefine.pipeline.warc import read_warc
 
     docs = []
     for path in sorted(glob.glob(pattern)):
@@ -52,9 +51,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    from filters.base import apply_stage
-    from filters.extract import Extract
-    from pipeline.config import parse_config
+    from webrefine.filters.base import apply_stage
+    from webrefine.filters.extract import Extract
+    from webrefine.pipeline.config import parse_config
 
     docs = load_docs(args.pattern)
     if not docs:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import pickle
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,15 +24,14 @@ from apache_beam.coders import FastPrimitivesCoder
 from apache_beam.options.pipeline_options import PipelineOptions
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from dedup import groups as G  # noqa: E402
-from dedup.exact import ExactDedup  # noqa: E402
-from dedup.minhash import MinhashDedup  # noqa: E402
-from dedup.select import rank  # noqa: E402
-from filters.base import Document  # noqa: E402
-from pipeline.dedup import dedup_transform, node_digest  # noqa: E402
-from pipeline.tally import Tally  # noqa: E402
+from webrefine.dedup import groups as G
+from webrefine.dedup.exact import ExactDedup
+from webrefine.dedup.minhash import MinhashDedup
+from webrefine.dedup.select import rank
+from webrefine.filters.base import Document
+from webrefine.pipeline.dedup import dedup_transform, node_digest
+from webrefine.pipeline.tally import Tally
 
 SHARED = ROOT.parent / "shared" / "data" / "dedup-eval"
 FIXTURES = ROOT / "tests" / "fixtures"

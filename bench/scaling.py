@@ -29,7 +29,7 @@ def run(pattern: str, workers: int, fanout: str, tmp: str, processes: int = 1) -
     with open(cfg, "w") as fh:
         json.dump({"name": "scaling", "stages": stages}, fh)  # JSON is YAML
     out = os.path.join(tmp, f"out-{workers}-{processes}-{fanout}")
-    cmd = [sys.executable, "-m", "pipeline", "run", "--input", pattern, "--output", out, "--config", cfg,
+    cmd = [sys.executable, "-m", "webrefine", "run", "--input", pattern, "--output", out, "--config", cfg,
            "--no-progress", "--fanout", fanout]
     if workers > 1:
         cmd += ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]

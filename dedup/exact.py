@@ -18,8 +18,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import ClassVar
 
-from dedup.select import check_rule
-from filters.base import GlobalStage
+from webrefine.dedup.select import check_rule
+from webrefine.filters.base import GlobalStage
 
 _SPACE_RE = re.compile(r"\s+")
 UNICODE_FORMS = ("NFC", "NFKC", "none")

@@ -27,7 +27,7 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from dedup.shingles import jaccard
+from webrefine.dedup.shingles import jaccard
 
 HEADER, HUB, LEAF, DOC, DECISION, LABEL, NEIGHBOUR = "N", "H", "L", "D", "C", "L", "B"
 

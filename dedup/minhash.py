@@ -44,10 +44,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from dedup import kernels
-from dedup import shingles as sh
-from dedup.select import check_rule
-from filters.base import GlobalStage
+from webrefine.dedup import kernels
+from webrefine.dedup import shingles as sh
+from webrefine.dedup.select import check_rule
+from webrefine.filters.base import GlobalStage
 
 PRESETS = {"refinedweb": (450, 20), "fineweb": (14, 8)}
 _M64 = np.uint64(0x9E3779B97F4A7C15)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator, TypeVar
 
-from filters.base import Document
+from webrefine.filters.base import Document
 
 SURVIVOR_RULES = ("earliest", "latest")
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
-from dedup.select import check_rule
-from filters.base import GlobalStage
+from webrefine.dedup.select import check_rule
+from webrefine.filters.base import GlobalStage
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 

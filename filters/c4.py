@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar, Mapping
 
-from filters import text as T
-from filters.base import Rewriter
+from webrefine.filters import text as T
+from webrefine.filters.base import Rewriter
 
 _CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]")
 _SENTENCE_END = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*(?=\s|$)")

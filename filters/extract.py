@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from filters.base import Document, Stage, Verdict, drop, keep
-from filters.extract_pool import run_extractor, take_pool
-from filters.extract_speedup import install as install_speedup
+from webrefine.filters.base import Document, Stage, Verdict, drop, keep
+from webrefine.filters.extract_pool import run_extractor, take_pool
+from webrefine.filters.extract_speedup import install as install_speedup
 
 _NEWLINES = re.compile(r"\n{3,}")
 # URL removal (RefinedWeb/DCLM `url_removal_modifier`). DCLM matches bare domains against

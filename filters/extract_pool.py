@@ -90,7 +90,7 @@ def serve(options: dict[str, Any], speedup: bool = True) -> None:
         import trafilatura  # noqa: F401
 
         if speedup:
-            from filters.extract_speedup import install
+            from webrefine.filters.extract_speedup import install
 
             install()
 
@@ -129,8 +129,8 @@ class Helper:
         self.capacity = 65536  # bytes its input pipe holds
 
     def _start(self) -> None:
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        code = f"import sys; sys.path.insert(0, {root!r}); from filters.extract_pool import serve; serve({self.options!r}, {self.speedup!r})"
+        # The helper imports the installed package, like any process on the worker.
+        code = f"from webrefine.filters.extract_pool import serve; serve({self.options!r}, {self.speedup!r})"
         self.proc = subprocess.Popen(
             [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
         )

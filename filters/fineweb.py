@@ -29,8 +29,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import ClassVar, Mapping
 
-from filters import text as T
-from filters.base import Document, Stage, Verdict, drop, keep
+from webrefine.filters import text as T
+from webrefine.filters.base import Document, Stage, Verdict, drop, keep
 
 
 @dataclass(frozen=True)

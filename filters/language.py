@@ -15,8 +15,8 @@ import os
 from dataclasses import dataclass
 from typing import ClassVar
 
-from filters.base import Document, Stage, Verdict, drop, keep
-from filters.resources import local_copy
+from webrefine.filters.base import Document, Stage, Verdict, drop, keep
+from webrefine.filters.resources import local_copy
 
 
 def bundled_model_path() -> str:

@@ -40,8 +40,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar, Mapping
 
-from filters import text as T
-from filters.base import Rewriter
+from webrefine.filters import text as T
+from webrefine.filters.base import Rewriter
 
 _ASCII_UPPER = bytes(range(ord("A"), ord("Z") + 1))
 _ASCII_DIGITS = b"0123456789"

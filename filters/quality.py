@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar, Mapping
 
-from filters import text as T
-from filters.base import Document, Stage, Verdict, drop, keep
+from webrefine.filters import text as T
+from webrefine.filters.base import Document, Stage, Verdict, drop, keep
 
 _ELLIPSES = ("...", ". . .", "\u2026")
 

@@ -39,8 +39,8 @@ from typing import ClassVar, Mapping, Sequence
 
 import numpy as np
 
-from filters import text as T
-from filters.base import Document, Stage, Verdict, drop, keep
+from webrefine.filters import text as T
+from webrefine.filters.base import Document, Stage, Verdict, drop, keep
 
 _TOP_N = (2, 3, 4)
 _DUP_N = (5, 6, 7, 8, 9, 10)

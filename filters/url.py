@@ -53,8 +53,8 @@ from urllib.parse import unquote, urlsplit
 
 from tld import get_tld
 
-from filters.base import Document, Stage, Verdict, drop, keep
-from filters.resources import read_lines
+from webrefine.filters.base import Document, Stage, Verdict, drop, keep
+from webrefine.filters.resources import read_lines
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 DEFAULT_LISTS = {

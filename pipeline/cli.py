@@ -1,4 +1,4 @@
-"""``webrefine``: the one command line (also ``python -m pipeline``).
+"""``webrefine``: the one command line (also ``python -m webrefine``).
 
   webrefine run [--input PATTERN ...] --output OUT [--config NAME|PATH] [Beam options]
   webrefine configs
@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rep_p.add_argument("--stats", help="also write the merged stats.json to this path")
     args, beam_args = parser.parse_known_args(argv)
     if args.command == "configs":
-        from pipeline.config import CONFIG_DIR, preset_names
+        from webrefine.pipeline.config import CONFIG_DIR, preset_names
 
         for name in preset_names():
             print(f"{name:12s} {os.path.join(CONFIG_DIR, name + '.yaml')}")
@@ -84,8 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command != "run" and beam_args:
         parser.error(f"unrecognized arguments: {' '.join(beam_args)}")
     if args.command == "report":
-        from pipeline.report import report_command
-        from pipeline.write import write_text
+        from webrefine.pipeline.report import report_command
+        from webrefine.pipeline.write import write_text
 
         return report_command(args.runs, args.output, args.stats, write_text)
     try:
@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def console_main() -> int:
-    """Entry point of the ``webrefine`` command and ``python -m pipeline``."""
+    """Entry point of the ``webrefine`` command and ``python -m webrefine``."""
     status = main()
     # Beam imports about a million objects; the garbage collection passes of interpreter
     # shutdown walk them all (0.4-0.5 s of every run). Freezing them first skips that walk;
@@ -108,7 +108,7 @@ def console_main() -> int:
 def resolve_inputs(patterns: Sequence[str]) -> tuple[tuple[str, ...], str]:
     from apache_beam.io.filesystems import FileSystems
 
-    from pipeline.documents import input_format
+    from webrefine.pipeline.documents import input_format
 
     paths: list[str] = []
     for pattern in patterns:
@@ -140,7 +140,7 @@ def prepare_output(output: str, overwrite: bool) -> None:
     """
     from apache_beam.io.filesystems import FileSystems
 
-    from pipeline.write import join
+    from webrefine.pipeline.write import join
 
     try:
         present = FileSystems.match([join(output, "*")])[0].metadata_list
@@ -185,7 +185,7 @@ def run_header(cfg, inputs: Sequence[str], input_fmt: str, runner: str) -> dict[
         if hasattr(stage, "fingerprint"):  # signatures are tied to their normaliser (SPEC P2)
             header[f"{stage.name}_fingerprint"] = stage.fingerprint()
         if stage.name == "language":
-            from filters.language import model_fingerprint
+            from webrefine.filters.language import model_fingerprint
 
             header["language_model"] = {"path": stage.model_path(), "sha256": model_fingerprint(stage.model_path())}
     return header
@@ -223,7 +223,7 @@ def prestart_extraction(cfg, inputs: Sequence[str], beam_args: list[str]) -> Non
         return  # the stages run in other processes
     if not all(p.lower().endswith((".warc", ".warc.gz", ".arc.gz")) for p in inputs):
         return  # text input: no extraction
-    from filters.extract_pool import prestart
+    from webrefine.filters.extract_pool import prestart
 
     for stage in cfg.stages:
         if stage.name == "extract" and stage.isolation == "process":
@@ -250,7 +250,7 @@ def direct_runner(options):
 
 
 def run(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from pipeline.config import ConfigError, load_config
+    from webrefine.pipeline.config import ConfigError, load_config
 
     try:
         cfg = load_config(args.config)
@@ -265,10 +265,10 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from apache_beam.io.filesystems import FileSystems
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
 
-    from pipeline.graph import RunPlan, build
-    from pipeline.progress import ProgressPrinter
-    from pipeline.stats import check_invariant
-    from pipeline.write import join, write_yaml
+    from webrefine.pipeline.graph import RunPlan, build
+    from webrefine.pipeline.progress import ProgressPrinter
+    from webrefine.pipeline.stats import check_invariant
+    from webrefine.pipeline.write import join, write_yaml
     inputs, fmt = resolve_inputs(args.input or [SAMPLE])
     options = PipelineOptions(beam_args)
     runner = options.view_as(StandardOptions).runner or "DirectRunner"

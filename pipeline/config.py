@@ -18,27 +18,28 @@ from typing import Any, Mapping
 
 import yaml
 
-from filters.base import GlobalStage, Stage
+from webrefine import configs
+from webrefine.filters.base import GlobalStage, Stage
 
 # The one table from config names to stage classes ("module:Class", imported on use).
 STAGES: dict[str, str] = {
-    "url_filter": "filters.url:UrlFilter",
-    "extract": "filters.extract:Extract",
-    "language": "filters.language:LanguageFilter",
-    "gopher_repetition": "filters.repetition:GopherRepetition",
-    "gopher_quality": "filters.quality:GopherQuality",
-    "line_corrections": "filters.lines:LineCorrections",
-    "c4_quality": "filters.c4:C4Quality",
-    "fineweb_quality": "filters.fineweb:FineWebQuality",
-    "exact_dedup": "dedup.exact:ExactDedup",
-    "url_dedup": "dedup.urls:UrlDedup",
-    "minhash_dedup": "dedup.minhash:MinhashDedup",
+    "url_filter": "webrefine.filters.url:UrlFilter",
+    "extract": "webrefine.filters.extract:Extract",
+    "language": "webrefine.filters.language:LanguageFilter",
+    "gopher_repetition": "webrefine.filters.repetition:GopherRepetition",
+    "gopher_quality": "webrefine.filters.quality:GopherQuality",
+    "line_corrections": "webrefine.filters.lines:LineCorrections",
+    "c4_quality": "webrefine.filters.c4:C4Quality",
+    "fineweb_quality": "webrefine.filters.fineweb:FineWebQuality",
+    "exact_dedup": "webrefine.dedup.exact:ExactDedup",
+    "url_dedup": "webrefine.dedup.urls:UrlDedup",
+    "minhash_dedup": "webrefine.dedup.minhash:MinhashDedup",
 }
 
 # Stages that read the page's URL or HTML and so may run before extraction.
 PRE_EXTRACT = {"url_filter", "extract"}
 
-CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
+CONFIG_DIR = os.path.dirname(os.path.abspath(configs.__file__))
 
 
 class ConfigError(ValueError):

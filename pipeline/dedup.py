@@ -16,13 +16,13 @@ from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 from apache_beam.transforms.window import GlobalWindows
 
-from dedup import groups as G
-from dedup.exact import ExactDedup
-from dedup.minhash import MinhashDedup
-from dedup.select import rank, split_group
-from dedup.urls import UrlDedup
-from filters.base import Document, GlobalStage, Rejection
-from pipeline.tally import Tally
+from webrefine.dedup import groups as G
+from webrefine.dedup.exact import ExactDedup
+from webrefine.dedup.minhash import MinhashDedup
+from webrefine.dedup.select import rank, split_group
+from webrefine.dedup.urls import UrlDedup
+from webrefine.filters.base import Document, GlobalStage, Rejection
+from webrefine.pipeline.tally import Tally
 
 REJECTED, TALLY = "rejected", "tally"
 

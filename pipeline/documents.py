@@ -15,9 +15,9 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from filters.base import Document
-from pipeline import progress
-from pipeline.stages import TallyingDoFn, install_opener
+from webrefine.filters.base import Document
+from webrefine.pipeline import progress
+from webrefine.pipeline.stages import TallyingDoFn, install_opener
 
 FORMATS = {".parquet": "parquet", ".jsonl": "jsonl", ".json": "jsonl", ".jsonl.gz": "jsonl",
            ".json.gz": "jsonl", ".warc": "warc", ".warc.gz": "warc", ".arc.gz": "warc"}

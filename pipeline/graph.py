@@ -17,15 +17,15 @@ from typing import Any
 
 import apache_beam as beam
 
-from filters.base import GlobalStage, Stage
-from pipeline import documents
-from pipeline.config import RunConfig
-from pipeline.stages import (
+from webrefine.filters.base import GlobalStage, Stage
+from webrefine.pipeline import documents
+from webrefine.pipeline.config import RunConfig
+from webrefine.pipeline.stages import (
     REJECTED, TALLY, ApplyStageFn, CountOutputFn, MergeTallies, ReadWarcFn, SampleRejects,
     CountCharsFn, DedupDropsFn,
 )
-from pipeline.stats import build_stats
-from pipeline.write import (
+from webrefine.pipeline.stats import build_stats
+from webrefine.pipeline.write import (
     DOCUMENT_SCHEMA, REJECT_SCHEMA, WriteParquetShards, document_row, join, reject_row, write_json, write_text,
 )
 
@@ -88,7 +88,7 @@ def build(p: beam.Pipeline, plan: RunPlan) -> None:
     # Stages in config order: per-document stages as fused ParDos, dedup as PTransforms.
     for stage in plan.stages():
         if isinstance(stage, GlobalStage):
-            from pipeline.dedup import dedup_transform  # Beam side of dedup/
+            from webrefine.pipeline.dedup import dedup_transform  # Beam side of dedup/
 
             chars_in = docs | f"CharsIn[{stage.name}]" >> beam.ParDo(
                 CountCharsFn(f"stage.{stage.name}.chars_in")).with_outputs(TALLY, main="docs")
@@ -140,7 +140,7 @@ def build(p: beam.Pipeline, plan: RunPlan) -> None:
             datetime.timezone.utc).isoformat(timespec="seconds")}, document_input)
         write_json(join(output, "stats.json"), stats)
         try:  # the page is a view of stats.json: a bug in it must not fail a finished run
-            from pipeline.report import render_report
+            from webrefine.pipeline.report import render_report
 
             write_text(join(output, "report.html"), render_report(stats))
         except Exception:  # noqa: BLE001

@@ -111,7 +111,7 @@ def summary_table(stats: Mapping[str, Any], width: int = 100) -> str:
 
 
 def render_report(stats: Mapping[str, Any]) -> str:
-    from pipeline.report_html import render
+    from webrefine.pipeline.report_html import render
 
     return render(stats)
 
@@ -119,7 +119,7 @@ def render_report(stats: Mapping[str, Any]) -> str:
 def report_command(outs: Sequence[str], output: str | None, stats_output: str | None,
                    write_text=None) -> int:
     """``webrefine report``: load, merge, print the summary, write the page. Exit status 0, or 2."""
-    from pipeline.report_merge import load_stats, merge_stats
+    from webrefine.pipeline.report_merge import load_stats, merge_stats
 
     if len(outs) > 1 and not output:
         print("webrefine: error: several runs need --output PATH for the merged report", file=sys.stderr)

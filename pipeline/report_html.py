@@ -12,12 +12,12 @@ import os
 from html import escape
 from typing import Any, Mapping
 
-from pipeline import report_rules as R
-from pipeline.report import html_stages, original_units, ratio, stage_rows, text_baseline
-from pipeline.report_sections import (
+from webrefine.pipeline import report_rules as R
+from webrefine.pipeline.report import html_stages, original_units, ratio, stage_rows, text_baseline
+from webrefine.pipeline.report_sections import (
     dedup_section, errors_section, fixed_rules_html, line_rules_html, overlap_html, row_reason, samples_section,
 )
-from pipeline.report_svg import hist_svg, whatif_svg
+from webrefine.pipeline.report_svg import hist_svg, whatif_svg
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 EXTRA_HISTOGRAMS = ("extract.text_chars", "extract.html_chars", "line_corrections.words_before")
@@ -304,7 +304,7 @@ def _whatif_card(row, rule: R.Rule, w: dict[str, Any], params, ov, data) -> str:
 
 def _has_failing(stage: str) -> bool:
     try:
-        from pipeline.config import stage_class
+        from webrefine.pipeline.config import stage_class
 
         return hasattr(stage_class(stage), "failing")
     except Exception:  # noqa: BLE001 - an unknown stage

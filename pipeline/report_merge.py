@@ -13,7 +13,7 @@ import json
 from collections import Counter
 from typing import Any, Iterable, Sequence
 
-from pipeline.tally import SAMPLE_K, Tally
+from webrefine.pipeline.tally import SAMPLE_K, Tally
 
 _HEADER_FIRST = ("config_name", "config", "versions", "runner", "input_format", "language_model")
 _SUMMED = ("input", "output", "errors", "file_errors", "counters")

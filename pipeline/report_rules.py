@@ -94,7 +94,7 @@ def stage_params(stats: Mapping[str, Any], stage: str) -> dict[str, Any]:
     """The stage's resolved parameters from stats["config"], defaults filled from its class."""
     params: dict[str, Any] = {}
     try:
-        from pipeline.config import stage_class
+        from webrefine.pipeline.config import stage_class
 
         cls = stage_class(stage)
         params = {f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}

@@ -16,12 +16,12 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
-from filters import resources
-from filters.base import Document, Rejection, Stage, Verdict, apply_stage, apply_verdict
-from pipeline import progress
-from pipeline.config import ReadConfig
-from pipeline.tally import Tally
-from pipeline.warc import read_warc
+from webrefine.filters import resources
+from webrefine.filters.base import Document, Rejection, Stage, Verdict, apply_stage, apply_verdict
+from webrefine.pipeline import progress
+from webrefine.pipeline.config import ReadConfig
+from webrefine.pipeline.tally import Tally
+from webrefine.pipeline.warc import read_warc
 
 TALLY = "tally"
 REJECTED = "rejected"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from pipeline.tally import SAMPLE_K, Tally
+from webrefine.pipeline.tally import SAMPLE_K, Tally
 
 SCHEMA_VERSION = 1
 

@@ -15,9 +15,9 @@ from typing import BinaryIO, Callable, Iterator
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType, has_block_digest
 
-from filters.base import Document
-from pipeline.config import ReadConfig
-from pipeline.tally import Tally
+from webrefine.filters.base import Document
+from webrefine.pipeline.config import ReadConfig
+from webrefine.pipeline.tally import Tally
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)

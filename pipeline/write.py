@@ -16,7 +16,7 @@ import yaml
 from apache_beam.io import iobase, parquetio
 from apache_beam.io.filesystems import FileSystems
 
-from filters.base import Document, Rejection
+from webrefine.filters.base import Document, Rejection
 
 SIGNALS = pa.map_(pa.string(), pa.float64())
 

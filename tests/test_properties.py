@@ -4,10 +4,10 @@ import io
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from filters.base import Document, GlobalStage, apply_stage
-from pipeline.config import STAGES, ReadConfig, stage_class
-from pipeline.tally import Tally
-from pipeline.warc import decode_html, read_warc
+from webrefine.filters.base import Document, GlobalStage, apply_stage
+from webrefine.pipeline.config import STAGES, ReadConfig, stage_class
+from webrefine.pipeline.tally import Tally
+from webrefine.pipeline.warc import decode_html, read_warc
 from tests import warcgen as w
 
 PER_DOC = []

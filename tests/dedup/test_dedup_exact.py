@@ -1,6 +1,6 @@
 import pytest
 
-from dedup.exact import ExactDedup, normalise_text, text_key
+from webrefine.dedup.exact import ExactDedup, normalise_text, text_key
 
 
 def test_normalisation_collapses_whitespace_and_composes_accents():

@@ -5,7 +5,7 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
-from dedup import groups as G
+from webrefine.dedup import groups as G
 
 
 def group(pairs):

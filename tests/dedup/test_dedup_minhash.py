@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 from datasketch import MinHash
 
-from dedup import kernels
-from dedup import shingles as sh
-from dedup.minhash import MinHasher, MinhashDedup, probability
+from webrefine.dedup import kernels
+from webrefine.dedup import shingles as sh
+from webrefine.dedup.minhash import MinHasher, MinhashDedup, probability
 
 TEXT = " ".join(f"w{i % 97} x{i % 13}" for i in range(300))
 

@@ -2,8 +2,8 @@ import itertools
 
 import pytest
 
-from dedup.select import check_rule, date_key, full_key, rank, split_group
-from filters.base import Document
+from webrefine.dedup.select import check_rule, date_key, full_key, rank, split_group
+from webrefine.filters.base import Document
 
 
 def doc(i, date="", text="t", url="u"):

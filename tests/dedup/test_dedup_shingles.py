@@ -2,7 +2,7 @@ import re
 
 import numpy as np
 
-from dedup import shingles as sh
+from webrefine.dedup import shingles as sh
 
 TEXT = "The quick brown fox jumps over the lazy dog. The quick brown fox jumps again!"
 

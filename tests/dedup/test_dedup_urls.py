@@ -1,6 +1,6 @@
 import pytest
 
-from dedup.urls import UrlDedup, normalise_url
+from webrefine.dedup.urls import UrlDedup, normalise_url
 
 
 @pytest.mark.parametrize("url, key", [

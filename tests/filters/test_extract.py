@@ -3,8 +3,8 @@ import pickle
 
 import pytest
 
-from filters.base import Document, apply_stage
-from filters.extract import Extract, post_format
+from webrefine.filters.base import Document, apply_stage
+from webrefine.filters.extract import Extract, post_format
 from tests.warcgen import ARTICLE
 
 
@@ -122,7 +122,7 @@ def test_a_pool_extracts_in_parallel_and_keeps_order_timeouts_and_empties():
 
 
 def test_a_prestarted_pool_is_adopted_once():
-    from filters import extract_pool
+    from webrefine.filters import extract_pool
 
     stage = Extract(processes=2)
     extract_pool.prestart(stage.options(), 2)

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from filters.extract_pool import HelperPool, _read_exact, _write_msg, _read_msg
+from webrefine.filters.extract_pool import HelperPool, _read_exact, _write_msg, _read_msg
 from tests.warcgen import ARTICLE
 
 

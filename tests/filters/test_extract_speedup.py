@@ -4,12 +4,12 @@ import pytest
 from lxml import html as lxml_html
 from lxml.etree import XPath
 
-from filters import extract_speedup
-from filters.extract_speedup import REGEXP_NS, guard
-from pipeline.cli import SAMPLE
-from pipeline.config import ReadConfig
-from pipeline.tally import Tally
-from pipeline.warc import read_warc
+from webrefine.filters import extract_speedup
+from webrefine.filters.extract_speedup import REGEXP_NS, guard
+from webrefine.pipeline.cli import SAMPLE
+from webrefine.pipeline.config import ReadConfig
+from webrefine.pipeline.tally import Tally
+from webrefine.pipeline.warc import read_warc
 
 
 def test_guard_adds_an_existence_test_only_where_the_pattern_cannot_match_nothing():
@@ -40,7 +40,7 @@ def sample_pages() -> list[str]:
 def test_trafilatura_output_is_identical_with_the_speedup():
     import trafilatura
 
-    from filters.extract import Extract
+    from webrefine.filters.extract import Extract
 
     options = Extract().options()
     pages = sample_pages()

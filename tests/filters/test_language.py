@@ -4,8 +4,8 @@ import shutil
 
 import pytest
 
-from filters.base import Document, apply_stage
-from filters.language import LanguageFilter, bundled_model_path, model_fingerprint
+from webrefine.filters.base import Document, apply_stage
+from webrefine.filters.language import LanguageFilter, bundled_model_path, model_fingerprint
 
 EN = "The committee met on Tuesday to discuss the budget for next year and agreed to fund the new library."
 DE = "Der Ausschuss traf sich am Dienstag, um den Haushalt für das nächste Jahr zu besprechen."

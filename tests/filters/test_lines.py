@@ -4,9 +4,9 @@ import random
 
 import pytest
 
-from filters import text as T
-from filters.base import apply_stage
-from filters.lines import LineCorrections
+from webrefine.filters import text as T
+from webrefine.filters.base import apply_stage
+from webrefine.filters.lines import LineCorrections
 from tests.filters.helpers import checked, doc
 
 F = LineCorrections()

@@ -3,7 +3,7 @@ import random
 
 import pytest
 
-from filters import text as T
+from webrefine.filters import text as T
 
 
 def test_words_are_whitespace_words():
@@ -100,13 +100,13 @@ import pickle  # noqa: E402
 import re  # noqa: E402
 import typing  # noqa: E402
 
-from filters.base import Document, Stage  # noqa: E402
-from filters.c4 import C4Quality  # noqa: E402
-from filters.fineweb import FineWebQuality  # noqa: E402
-from filters.lines import LineCorrections  # noqa: E402
-from filters.quality import GopherQuality  # noqa: E402
-from filters.repetition import GopherRepetition  # noqa: E402
-from filters.url import UrlFilter  # noqa: E402
+from webrefine.filters.base import Document, Stage  # noqa: E402
+from webrefine.filters.c4 import C4Quality  # noqa: E402
+from webrefine.filters.fineweb import FineWebQuality  # noqa: E402
+from webrefine.filters.lines import LineCorrections  # noqa: E402
+from webrefine.filters.quality import GopherQuality  # noqa: E402
+from webrefine.filters.repetition import GopherRepetition  # noqa: E402
+from webrefine.filters.url import UrlFilter  # noqa: E402
 
 STAGES = {
     "url_filter": UrlFilter,

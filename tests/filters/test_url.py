@@ -5,9 +5,9 @@ import pickle
 
 import pytest
 
-from filters import resources
-from filters.base import Document
-from filters.url import DATA_DIR, DEFAULT_LISTS, UrlFilter, normalize_url, trie_regex
+from webrefine.filters import resources
+from webrefine.filters.base import Document
+from webrefine.filters.url import DATA_DIR, DEFAULT_LISTS, UrlFilter, normalize_url, trie_regex
 
 F = UrlFilter()
 

@@ -1,7 +1,7 @@
 """Config loading: presets, strict keys and types, stage order, clear errors."""
 import pytest
 
-from pipeline.config import STAGES, ConfigError, load_config, parse_config, preset_names, stage_class
+from webrefine.pipeline.config import STAGES, ConfigError, load_config, parse_config, preset_names, stage_class
 
 
 def test_every_preset_loads_and_resolves_every_parameter():

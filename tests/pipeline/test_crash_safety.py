@@ -8,7 +8,7 @@ import time
 
 import pyarrow.parquet as pq
 
-from pipeline.cli import EXIT_USAGE, SAMPLE, main
+from webrefine.pipeline.cli import EXIT_USAGE, SAMPLE, main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -20,8 +20,8 @@ def test_killed_run_then_rerun_with_overwrite(tmp_path):
         shutil.copy(SAMPLE, inputs / f"copy{i}.warc.gz")
     out = tmp_path / "out"
     args = ["run", "--input", str(inputs / "*.warc.gz"), "--output", str(out), "--config", "extract", "--no-progress"]
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline", *args], cwd=ROOT, start_new_session=True,
-                            env={**os.environ, "PYTHONPATH": ROOT}, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([sys.executable, "-m", "webrefine", *args], cwd=ROOT, start_new_session=True,
+                            env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:

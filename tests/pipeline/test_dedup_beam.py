@@ -12,13 +12,13 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from dedup.exact import ExactDedup
-from dedup.minhash import MinhashDedup
-from dedup.urls import UrlDedup
-from filters.base import Document
-from pipeline.config import load_config
-from pipeline.dedup import dedup_transform
-from pipeline.tally import Tally
+from webrefine.dedup.exact import ExactDedup
+from webrefine.dedup.minhash import MinhashDedup
+from webrefine.dedup.urls import UrlDedup
+from webrefine.filters.base import Document
+from webrefine.pipeline.config import load_config
+from webrefine.pipeline.dedup import dedup_transform
+from webrefine.pipeline.tally import Tally
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"

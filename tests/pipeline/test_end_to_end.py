@@ -8,8 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from pipeline.cli import EXIT_INPUT_ERRORS, EXIT_OK, EXIT_USAGE, SAMPLE, main
-from pipeline.stats import check_invariant
+from webrefine.pipeline.cli import EXIT_INPUT_ERRORS, EXIT_OK, EXIT_USAGE, SAMPLE, main
+from webrefine.pipeline.stats import check_invariant
 from tests import warcgen as w
 
 CONFIG = {"name": "e2e", "stages": ["extract", {"language": {"languages": ["en"]}}],
@@ -172,7 +172,7 @@ def test_bundled_sample_ships_with_the_package():
 def test_beams_import_warning_without_the_gcp_extra_is_filtered():
     import logging
 
-    from pipeline.cli import _BeamImportNoise
+    from webrefine.pipeline.cli import _BeamImportNoise
 
     def record(msg):
         return logging.LogRecord("root", logging.WARNING, __file__, 1, msg, None, None)
@@ -184,8 +184,8 @@ def test_beams_import_warning_without_the_gcp_extra_is_filtered():
 
 
 def test_extract_processes_auto_follows_the_runner(monkeypatch):
-    from pipeline.cli import AUTO_PROCESSES_MAX, resolve_auto_processes
-    from pipeline.config import parse_config
+    from webrefine.pipeline.cli import AUTO_PROCESSES_MAX, resolve_auto_processes
+    from webrefine.pipeline.config import parse_config
 
     cfg = parse_config({"stages": ["extract", "language"]})
     assert cfg.stages[0].processes == 0  # auto

@@ -7,8 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from pipeline.cli import EXIT_INPUT_ERRORS, main
-from pipeline.stats import check_invariant
+from webrefine.pipeline.cli import EXIT_INPUT_ERRORS, main
+from webrefine.pipeline.stats import check_invariant
 from tests import warcgen as w
 
 GOOD = [w.ARTICLE.replace("walk", f"walk number {i}") for i in range(4)]

@@ -9,14 +9,14 @@ import re
 
 import pytest
 
-from pipeline import report_rules as R
-from pipeline.cli import main
-from pipeline.config import stage_class
-from pipeline.report import render_report, stage_rows, summary_table
-from pipeline.report_merge import merge_stats
-from pipeline.report_svg import Removal
-from pipeline.stats import build_stats
-from pipeline.tally import Tally
+from webrefine.pipeline import report_rules as R
+from webrefine.pipeline.cli import main
+from webrefine.pipeline.config import stage_class
+from webrefine.pipeline.report import render_report, stage_rows, summary_table
+from webrefine.pipeline.report_merge import merge_stats
+from webrefine.pipeline.report_svg import Removal
+from webrefine.pipeline.stats import build_stats
+from webrefine.pipeline.tally import Tally
 
 CLEAN = ("The old harbour town sits at the mouth of a wide river, and its people have fished these waters "
          "for many centuries.\nEvery morning the boats leave before dawn and return with the tide, which is "
@@ -92,7 +92,7 @@ def test_language_low_score_rule_matches_the_filter():
             return ["__label__en"], [Model.score]
 
     lang._set("_model", Model())
-    from filters.base import Document
+    from webrefine.filters.base import Document
 
     t = lang.min_score
     for v in (t - 1e-6, t, t + 1e-6):

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import report_rules as R
-from pipeline.cli import EXIT_OK, main
+from webrefine.pipeline import report_rules as R
+from webrefine.pipeline.cli import EXIT_OK, main
 
 CHROMIUM = os.environ.get("WEBREFINE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

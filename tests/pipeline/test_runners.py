@@ -5,13 +5,16 @@ import os
 import subprocess
 import sys
 import tarfile
+import tempfile
 import zipfile
 
 import pyarrow.parquet as pq
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ENV = {**os.environ, "PYTHONPATH": ROOT}  # workers in other processes import this tree
+# Workers in other processes import the installed package, never this tree through a path.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+ELSEWHERE = tempfile.gettempdir()  # not the source tree
 
 RUNNERS = {
     "direct-in-process": [],
@@ -20,8 +23,8 @@ RUNNERS = {
 }
 
 
-def cli(*args, cwd=ROOT, python=sys.executable, env=ENV):
-    return subprocess.run([python, "-m", "pipeline", *args], cwd=cwd, env=env, capture_output=True, text=True,
+def cli(*args, cwd=ELSEWHERE, python=sys.executable, env=ENV):
+    return subprocess.run([python, "-m", "webrefine", *args], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=600)
 
 
@@ -94,7 +97,9 @@ def test_built_wheel_runs_from_outside_the_source_tree(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     wheel = next(wheels.glob("webrefine-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    assert "pipeline/data/sample.warc.gz" in names and "configs/fineweb.yaml" in names
+    assert "webrefine/pipeline/data/sample.warc.gz" in names and "webrefine/configs/fineweb.yaml" in names
+    # One top-level package: nothing generic (pipeline, filters, ...) lands in site-packages.
+    assert {n.split("/")[0] for n in names} == {"webrefine", wheel.name.split("-py3")[0] + ".dist-info"}, names
     # A fresh venv; its dependencies come from this interpreter's site-packages (no download),
     # webrefine itself only from the wheel.
     venv = tmp_path / "venv"
@@ -105,10 +110,17 @@ def test_built_wheel_runs_from_outside_the_source_tree(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    where = subprocess.run([py, "-c", "import pipeline; print(pipeline.__file__)"], cwd=elsewhere, env=env,
+    # Local files with generic names beside the command do not shadow the package.
+    for name in ("pipeline.py", "filters.py", "dedup.py", "configs.py"):
+        (elsewhere / name).write_text("raise ImportError('the local file was imported')\n")
+    where = subprocess.run([py, "-c", "import webrefine.pipeline as p; print(p.__file__)"], cwd=elsewhere, env=env,
                            capture_output=True, text=True)
     assert where.stdout.startswith(str(venv)), where.stdout + where.stderr
     proc = subprocess.run([str(venv / "bin" / "webrefine"), "run", "--output", str(elsewhere / "out"),
                            "--no-progress"], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert pq.read_table(elsewhere / "out" / "documents").num_rows > 10
+    # python -m webrefine; the extraction helper processes import the installed package too.
+    proc = subprocess.run([py, "-m", "webrefine", "run", "--output", str(elsewhere / "out2"), "--no-progress",
+                           "--config", "extract"], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]

@@ -2,9 +2,9 @@
 import gzip
 import io
 
-from pipeline.config import ReadConfig
-from pipeline.tally import Tally
-from pipeline.warc import decode_html, is_html, read_warc
+from webrefine.pipeline.config import ReadConfig
+from webrefine.pipeline.tally import Tally
+from webrefine.pipeline.warc import decode_html, is_html, read_warc
 from tests import warcgen as w
 
 
