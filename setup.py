@@ -1,21 +1,21 @@
 """webrefine: RefinedWeb-style web data curation for LLM pretraining, on Apache Beam."""
+import os
+
 from setuptools import setup
 
 setup(
     name="webrefine",
     version="0.1.0",
     description="RefinedWeb-style curation of Common Crawl WARC files into Parquet training shards, on Apache Beam",
-    long_description=open("README.md", encoding="utf-8").read() if __import__("os").path.exists("README.md") else "",
+    long_description=open("README.md", encoding="utf-8").read() if os.path.exists("README.md") else "",
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     # The repository's top-level folders, installed under one package so no generic name
     # (pipeline, filters, ...) lands in site-packages: webrefine.pipeline, webrefine.filters, ...
-    packages=[
-        "webrefine",
-        "webrefine.pipeline",
-        "webrefine.filters",
-        "webrefine.dedup",
-        "webrefine.configs",
+    packages=["webrefine"] + [
+        "webrefine." + root.replace(os.sep, ".")
+        for folder in ("pipeline", "filters", "dedup", "configs")
+        for root, _, files in sorted(os.walk(folder)) if "__init__.py" in files
     ],
     package_dir={
         "webrefine": "src/webrefine",
@@ -25,7 +25,8 @@ setup(
         "webrefine.configs": "configs",
     },
     package_data={
-        "webrefine.pipeline": ["data/*.warc.gz", "templates/*.css", "templates/*.js"],
+        "webrefine.pipeline": ["data/*.warc.gz"],
+        "webrefine.pipeline.report": ["templates/*.css", "templates/*.js"],
         "webrefine.filters": ["data/*.txt"],
         "webrefine.configs": ["*.yaml"],
     },

@@ -23,8 +23,8 @@ DEFAULT = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", 
 
 def load_pages(pattern: str, limit: int | None) -> list[str]:
     from webrefine.pipeline.config import ReadConfig
-    from webrefine.pipeline.tally import Tally
-    from webrefine.pipeline.warc import read_warc
+    from webrefine.pipeline.stats.tally import Tally
+    from webrefine.pipeline.io.warc import read_warc
 
     pages = []
     for path in sorted(glob.glob(pattern)):

@@ -29,12 +29,12 @@ from collections import Counter
 
 from webrefine.filters import text as T
 from webrefine.filters.base import Document, apply_stage
-from webrefine.filters.c4 import C4Quality
-from webrefine.filters.fineweb import FineWebQuality
-from webrefine.filters.lines import LineCorrections
-from webrefine.filters.quality import GopherQuality
-from webrefine.filters.repetition import GopherRepetition
-from webrefine.filters.url import UrlFilter
+from webrefine.filters.c4_quality import C4Quality
+from webrefine.filters.fineweb_quality import FineWebQuality
+from webrefine.filters.line_corrections import LineCorrections
+from webrefine.filters.gopher_quality import GopherQuality
+from webrefine.filters.gopher_repetition import GopherRepetition
+from webrefine.filters.url_filter import UrlFilter
 
 DEFAULT_WARCS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "cc-sample", "*.warc.gz")
 HTML_TYPES = ("text/html", "application/xhtml+xml")

@@ -33,8 +33,8 @@ def plain_loop(paths: list[str]) -> dict:
     """The floor: read every file and apply each stage in turn, no Beam."""
     from webrefine.filters.base import apply_stage
     from webrefine.pipeline.config import ReadConfig, parse_config
-    from webrefine.pipeline.tally import Tally
-    from webrefine.pipeline.warc import read_warc
+    from webrefine.pipeline.stats.tally import Tally
+    from webrefine.pipeline.io.warc import read_warc
 
     stages = parse_config({"stages": STAGES}).stages
     for s in stages:

@@ -30,8 +30,8 @@ DOWNSTREAM = ["language", "gopher_repetition", "gopher_quality", "line_correctio
 
 def load_docs(pattern: str):
     from webrefine.pipeline.config import ReadConfig
-    from webrefine.pipeline.tally import Tally
-    from webrefine.pipeline.warc import read_warc
+    from webrefine.pipeline.stats.tally import Tally
+    from webrefine.pipeline.io.warc import read_warc
 
     docs = []
     for path in sorted(glob.glob(pattern)):

@@ -30,8 +30,8 @@ from webrefine.dedup.exact import ExactDedup
 from webrefine.dedup.minhash import MinhashDedup
 from webrefine.dedup.select import rank
 from webrefine.filters.base import Document
-from webrefine.pipeline.dedup import dedup_transform, node_digest
-from webrefine.pipeline.tally import Tally
+from webrefine.pipeline.beam.dedup_transforms import dedup_transform, node_digest
+from webrefine.pipeline.stats.tally import Tally
 
 SHARED = ROOT.parent / "shared" / "data" / "dedup-eval"
 FIXTURES = ROOT / "tests" / "fixtures"

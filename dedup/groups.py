@@ -7,7 +7,7 @@ millions of documents costs time, not memory. Pass 1 finds what the group needs 
 (its minimum, its header record); pass 2 streams the outputs. Nothing here depends on
 the order of values inside a group, so results are the same on any runner.
 
-Clustering, end to end (pipeline/dedup.py wires it):
+Clustering, end to end (pipeline/beam/dedup_transforms.py wires it):
 1. band buckets → star edges from the bucket's smallest node digest to each other
    member (``star_edges``); the candidate graph is the union over all bands;
 2. distinct edges → ``route_to_hub``: each leaf ships its rank (and shingles, to

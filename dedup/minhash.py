@@ -1,4 +1,4 @@
-"""minhash_dedup: MinHash signatures and LSH band keys (pure; Beam wiring in pipeline/dedup.py).
+"""minhash_dedup: MinHash signatures and LSH band keys (pure; Beam wiring in pipeline/beam/dedup_transforms.py).
 
 Signatures are datasketch-compatible: permutation parameters come from datasketch's
 own ``MinHash(num_perm, seed).permutations`` (scheme "affine32": fmix32 pre-mix, then

@@ -146,7 +146,7 @@ class Rejection:
 class GlobalStage:
     """Base of stages that must see all documents at once (deduplication).
 
-    Subclasses are frozen dataclasses of parameters only; ``pipeline/dedup.py`` maps each
+    Subclasses are frozen dataclasses of parameters only; ``pipeline/beam/dedup_transforms.py`` maps each
     to a Beam PTransform. The pure logic they use lives in ``dedup/``.
     """
 

@@ -71,7 +71,7 @@ class Extract(Stage):
     # "process" (time-boxed helper processes) or "inline" (no timeout; for debugging).
     isolation: str = "process"
     # Helper processes per worker. With more than one, a worker extracts that many pages at
-    # once (see pipeline/stages.py: the stage then receives pages in batches), so one
+    # once (see pipeline/beam/dofns.py: the stage then receives pages in batches), so one
     # worker process can use several cores; 1 suits runners that start a worker per core.
     # 0 = auto: the command line sets it for the run (``pipeline/cli.py``:
     # ``resolve_auto_processes``); left at 0 (a stage used on its own) it means 1.

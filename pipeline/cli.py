@@ -13,17 +13,13 @@ pipeline itself failed.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import datetime
 import gc
-import json
 import logging
 import os
 import platform
-import shutil
 import sys
-import tempfile
 from typing import Any, Sequence
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INPUT_ERRORS = 0, 1, 2, 3
@@ -84,10 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command != "run" and beam_args:
         parser.error(f"unrecognized arguments: {' '.join(beam_args)}")
     if args.command == "report":
-        from webrefine.pipeline.report import report_command
-        from webrefine.pipeline.write import write_text
+        from webrefine.pipeline.beam.writers import read_text, write_text
+        from webrefine.pipeline.report.summary import report_command
 
-        return report_command(args.runs, args.output, args.stats, write_text)
+        return report_command(args.runs, args.output, args.stats, write_text, read_text)
     try:
         return run(args, beam_args)
     except UsageError as exc:
@@ -103,61 +99,6 @@ def console_main() -> int:
     # atexit handlers and file closing still run. Not in main(): tests call it in-process.
     gc.freeze()
     return status
-
-
-def resolve_inputs(patterns: Sequence[str]) -> tuple[tuple[str, ...], str]:
-    from apache_beam.io.filesystems import FileSystems
-
-    from webrefine.pipeline.documents import input_format
-
-    paths: list[str] = []
-    for pattern in patterns:
-        if "://" in pattern:
-            # Remote patterns are expanded inside the pipeline, on the workers' credentials.
-            paths.append(pattern)
-            continue
-        try:
-            matched = [m.path for m in FileSystems.match([pattern])[0].metadata_list]
-        except Exception as exc:  # noqa: BLE001
-            raise UsageError(f"cannot list --input {pattern!r}: {exc}") from None
-        if not matched:
-            raise UsageError(f"--input {pattern!r} matches no file")
-        paths += sorted(matched)
-    formats = {input_format(p) for p in paths}
-    if None in formats:
-        odd = [p for p in paths if input_format(p) is None][:3]
-        raise UsageError(f"unknown input type (want .warc[.gz], .parquet, .jsonl[.gz]): {odd}")
-    if len(formats) > 1:
-        raise UsageError(f"mixed input types {sorted(formats)}: run WARC and text inputs separately")
-    return tuple(dict.fromkeys(paths)), formats.pop()
-
-
-def prepare_output(output: str, overwrite: bool) -> None:
-    """Refuse a non-empty --output unless --overwrite; then remove an earlier run's outputs.
-
-    Only our own outputs are removed (documents/, rejects/, stats.json, config.yaml,
-    report.html), including temp files a killed run left in documents/ or rejects/.
-    """
-    from apache_beam.io.filesystems import FileSystems
-
-    from webrefine.pipeline.write import join
-
-    try:
-        present = FileSystems.match([join(output, "*")])[0].metadata_list
-    except Exception:  # noqa: BLE001 - a directory that does not exist yet
-        present = []
-    if present and not overwrite:
-        raise UsageError(f"{output} is not empty ({present[0].path}); pass --overwrite to replace an "
-                         "earlier run's outputs there, or choose another --output")
-    for name in ("documents", "rejects", "stats.json", "config.yaml", "report.html"):
-        path = join(output, name)
-        if not FileSystems.exists(path):
-            continue
-        if name in ("documents", "rejects"):
-            inside = FileSystems.match([join(path, "*")])[0].metadata_list
-            if inside:
-                FileSystems.delete([m.path for m in inside])
-        FileSystems.delete([path])
 
 
 def run_header(cfg, inputs: Sequence[str], input_fmt: str, runner: str) -> dict[str, Any]:
@@ -230,27 +171,9 @@ def prestart_extraction(cfg, inputs: Sequence[str], beam_args: list[str]) -> Non
             prestart(stage.options(), stage.helpers, stage.speedup)
 
 
-def direct_runner(options):
-    """The engine behind Beam's DirectRunner for a batch job, without the detour before it.
-
-    Since Beam 2.6x the DirectRunner first tries Prism: it downloads a Go binary from GitHub
-    on first use and runs the job there. Offline that fails after a DNS lookup, costs about
-    0.3 s and leaves a /tmp/beam-temp* directory per run; online it puts the job on an
-    engine this project does not test. Either way it then falls back to the FnApiRunner,
-    which we start directly, as the DirectRunner does (with the options as provision info).
-    ``--runner PrismRunner`` still selects Prism on purpose.
-    """
-    from apache_beam.portability.api import beam_provision_api_pb2
-    from apache_beam.runners.portability.fn_api_runner import fn_runner
-    from apache_beam.runners.portability.portable_runner import JobServiceHandle
-
-    encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
-    info = beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded)
-    return fn_runner.FnApiRunner(provision_info=fn_runner.ExtendedProvisionInfo(info))
-
-
 def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from webrefine.pipeline.config import ConfigError, load_config
+    from webrefine.pipeline.stats.build import check_invariant
 
     try:
         cfg = load_config(args.config)
@@ -261,49 +184,11 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     runtime_cfg = resolve_auto_processes(cfg, beam_args)
     prestart_extraction(runtime_cfg, args.input or [SAMPLE], beam_args)
 
-    import apache_beam as beam
-    from apache_beam.io.filesystems import FileSystems
-    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
+    from webrefine.pipeline.beam.run import run_job
 
-    from webrefine.pipeline.graph import RunPlan, build
-    from webrefine.pipeline.progress import ProgressPrinter
-    from webrefine.pipeline.stats import check_invariant
-    from webrefine.pipeline.write import join, write_yaml
-    inputs, fmt = resolve_inputs(args.input or [SAMPLE])
-    options = PipelineOptions(beam_args)
-    runner = options.view_as(StandardOptions).runner or "DirectRunner"
-    local = runner.lower() in LOCAL_RUNNERS
-    dry_run = options.view_as(TestOptions).dry_run  # build and validate the job only
-    fanout = args.fanout if args.fanout != "auto" else ("files" if local else "pages")
-    if not dry_run:
-        prepare_output(args.output, args.overwrite)
-        write_yaml(join(args.output, "config.yaml"), cfg.to_dict())
-    progress_dir = tempfile.mkdtemp(prefix="webrefine-progress-") if local and not args.no_progress else None
-    plan = RunPlan(inputs=inputs, input_format=fmt, output=args.output, config=runtime_cfg,
-                   header=run_header(cfg, inputs, fmt, runner), fanout=fanout, progress_dir=progress_dir)
-    print(f"webrefine: {len(inputs)} {fmt} file(s) → {args.output} (config {cfg.name}, {runner})", file=sys.stderr)
-    try:
-        direct = runner.lower() in ("directrunner", "direct") and not options.view_as(StandardOptions).streaming
-        p = beam.Pipeline(runner=direct_runner(options) if direct else None, options=options)
-        build(p, plan)
-        with ProgressPrinter(progress_dir) if progress_dir else contextlib.nullcontext():
-            p.run().wait_until_finish()
-    except Exception as exc:  # noqa: BLE001 - report, do not dump a Beam traceback on users
-        print(f"webrefine: the pipeline failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    finally:
-        if progress_dir:
-            shutil.rmtree(progress_dir, ignore_errors=True)
-    if dry_run:
-        print("webrefine: dry run: the job was built and validated; nothing ran, nothing was written",
-              file=sys.stderr)
-        return EXIT_OK
-    stats_path = join(args.output, "stats.json")
-    if not FileSystems.exists(stats_path):  # e.g. a remote runner launched without waiting
-        print(f"webrefine: submitted; stats will be written to {stats_path}", file=sys.stderr)
-        return EXIT_OK
-    with FileSystems.open(stats_path) as fh:
-        stats = json.load(fh)
+    status, stats = run_job(args, beam_args, cfg, runtime_cfg, run_header)
+    if stats is None:
+        return status
     print_summary(stats)
     units, accounted = check_invariant(stats)
     if units != accounted:

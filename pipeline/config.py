@@ -23,14 +23,14 @@ from webrefine.filters.base import GlobalStage, Stage
 
 # The one table from config names to stage classes ("module:Class", imported on use).
 STAGES: dict[str, str] = {
-    "url_filter": "webrefine.filters.url:UrlFilter",
+    "url_filter": "webrefine.filters.url_filter:UrlFilter",
     "extract": "webrefine.filters.extract:Extract",
     "language": "webrefine.filters.language:LanguageFilter",
-    "gopher_repetition": "webrefine.filters.repetition:GopherRepetition",
-    "gopher_quality": "webrefine.filters.quality:GopherQuality",
-    "line_corrections": "webrefine.filters.lines:LineCorrections",
-    "c4_quality": "webrefine.filters.c4:C4Quality",
-    "fineweb_quality": "webrefine.filters.fineweb:FineWebQuality",
+    "gopher_repetition": "webrefine.filters.gopher_repetition:GopherRepetition",
+    "gopher_quality": "webrefine.filters.gopher_quality:GopherQuality",
+    "line_corrections": "webrefine.filters.line_corrections:LineCorrections",
+    "c4_quality": "webrefine.filters.c4_quality:C4Quality",
+    "fineweb_quality": "webrefine.filters.fineweb_quality:FineWebQuality",
     "exact_dedup": "webrefine.dedup.exact:ExactDedup",
     "url_dedup": "webrefine.dedup.urls:UrlDedup",
     "minhash_dedup": "webrefine.dedup.minhash:MinhashDedup",

@@ -6,8 +6,8 @@ from hypothesis import strategies as st
 
 from webrefine.filters.base import Document, GlobalStage, apply_stage
 from webrefine.pipeline.config import STAGES, ReadConfig, stage_class
-from webrefine.pipeline.tally import Tally
-from webrefine.pipeline.warc import decode_html, read_warc
+from webrefine.pipeline.stats.tally import Tally
+from webrefine.pipeline.io.warc import decode_html, read_warc
 from tests import warcgen as w
 
 PER_DOC = []

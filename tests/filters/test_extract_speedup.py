@@ -8,8 +8,8 @@ from webrefine.filters import extract_speedup
 from webrefine.filters.extract_speedup import REGEXP_NS, guard
 from webrefine.pipeline.cli import SAMPLE
 from webrefine.pipeline.config import ReadConfig
-from webrefine.pipeline.tally import Tally
-from webrefine.pipeline.warc import read_warc
+from webrefine.pipeline.stats.tally import Tally
+from webrefine.pipeline.io.warc import read_warc
 
 
 def test_guard_adds_an_existence_test_only_where_the_pattern_cannot_match_nothing():

@@ -101,12 +101,12 @@ import re  # noqa: E402
 import typing  # noqa: E402
 
 from webrefine.filters.base import Document, Stage  # noqa: E402
-from webrefine.filters.c4 import C4Quality  # noqa: E402
-from webrefine.filters.fineweb import FineWebQuality  # noqa: E402
-from webrefine.filters.lines import LineCorrections  # noqa: E402
-from webrefine.filters.quality import GopherQuality  # noqa: E402
-from webrefine.filters.repetition import GopherRepetition  # noqa: E402
-from webrefine.filters.url import UrlFilter  # noqa: E402
+from webrefine.filters.c4_quality import C4Quality  # noqa: E402
+from webrefine.filters.fineweb_quality import FineWebQuality  # noqa: E402
+from webrefine.filters.line_corrections import LineCorrections  # noqa: E402
+from webrefine.filters.gopher_quality import GopherQuality  # noqa: E402
+from webrefine.filters.gopher_repetition import GopherRepetition  # noqa: E402
+from webrefine.filters.url_filter import UrlFilter  # noqa: E402
 
 STAGES = {
     "url_filter": UrlFilter,

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from webrefine.pipeline.cli import EXIT_INPUT_ERRORS, EXIT_OK, EXIT_USAGE, SAMPLE, main
-from webrefine.pipeline.stats import check_invariant
+from webrefine.pipeline.stats.build import check_invariant
 from tests import warcgen as w
 
 CONFIG = {"name": "e2e", "stages": ["extract", {"language": {"languages": ["en"]}}],

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from webrefine.pipeline.cli import EXIT_INPUT_ERRORS, main
-from webrefine.pipeline.stats import check_invariant
+from webrefine.pipeline.stats.build import check_invariant
 from tests import warcgen as w
 
 GOOD = [w.ARTICLE.replace("walk", f"walk number {i}") for i in range(4)]

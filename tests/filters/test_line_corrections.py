@@ -6,7 +6,7 @@ import pytest
 
 from webrefine.filters import text as T
 from webrefine.filters.base import apply_stage
-from webrefine.filters.lines import LineCorrections
+from webrefine.filters.line_corrections import LineCorrections
 from tests.filters.helpers import checked, doc
 
 F = LineCorrections()

@@ -3,8 +3,8 @@ import gzip
 import io
 
 from webrefine.pipeline.config import ReadConfig
-from webrefine.pipeline.tally import Tally
-from webrefine.pipeline.warc import decode_html, is_html, read_warc
+from webrefine.pipeline.stats.tally import Tally
+from webrefine.pipeline.io.warc import decode_html, is_html, read_warc
 from tests import warcgen as w
 
 

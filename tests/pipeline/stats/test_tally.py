@@ -1,7 +1,7 @@
 """Tally: exact merging, bounded deterministic samples, order independence."""
 import random
 
-from webrefine.pipeline.tally import Tally, round_sig
+from webrefine.pipeline.stats.tally import Tally, round_sig
 
 
 def test_counts_and_histograms_merge_exactly():

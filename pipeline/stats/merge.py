@@ -2,7 +2,7 @@
 
 Exact, like ``Tally.merge``: counts add, histograms add bin by bin (their keys are values
 already rounded to three significant digits, so equal values have equal keys), samples are
-re-selected bottom-k by the same ``stable_hash`` of the same key as pipeline/tally.py, and
+re-selected bottom-k by the same ``stable_hash`` of the same key as pipeline/stats/tally.py, and
 top lists top-k by score. The merge is associative and independent of input order: the
 stats of shards merged equal the stats of one run over all of them (tests check it).
 Plain Python: no Beam import (``load_stats`` uses Beam's FileSystems only for remote paths).
@@ -11,23 +11,21 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
-from webrefine.pipeline.tally import SAMPLE_K, Tally
+from webrefine.pipeline.stats.tally import SAMPLE_K, Tally
 
 _HEADER_FIRST = ("config_name", "config", "versions", "runner", "input_format", "language_model")
 _SUMMED = ("input", "output", "errors", "file_errors", "counters")
 
 
-def load_stats(path: str) -> dict[str, Any]:
-    """stats.json from a run directory or a stats.json path (local, or any Beam filesystem)."""
+def load_stats(path: str, read_text: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """stats.json from a run directory or a stats.json path; ``read_text`` opens remote paths
+    (the command line passes Beam's FileSystems), local ones are opened directly."""
     if not path.endswith(".json"):
         path = path.rstrip("/") + "/stats.json"
-    if "://" in path:
-        from apache_beam.io.filesystems import FileSystems
-
-        with FileSystems.open(path) as fh:
-            return json.loads(fh.read().decode("utf-8"))
+    if "://" in path and read_text is not None:
+        return json.loads(read_text(path))
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
 

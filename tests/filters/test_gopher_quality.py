@@ -3,7 +3,7 @@ import pickle
 
 import pytest
 
-from webrefine.filters.quality import GopherQuality
+from webrefine.filters.gopher_quality import GopherQuality
 from tests.filters.helpers import checked, doc
 
 F = GopherQuality()

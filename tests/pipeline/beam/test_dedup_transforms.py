@@ -17,10 +17,10 @@ from webrefine.dedup.minhash import MinhashDedup
 from webrefine.dedup.urls import UrlDedup
 from webrefine.filters.base import Document
 from webrefine.pipeline.config import load_config
-from webrefine.pipeline.dedup import dedup_transform
-from webrefine.pipeline.tally import Tally
+from webrefine.pipeline.beam.dedup_transforms import dedup_transform
+from webrefine.pipeline.stats.tally import Tally
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "tests" / "fixtures"
 MULTI = ["--direct_num_workers=2", "--direct_running_mode=multi_threading"]
 

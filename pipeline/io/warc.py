@@ -17,7 +17,7 @@ from fastwarc.warc import ArchiveIterator, WarcRecordType, has_block_digest
 
 from webrefine.filters.base import Document
 from webrefine.pipeline.config import ReadConfig
-from webrefine.pipeline.tally import Tally
+from webrefine.pipeline.stats.tally import Tally
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)

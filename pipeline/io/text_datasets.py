@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Iterable, Iterator
+from typing import Any, BinaryIO, Callable, Iterator
 
 import pyarrow.parquet as pq
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
 
 from webrefine.filters.base import Document
-from webrefine.pipeline import progress
-from webrefine.pipeline.stages import TallyingDoFn, install_opener
+from webrefine.pipeline.stats.tally import Tally
 
 FORMATS = {".parquet": "parquet", ".jsonl": "jsonl", ".json": "jsonl", ".jsonl.gz": "jsonl",
            ".json.gz": "jsonl", ".warc": "warc", ".warc.gz": "warc", ".arc.gz": "warc"}
@@ -46,16 +43,18 @@ def row_to_document(row: dict[str, Any], source: str) -> Document | None:
     return Document(id=str(doc_id), url=url, text=text, date="" if date is None else str(date), source=source)
 
 
-def _parquet_rows(path: str) -> Iterator[dict[str, Any]]:
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
+def parquet_rows(open_file: Callable[[], BinaryIO]) -> Iterator[dict[str, Any]]:
+    """The rows of a Parquet file (the columns we read), opened by ``open_file``."""
+    with open_file() as fh:
         pf = pq.ParquetFile(fh)
         columns = [c for c in COLUMNS if c in pf.schema_arrow.names]
         for batch in pf.iter_batches(batch_size=1024, columns=columns):
             yield from batch.to_pylist()
 
 
-def _jsonl_rows(path: str) -> Iterator[dict[str, Any] | None]:
-    with FileSystems.open(path) as fh:  # AUTO: .gz is decompressed
+def jsonl_rows(open_file: Callable[[], BinaryIO]) -> Iterator[dict[str, Any] | None]:
+    """The rows of a JSONL file (already decompressed by ``open_file``); None for a bad line."""
+    with open_file() as fh:
         for line in fh:
             if not line.strip():
                 continue
@@ -67,29 +66,21 @@ def _jsonl_rows(path: str) -> Iterator[dict[str, Any] | None]:
             yield row if isinstance(row, dict) else None
 
 
-class ReadDocumentsFn(TallyingDoFn):
-    def __init__(self, fmt: str, progress_dir: str | None = None) -> None:
-        super().__init__(progress_dir)
-        self.fmt = fmt
-
-    def setup(self) -> None:
-        install_opener()
-
-    def process(self, path: str) -> Iterable[Document]:
-        tally = self.tally
-        tally.count("input.files")
-        rows = _parquet_rows(path) if self.fmt == "parquet" else _jsonl_rows(path)
-        try:
-            for row in rows:
-                tally.count("input.rows")
-                if self.progress_dir:
-                    progress.tick(self.progress_dir, "responses")
-                doc = row_to_document(row, path) if row is not None else None
-                if doc is None:
-                    tally.count("errors." + ERR_ROW)
-                    tally.sample("errors." + ERR_ROW, f"{path}:{tally.counts['input.rows']}", {"file": path})
-                    continue
-                yield doc
-        except Exception as exc:  # noqa: BLE001 - a damaged file is counted, the run goes on
-            tally.count("file_errors." + ERR_FILE)
-            tally.sample("file_errors." + ERR_FILE, path, {"file": path, "detail": repr(exc)[:300]})
+def read_documents(rows: Iterator[dict[str, Any] | None], path: str, tally: Tally,
+                   on_row: Callable[[], None] | None = None) -> Iterator[Document]:
+    """Documents from the rows of one file; counts go to ``tally``, a damaged file is counted."""
+    tally.count("input.files")
+    try:
+        for row in rows:
+            tally.count("input.rows")
+            if on_row is not None:
+                on_row()
+            doc = row_to_document(row, path) if row is not None else None
+            if doc is None:
+                tally.count("errors." + ERR_ROW)
+                tally.sample("errors." + ERR_ROW, f"{path}:{tally.counts['input.rows']}", {"file": path})
+                continue
+            yield doc
+    except Exception as exc:  # noqa: BLE001 - a damaged file is counted, the run goes on
+        tally.count("file_errors." + ERR_FILE)
+        tally.sample("file_errors." + ERR_FILE, path, {"file": path, "detail": repr(exc)[:300]})

@@ -9,14 +9,16 @@ import re
 
 import pytest
 
-from webrefine.pipeline import report_rules as R
+from webrefine.pipeline.report import rules as R
 from webrefine.pipeline.cli import main
 from webrefine.pipeline.config import stage_class
-from webrefine.pipeline.report import render_report, stage_rows, summary_table
-from webrefine.pipeline.report_merge import merge_stats
-from webrefine.pipeline.report_svg import Removal
-from webrefine.pipeline.stats import build_stats
-from webrefine.pipeline.tally import Tally
+from webrefine.pipeline.report.page import render_report
+from webrefine.pipeline.report.summary import summary_table
+from webrefine.pipeline.report.view import stage_rows
+from webrefine.pipeline.stats.merge import merge_stats
+from webrefine.pipeline.report.svg import Removal
+from webrefine.pipeline.stats.build import build_stats
+from webrefine.pipeline.stats.tally import Tally
 
 CLEAN = ("The old harbour town sits at the mouth of a wide river, and its people have fished these waters "
          "for many centuries.\nEvery morning the boats leave before dawn and return with the tide, which is "

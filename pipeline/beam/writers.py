@@ -11,12 +11,12 @@ from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
-import pyarrow.parquet as pq
 import yaml
-from apache_beam.io import iobase, parquetio
+from apache_beam.io import iobase
 from apache_beam.io.filesystems import FileSystems
 
 from webrefine.filters.base import Document, Rejection
+from webrefine.pipeline.beam.private_api import rows_to_arrow_tables, sized_parquet_sink
 
 SIGNALS = pa.map_(pa.string(), pa.float64())
 
@@ -66,44 +66,6 @@ def reject_row(rej: Rejection) -> dict[str, Any]:
     }
 
 
-class _CountingFile:
-    """A write-only file that counts bytes, so the sink can close a shard at a size."""
-
-    def __init__(self, raw: Any) -> None:
-        self.raw, self.bytes_written = raw, 0
-
-    def write(self, data: bytes) -> int:
-        self.bytes_written += len(data)
-        self.raw.write(data)
-        return len(data)
-
-    def tell(self) -> int:
-        return self.bytes_written
-
-    def flush(self) -> None:
-        self.raw.flush()
-
-    def close(self) -> None:
-        self.raw.close()
-
-    @property
-    def closed(self) -> bool:
-        return self.raw.closed
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-
-class _SizedParquetSink(parquetio._ParquetSink):  # the public WriteToParquet cannot size shards
-    def open(self, temp_path: str) -> Any:
-        self.byte_counter = self._file_handle = _CountingFile(
-            FileSystems.create(temp_path, self.mime_type, self.compression_type))
-        return pq.ParquetWriter(self._file_handle, self._schema, compression=self._codec)
-
-
 class WriteParquetShards(beam.PTransform):
     """Rows → ``<prefix>-SSSSS-of-NNNNN.parquet``, about ``shard_mb`` MB (compressed) each."""
 
@@ -114,18 +76,11 @@ class WriteParquetShards(beam.PTransform):
         self.shard_mb, self.num_shards = shard_mb, num_shards
 
     def expand(self, rows):
-        sink = _SizedParquetSink(
-            file_path_prefix=self.prefix, schema=self.schema, codec=self.codec,
-            use_deprecated_int96_timestamps=False, use_compliant_nested_type=False,
-            file_name_suffix=".parquet", num_shards=self.num_shards,
-            shard_name_template="-SSSSS-of-NNNNN", mime_type="application/x-parquet",
-            triggering_frequency=None,
-        )
-        # The file sink starts a new shard once this many bytes were written to the current one.
-        sink.max_bytes_per_shard = self.shard_mb * 1024 * 1024
+        sink = sized_parquet_sink(self.prefix, self.schema, self.codec, self.num_shards,
+                                  max_bytes=self.shard_mb * 1024 * 1024)
         # Row groups of ~1/8 of a shard (in memory, before compression) bound writer memory.
         row_group = max(1, self.shard_mb // 8) * 1024 * 1024
-        to_tables = parquetio._RowDictionariesToArrowTable(self.schema, row_group, 1000)
+        to_tables = rows_to_arrow_tables(self.schema, row_group)
         return rows | "ToArrowTables" >> beam.ParDo(to_tables) | "WriteFiles" >> iobase.Write(sink)
 
 
@@ -136,6 +91,12 @@ def write_text(path: str, text: str) -> None:
         path.rsplit(".", 1)[-1], "text/plain")
     with FileSystems.create(path, mime_type=mime) as fh:
         fh.write(text.encode("utf-8"))
+
+
+def read_text(path: str) -> str:
+    """A UTF-8 file through FileSystems (local, gs://, s3://)."""
+    with FileSystems.open(path) as fh:
+        return fh.read().decode("utf-8")
 
 
 def write_json(path: str, data: Any) -> None:

@@ -12,12 +12,12 @@ import os
 from html import escape
 from typing import Any, Mapping
 
-from webrefine.pipeline import report_rules as R
-from webrefine.pipeline.report import html_stages, original_units, ratio, stage_rows, text_baseline
-from webrefine.pipeline.report_sections import (
+from webrefine.pipeline.report import rules as R
+from webrefine.pipeline.report.view import html_stages, original_units, ratio, stage_rows, text_baseline
+from webrefine.pipeline.report.sections import (
     dedup_section, errors_section, fixed_rules_html, line_rules_html, overlap_html, row_reason, samples_section,
 )
-from webrefine.pipeline.report_svg import hist_svg, whatif_svg
+from webrefine.pipeline.report.svg import hist_svg, whatif_svg
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 EXTRA_HISTOGRAMS = ("extract.text_chars", "extract.html_chars", "line_corrections.words_before")
@@ -36,7 +36,8 @@ def _asset(name: str) -> str:
         return fh.read()
 
 
-def render(stats: Mapping[str, Any]) -> str:
+def render_report(stats: Mapping[str, Any]) -> str:
+    """stats.json → one self-contained HTML page (inline CSS, JS and SVG; works offline)."""
     rows = stage_rows(stats)
     data: dict[str, Any] = {"rules": {}}
     stage_html = [_stage_section(stats, row, data) for row in rows if not row["dedup"]]

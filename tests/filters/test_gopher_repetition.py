@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from webrefine.filters.repetition import GopherRepetition, _ngram_fracs_numpy, _ngram_fracs_python, ngram_fracs
+from webrefine.filters.gopher_repetition import GopherRepetition, _ngram_fracs_numpy, _ngram_fracs_python, ngram_fracs
 from tests.filters.helpers import checked, doc
 
 F = GopherRepetition()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from webrefine.pipeline.tally import SAMPLE_K, Tally
+from webrefine.pipeline.stats.tally import SAMPLE_K, Tally
 
 SCHEMA_VERSION = 1
 
@@ -68,7 +68,7 @@ def build_stats(tally: Tally, stage_names: Iterable[str], header: dict[str, Any]
             for name in sorted(tally.samples) if not name.startswith(("errors.", "file_errors."))
         },
         # The keys and sizes behind "samples", "error_samples" and "top", so the stats of
-        # several runs or shards merge exactly (pipeline/report_merge.py).
+        # several runs or shards merge exactly (pipeline/stats/merge.py).
         "sample_keys": {name: _bucket_keys(tally.samples[name], tally.sizes.get(name, SAMPLE_K))
                         for name in sorted(tally.samples)},
         "top_keys": {name: _top_keys(tally.tops[name], tally.sizes.get("top:" + name, SAMPLE_K))

@@ -3,7 +3,7 @@ import pickle
 
 import pytest
 
-from webrefine.filters.c4 import C4Quality, count_sentences
+from webrefine.filters.c4_quality import C4Quality, count_sentences
 from tests.filters.helpers import checked, doc
 
 F = C4Quality()

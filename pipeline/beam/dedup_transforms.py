@@ -22,7 +22,7 @@ from webrefine.dedup.minhash import MinhashDedup
 from webrefine.dedup.select import rank, split_group
 from webrefine.dedup.urls import UrlDedup
 from webrefine.filters.base import Document, GlobalStage, Rejection
-from webrefine.pipeline.tally import Tally
+from webrefine.pipeline.stats.tally import Tally
 
 REJECTED, TALLY = "rejected", "tally"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any, Mapping
 
-from webrefine.pipeline import report_rules as R
+from webrefine.pipeline.report import rules as R
 
 KEPT_SIGNALS = ("language.score", "gopher_quality.word_count", "gopher_repetition.dup_5gram",
                 "line_corrections.removed_ratio", "minhash_dedup.cluster_size")

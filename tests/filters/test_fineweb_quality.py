@@ -3,7 +3,7 @@ import pickle
 
 import pytest
 
-from webrefine.filters.fineweb import FineWebQuality
+from webrefine.filters.fineweb_quality import FineWebQuality
 from tests.filters.helpers import checked
 
 F = FineWebQuality()

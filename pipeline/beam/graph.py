@@ -18,14 +18,13 @@ from typing import Any
 import apache_beam as beam
 
 from webrefine.filters.base import GlobalStage, Stage
-from webrefine.pipeline import documents
 from webrefine.pipeline.config import RunConfig
-from webrefine.pipeline.stages import (
-    REJECTED, TALLY, ApplyStageFn, CountOutputFn, MergeTallies, ReadWarcFn, SampleRejects,
-    CountCharsFn, DedupDropsFn,
+from webrefine.pipeline.beam.dofns import (
+    REJECTED, TALLY, ApplyStageFn, CountCharsFn, CountOutputFn, DedupDropsFn, MergeTallies, SampleRejects,
 )
-from webrefine.pipeline.stats import build_stats
-from webrefine.pipeline.write import (
+from webrefine.pipeline.beam.read import ReadDocumentsFn, ReadWarcFn, expand_pattern
+from webrefine.pipeline.stats.build import build_stats
+from webrefine.pipeline.beam.writers import (
     DOCUMENT_SCHEMA, REJECT_SCHEMA, WriteParquetShards, document_row, join, reject_row, write_json, write_text,
 )
 
@@ -57,13 +56,6 @@ class RunPlan:
         return first + tuple(s.name for s in self.stages())
 
 
-def expand_pattern(pattern: str) -> list[str]:
-    """A glob (local, gs://, s3://) → the files it matches, on the worker's credentials."""
-    from apache_beam.io.filesystems import FileSystems
-
-    return sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
-
-
 def build(p: beam.Pipeline, plan: RunPlan) -> None:
     cfg, out = plan.config, plan.config.output
     emit_rejects = out.rejects_per_reason != 0
@@ -76,7 +68,7 @@ def build(p: beam.Pipeline, plan: RunPlan) -> None:
              | "SpreadFiles" >> beam.Reshuffle())
     if plan.document_input:
         read = paths | "ReadDocuments" >> beam.ParDo(
-            documents.ReadDocumentsFn(plan.input_format, plan.progress_dir)).with_outputs(TALLY, main="docs")
+            ReadDocumentsFn(plan.input_format, plan.progress_dir)).with_outputs(TALLY, main="docs")
     else:
         read = paths | "ReadWarc" >> beam.ParDo(
             ReadWarcFn(cfg.read, plan.progress_dir)).with_outputs(TALLY, main="docs")
@@ -88,7 +80,7 @@ def build(p: beam.Pipeline, plan: RunPlan) -> None:
     # Stages in config order: per-document stages as fused ParDos, dedup as PTransforms.
     for stage in plan.stages():
         if isinstance(stage, GlobalStage):
-            from webrefine.pipeline.dedup import dedup_transform  # Beam side of dedup/
+            from webrefine.pipeline.beam.dedup_transforms import dedup_transform  # Beam side of dedup/
 
             chars_in = docs | f"CharsIn[{stage.name}]" >> beam.ParDo(
                 CountCharsFn(f"stage.{stage.name}.chars_in")).with_outputs(TALLY, main="docs")
@@ -140,7 +132,7 @@ def build(p: beam.Pipeline, plan: RunPlan) -> None:
             datetime.timezone.utc).isoformat(timespec="seconds")}, document_input)
         write_json(join(output, "stats.json"), stats)
         try:  # the page is a view of stats.json: a bug in it must not fail a finished run
-            from webrefine.pipeline.report import render_report
+            from webrefine.pipeline.report.page import render_report
 
             write_text(join(output, "report.html"), render_report(stats))
         except Exception:  # noqa: BLE001

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from webrefine.pipeline import report_rules as R
+from webrefine.pipeline.report import rules as R
 from webrefine.pipeline.cli import EXIT_OK, main
 
 CHROMIUM = os.environ.get("WEBREFINE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"

@@ -19,9 +19,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from webrefine.filters import resources
 from webrefine.filters.base import Document, Rejection, Stage, Verdict, apply_stage, apply_verdict
 from webrefine.pipeline import progress
-from webrefine.pipeline.config import ReadConfig
-from webrefine.pipeline.tally import Tally
-from webrefine.pipeline.warc import read_warc
+from webrefine.pipeline.stats.tally import Tally
 
 TALLY = "tally"
 REJECTED = "rejected"
@@ -76,28 +74,6 @@ class TallyingDoFn(beam.DoFn):
         if self.progress_dir:
             progress.flush(self.progress_dir)
         yield beam.pvalue.TaggedOutput(TALLY, _global(tally))
-
-
-class ReadWarcFn(TallyingDoFn):
-    """WARC path → Documents (HTML still undecoded into text)."""
-
-    def __init__(self, cfg: ReadConfig, progress_dir: str | None = None) -> None:
-        super().__init__(progress_dir)
-        self.cfg = cfg
-
-    def setup(self) -> None:
-        install_opener()
-
-    def process(self, path: str) -> Iterable[Document]:
-        seen = self.tally.counts["input.responses"]
-        for doc in read_warc(lambda: open_beam_file(path), path, self.cfg, self.tally):
-            if self.progress_dir:
-                now = self.tally.counts["input.responses"]
-                progress.tick(self.progress_dir, "responses", now - seen)
-                seen = now
-            yield doc
-        if self.progress_dir:
-            progress.tick(self.progress_dir, "responses", self.tally.counts["input.responses"] - seen)
 
 
 class ApplyStageFn(TallyingDoFn):

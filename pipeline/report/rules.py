@@ -3,7 +3,7 @@
 Each filter's ``failing(signals)`` says which rules a document fails; this table says the same
 thing in a form the report can evaluate on a histogram: the signal it compares, how (``min``:
 fails when value < threshold, ``min_le``: <=, ``max``: >, ``max_ge``: >=), and the config field
-holding the threshold (or a fixed one). tests/pipeline/test_report.py checks every entry against
+holding the threshold (or a fixed one). tests/pipeline/report/test_report.py checks every entry against
 the filter classes themselves, just below, at and above each threshold.
 
 Histograms are over the documents *entering* a stage, so a curve answers: "with this threshold,
