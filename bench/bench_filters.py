@@ -28,7 +28,8 @@ from collections import Counter
 
 
 from webrefine.filters import text as T
-from webrefine.filters.base import Document, apply_stage
+from webrefine.filters.document import Document
+from webrefine.filters.stage import apply_stage
 from webrefine.filters.c4_quality import C4Quality
 from webrefine.filters.fineweb_quality import FineWebQuality
 from webrefine.filters.line_corrections import LineCorrections

@@ -31,7 +31,7 @@ STAGES = ["url_filter", {"extract": {"processes": 1}}, "language", "gopher_repet
 
 def plain_loop(paths: list[str]) -> dict:
     """The floor: read every file and apply each stage in turn, no Beam."""
-    from webrefine.filters.base import apply_stage
+    from webrefine.filters.stage import apply_stage
     from webrefine.pipeline.config import ReadConfig, parse_config
     from webrefine.pipeline.stats.tally import Tally
     from webrefine.pipeline.io.warc import read_warc

@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    from webrefine.filters.base import apply_stage
+    from webrefine.filters.stage import apply_stage
     from webrefine.filters.extract import Extract
     from webrefine.pipeline.config import parse_config
 

@@ -29,7 +29,7 @@ from webrefine.dedup import groups as G
 from webrefine.dedup.exact import ExactDedup
 from webrefine.dedup.minhash import MinhashDedup
 from webrefine.dedup.select import rank
-from webrefine.filters.base import Document
+from webrefine.filters.document import Document
 from webrefine.pipeline.beam.dedup_transforms import dedup_transform, node_digest
 from webrefine.pipeline.stats.tally import Tally
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from webrefine.dedup.select import check_rule
-from webrefine.filters.base import GlobalStage
+from webrefine.filters.stage import GlobalStage
 
 _SPACE_RE = re.compile(r"\s+")
 UNICODE_FORMS = ("NFC", "NFKC", "none")

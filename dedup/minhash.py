@@ -47,7 +47,7 @@ import numpy as np
 from webrefine.dedup import kernels
 from webrefine.dedup import shingles as sh
 from webrefine.dedup.select import check_rule
-from webrefine.filters.base import GlobalStage
+from webrefine.filters.stage import GlobalStage
 
 PRESETS = {"refinedweb": (450, 20), "fineweb": (14, 8)}
 _M64 = np.uint64(0x9E3779B97F4A7C15)

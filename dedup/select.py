@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator, TypeVar
 
-from webrefine.filters.base import Document
+from webrefine.filters.document import Document
 
 SURVIVOR_RULES = ("earliest", "latest")
 

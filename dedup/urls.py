@@ -16,7 +16,7 @@ from typing import ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from webrefine.dedup.select import check_rule
-from webrefine.filters.base import GlobalStage
+from webrefine.filters.stage import GlobalStage
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 

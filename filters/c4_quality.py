@@ -36,10 +36,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import ClassVar, Mapping
+from typing import ClassVar
 
 from webrefine.filters import text as T
-from webrefine.filters.base import Rewriter
+from webrefine.filters.stage import Rewriter, Rule
 
 _CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]")
 _SENTENCE_END = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*(?=\s|$)")
@@ -85,11 +85,15 @@ class C4Quality(Rewriter):
     """C4's line removals and document drops (see module doc); TFDS values."""
 
     name: ClassVar[str] = "c4_quality"
-    reasons: ClassVar[tuple[str, ...]] = (
-        "c4_quality.lorem_ipsum",
-        "c4_quality.curly_bracket",
-        "c4_quality.too_few_sentences",
-        "c4_quality.empty",
+    signal_names: ClassVar[tuple[str, ...]] = (
+        "too_long_word_lines", "no_terminal_punct_lines", "too_few_words_lines", "javascript_lines",
+        "policy_lines", "lorem_ipsum", "curly_bracket", "sentences", "lines", "lines_kept",
+    )
+    rules: ClassVar[tuple[Rule, ...]] = (
+        Rule("lorem_ipsum", "lorem_ipsum", "max", None, enabled_by="filter_lorem_ipsum"),
+        Rule("curly_bracket", "curly_bracket", "max", None, enabled_by="filter_curly_bracket"),
+        Rule("too_few_sentences", "sentences", "min", "min_num_sentences"),
+        Rule("empty", "lines_kept", "min", None, fixed=1.0, note="no line left"),
     )
 
     min_num_sentences: int = 3  # 0 disables
@@ -167,17 +171,3 @@ class C4Quality(Rewriter):
         signals["lines"] = float(len(lines))
         signals["lines_kept"] = float(len(kept))
         return "\n".join(kept), signals
-
-    def failing(self, s: Mapping[str, float]) -> tuple[str, ...]:
-        p = self.name + "."
-        out = []
-        if s["lorem_ipsum"] > 0:
-            out.append(p + "lorem_ipsum")
-        if s["curly_bracket"] > 0:
-            out.append(p + "curly_bracket")
-        if s["sentences"] < self.min_num_sentences:
-            out.append(p + "too_few_sentences")
-        if s["lines_kept"] == 0:
-            out.append(p + "empty")
-        return tuple(out)
-

@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from webrefine.filters.base import Document, Stage, Verdict, drop, keep
+from webrefine.filters.document import Document, Verdict, drop, keep
+from webrefine.filters.stage import Stage
 from webrefine.filters.extract_pool import run_extractor, take_pool
 from webrefine.filters.extract_speedup import install as install_speedup
 
@@ -51,6 +52,7 @@ class Extract(Stage):
 
     name: ClassVar[str] = "extract"
     reasons: ClassVar[tuple[str, ...]] = ("extract.empty", "extract.timeout", "extract.error")
+    signal_names: ClassVar[tuple[str, ...]] = ("html_chars", "text_chars")
 
     # "trafilatura" (the reference, SPEC §2.3) or "resiliparse": Resiliparse's main-content
     # heuristics, a C++ extractor about 10x faster whose text differs (README: Extraction

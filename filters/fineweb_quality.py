@@ -27,22 +27,24 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import ClassVar, Mapping
+from typing import ClassVar
 
 from webrefine.filters import text as T
-from webrefine.filters.base import Document, Stage, Verdict, drop, keep
+from webrefine.filters.stage import Filter, Rule
 
 
 @dataclass(frozen=True)
-class FineWebQuality(Stage):
+class FineWebQuality(Filter):
     """Drops documents failing FineWeb's line-punctuation, short-line or duplicate-line rules."""
 
     name: ClassVar[str] = "fineweb_quality"
-    reasons: ClassVar[tuple[str, ...]] = (
-        "fineweb_quality.line_punct_ratio",
-        "fineweb_quality.short_line_ratio",
-        "fineweb_quality.char_dup_ratio",
-        "fineweb_quality.list_ratio",
+    signal_names: ClassVar[tuple[str, ...]] = ("line_punct_ratio", "short_line_ratio", "char_dup_ratio", "list_ratio")
+    rules: ClassVar[tuple[Rule, ...]] = (
+        Rule("line_punct_ratio", "line_punct_ratio", "min_le", "line_punct_thr",
+             zero_exempt_by="line_punct_exclude_zero"),
+        Rule("short_line_ratio", "short_line_ratio", "max_ge", "short_line_thr"),
+        Rule("char_dup_ratio", "char_dup_ratio", "max_ge", "char_duplicates_ratio"),
+        Rule("list_ratio", "list_ratio", "max", "new_line_ratio", enabled_by="filter_list_ratio"),
     )
 
     line_punct_thr: float = 0.12  # drop when the share of punctuated lines is <= this
@@ -79,22 +81,3 @@ class FineWebQuality(Stage):
             "char_dup_ratio": T.ratio(dup_chars, len(text) - newlines),
             "list_ratio": T.ratio(newlines, len(T.words(text))),
         }
-
-    def failing(self, s: Mapping[str, float]) -> tuple[str, ...]:
-        p = self.name + "."
-        out = []
-        punct = s["line_punct_ratio"]
-        if punct <= self.line_punct_thr and not (punct == 0 and self.line_punct_exclude_zero):
-            out.append(p + "line_punct_ratio")
-        if s["short_line_ratio"] >= self.short_line_thr:
-            out.append(p + "short_line_ratio")
-        if s["char_dup_ratio"] >= self.char_duplicates_ratio:
-            out.append(p + "char_dup_ratio")
-        if self.filter_list_ratio and s["list_ratio"] > self.new_line_ratio:
-            out.append(p + "list_ratio")
-        return tuple(out)
-
-    def __call__(self, doc: Document) -> Verdict:
-        signals = self.signals(doc.text)
-        failed = self.failing(signals)
-        return drop(failed[0], **signals) if failed else keep(**signals)

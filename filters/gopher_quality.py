@@ -32,30 +32,35 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import ClassVar, Mapping
+from typing import ClassVar
 
 from webrefine.filters import text as T
-from webrefine.filters.base import Document, Stage, Verdict, drop, keep
+from webrefine.filters.stage import Filter, Rule
 
 _ELLIPSES = ("...", ". . .", "\u2026")
 
 
 @dataclass(frozen=True)
-class GopherQuality(Stage):
+class GopherQuality(Filter):
     """Drops documents failing any of Gopher's seven quality rules (see module doc)."""
 
     name: ClassVar[str] = "gopher_quality"
-    reasons: ClassVar[tuple[str, ...]] = (
-        "gopher_quality.word_count_low",
-        "gopher_quality.word_count_high",
-        "gopher_quality.mean_word_len",
-        "gopher_quality.hash_ratio",
-        "gopher_quality.ellipsis_ratio",
-        "gopher_quality.symbol_ratio",  # only with combined_symbol_ratio=True
-        "gopher_quality.bullet_lines",
-        "gopher_quality.ellipsis_lines",
-        "gopher_quality.alpha_words",
-        "gopher_quality.stop_words",
+    signal_names: ClassVar[tuple[str, ...]] = (
+        "word_count", "mean_word_len", "hash_ratio", "ellipsis_ratio", "symbol_ratio",
+        "bullet_lines_ratio", "ellipsis_lines_ratio", "alpha_words_ratio", "stop_words",
+    )
+    rules: ClassVar[tuple[Rule, ...]] = (  # in check order (Gopher's, as datatrove)
+        Rule("word_count_low", "word_count", "min", "min_words"),
+        Rule("word_count_high", "word_count", "max", "max_words"),
+        Rule("mean_word_len", "mean_word_len", "min", "min_mean_word_len", label="low"),
+        Rule("mean_word_len", "mean_word_len", "max", "max_mean_word_len", label="high"),
+        Rule("hash_ratio", "hash_ratio", "max", "max_hash_ratio", disabled_by="combined_symbol_ratio"),
+        Rule("ellipsis_ratio", "ellipsis_ratio", "max", "max_ellipsis_ratio", disabled_by="combined_symbol_ratio"),
+        Rule("symbol_ratio", "symbol_ratio", "max", "max_symbol_ratio", enabled_by="combined_symbol_ratio"),
+        Rule("bullet_lines", "bullet_lines_ratio", "max", "max_bullet_lines_ratio"),
+        Rule("ellipsis_lines", "ellipsis_lines_ratio", "max", "max_ellipsis_lines_ratio"),
+        Rule("alpha_words", "alpha_words_ratio", "min", "min_alpha_words_ratio"),
+        Rule("stop_words", "stop_words", "min", "min_stop_words"),
     )
 
     min_words: int = 50
@@ -109,38 +114,6 @@ class GopherQuality(Stage):
             "alpha_words_ratio": T.ratio(counts.alpha, n),
             "stop_words": float(_count_words(text, self.stop_words)),
         }
-
-    def failing(self, s: Mapping[str, float]) -> tuple[str, ...]:
-        p = self.name + "."
-        out = []
-        if s["word_count"] < self.min_words:
-            out.append(p + "word_count_low")
-        if s["word_count"] > self.max_words:
-            out.append(p + "word_count_high")
-        if not self.min_mean_word_len <= s["mean_word_len"] <= self.max_mean_word_len:
-            out.append(p + "mean_word_len")
-        if self.combined_symbol_ratio:
-            if s["symbol_ratio"] > self.max_symbol_ratio:
-                out.append(p + "symbol_ratio")
-        else:
-            if s["hash_ratio"] > self.max_hash_ratio:
-                out.append(p + "hash_ratio")
-            if s["ellipsis_ratio"] > self.max_ellipsis_ratio:
-                out.append(p + "ellipsis_ratio")
-        if s["bullet_lines_ratio"] > self.max_bullet_lines_ratio:
-            out.append(p + "bullet_lines")
-        if s["ellipsis_lines_ratio"] > self.max_ellipsis_lines_ratio:
-            out.append(p + "ellipsis_lines")
-        if s["alpha_words_ratio"] < self.min_alpha_words_ratio:
-            out.append(p + "alpha_words")
-        if s["stop_words"] < self.min_stop_words:
-            out.append(p + "stop_words")
-        return tuple(out)
-
-    def __call__(self, doc: Document) -> Verdict:
-        signals = self.signals(doc.text)
-        failed = self.failing(signals)
-        return drop(failed[0], **signals) if failed else keep(**signals)
 
 
 @lru_cache(maxsize=16)

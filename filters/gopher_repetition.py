@@ -35,12 +35,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from itertools import compress, count, repeat
-from typing import ClassVar, Mapping, Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 
 from webrefine.filters import text as T
-from webrefine.filters.base import Document, Stage, Verdict, drop, keep
+from webrefine.filters.stage import Filter, Rule
 
 _TOP_N = (2, 3, 4)
 _DUP_N = (5, 6, 7, 8, 9, 10)
@@ -184,11 +184,13 @@ def _top_frac(counts: Counter, total: int) -> float:
 
 
 @dataclass(frozen=True)
-class GopherRepetition(Stage):
+class GopherRepetition(Filter):
     """Drops documents with repeated lines, paragraphs or n-grams (13 checks, see module doc)."""
 
     name: ClassVar[str] = "gopher_repetition"
-    reasons: ClassVar[tuple[str, ...]] = tuple(f"gopher_repetition.{k}" for k in _KEYS)
+    signal_names: ClassVar[tuple[str, ...]] = _KEYS
+    # Each signal, its threshold parameter and its reason share one name.
+    rules: ClassVar[tuple[Rule, ...]] = tuple(Rule(k, k, "max", k) for k in _KEYS)
 
     dup_line_frac: float = 0.30
     dup_para_frac: float = 0.30
@@ -225,13 +227,3 @@ class GopherRepetition(Stage):
         for n in _DUP_N:
             out[f"dup_{n}gram"] = grams[n]
         return out
-
-    def failing(self, signals: Mapping[str, float]) -> tuple[str, ...]:
-        return tuple(
-            f"{self.name}.{key}" for key in _KEYS if signals[key] > getattr(self, key)
-        )
-
-    def __call__(self, doc: Document) -> Verdict:
-        signals = self.signals(doc.text)
-        failed = self.failing(signals)
-        return drop(failed[0], **signals) if failed else keep(**signals)

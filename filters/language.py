@@ -15,7 +15,8 @@ import os
 from dataclasses import dataclass
 from typing import ClassVar
 
-from webrefine.filters.base import Document, Stage, Verdict, drop, keep
+from webrefine.filters.document import Document, Verdict, drop, keep
+from webrefine.filters.stage import Rule, Stage
 from webrefine.filters.resources import local_copy
 
 
@@ -40,6 +41,13 @@ class LanguageFilter(Stage):
 
     name: ClassVar[str] = "language"
     reasons: ClassVar[tuple[str, ...]] = ("language.unwanted", "language.low_score", "language.empty")
+    signal_names: ClassVar[tuple[str, ...]] = ("score",)
+    # The one threshold rule; "unwanted" (a label outside ``languages``) is checked first.
+    rules: ClassVar[tuple[Rule, ...]] = (
+        Rule("low_score", "score", "min", "min_score",
+             note="the histogram holds the top-1 score of every document, other languages included: "
+                  "the curve is an upper bound"),
+    )
 
     languages: tuple[str, ...] = ("en",)
     min_score: float = 0.65  # SPEC §2.4, D7: "< 0.65 dropped"
@@ -75,6 +83,7 @@ class LanguageFilter(Stage):
         labelled = doc.replace(language=lang, language_score=round(score, 4))
         if lang not in self.languages:
             return Verdict(False, "language.unwanted", {"score": score}, labelled)
-        if score < self.min_score:
-            return Verdict(False, "language.low_score", {"score": score}, labelled)
+        failed = self.failing({"score": score})
+        if failed:
+            return Verdict(False, failed[0], {"score": score}, labelled)
         return keep(labelled, score=score)

@@ -38,10 +38,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import ClassVar, Mapping
+from typing import ClassVar
 
 from webrefine.filters import text as T
-from webrefine.filters.base import Rewriter
+from webrefine.filters.stage import Rewriter, Rule
 
 _ASCII_UPPER = bytes(range(ord("A"), ord("Z") + 1))
 _ASCII_DIGITS = b"0123456789"
@@ -82,7 +82,14 @@ class LineCorrections(Rewriter):
     """Removes or edits junk lines (L1-L7); drops the document if > 5% of its words went."""
 
     name: ClassVar[str] = "line_corrections"
-    reasons: ClassVar[tuple[str, ...]] = ("line_corrections.removed_ratio", "line_corrections.empty")
+    signal_names: ClassVar[tuple[str, ...]] = (
+        *(f"l{i}_{what}" for i in range(1, 8) for what in ("lines", "words")),
+        "lines_before", "lines_after", "words_before", "words_after", "removed_ratio",
+    )
+    rules: ClassVar[tuple[Rule, ...]] = (
+        Rule("removed_ratio", "removed_ratio", "max", "max_removed_ratio"),
+        Rule("empty", "lines_after", "min", None, fixed=1.0, note="no line left"),
+    )
 
     max_uppercase_ratio: float = 0.5  # L1
     max_numeric_ratio: float = 0.999999  # L2: only a line made of digits exceeds it
@@ -186,12 +193,3 @@ class LineCorrections(Rewriter):
         )
         new_text = _BLANK_RUN.sub("\n\n", "\n".join(out)).strip() if changed else text
         return new_text, signals
-
-    def failing(self, signals: Mapping[str, float]) -> tuple[str, ...]:
-        out = []
-        if signals["removed_ratio"] > self.max_removed_ratio:
-            out.append("line_corrections.removed_ratio")
-        if signals["lines_after"] == 0:
-            out.append("line_corrections.empty")
-        return tuple(out)
-

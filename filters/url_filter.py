@@ -48,12 +48,13 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import ClassVar, Iterable, Mapping
+from typing import ClassVar, Iterable
 from urllib.parse import unquote, urlsplit
 
 from tld import get_tld
 
-from webrefine.filters.base import Document, Stage, Verdict, drop, keep
+from webrefine.filters.document import Document
+from webrefine.filters.stage import Filter, Rule
 from webrefine.filters.resources import read_lines
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
@@ -116,11 +117,16 @@ def _parents(host: str) -> list[str]:
 
 
 @dataclass(frozen=True)
-class UrlFilter(Stage):
+class UrlFilter(Filter):
     """Drops documents by URL: blocklists, URL words and high-quality sources (module doc)."""
 
     name: ClassVar[str] = "url_filter"
-    reasons: ClassVar[tuple[str, ...]] = tuple(f"url_filter.{s}" for s in _SIGNALS)
+    signal_names: ClassVar[tuple[str, ...]] = _SIGNALS
+    rules: ClassVar[tuple[Rule, ...]] = (
+        *(Rule(s, s, "max", None, note="a match in the block lists") for s in _SIGNALS[:5]),
+        Rule("soft_words", "soft_words", "max_ge", "soft_word_threshold"),
+        Rule("hq_source", "hq_source", "max", None, enabled_by="exclude_hq_sources"),
+    )
 
     domain_lists: tuple[str, ...] = ()  # extra paths (local or gs://), added to the default
     url_lists: tuple[str, ...] = ()
@@ -192,16 +198,5 @@ class UrlFilter(Stage):
             "hq_source": float(any(h in self._hq for h in hosts)),
         }
 
-    def failing(self, s: Mapping[str, float]) -> tuple[str, ...]:
-        p = self.name + "."
-        out = [p + key for key in _SIGNALS[:5] if s[key] > 0]
-        if s["soft_words"] >= self.soft_word_threshold:
-            out.append(p + "soft_words")
-        if self.exclude_hq_sources and s["hq_source"] > 0:
-            out.append(p + "hq_source")
-        return tuple(out)
-
-    def __call__(self, doc: Document) -> Verdict:
-        signals = self.signals(doc.url)
-        failed = self.failing(signals)
-        return drop(failed[0], **signals) if failed else keep(**signals)
+    def measure(self, doc: Document) -> dict[str, float]:
+        return self.signals(doc.url)

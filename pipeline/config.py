@@ -19,7 +19,7 @@ from typing import Any, Mapping
 import yaml
 
 from webrefine import configs
-from webrefine.filters.base import GlobalStage, Stage
+from webrefine.filters.stage import GlobalStage, Stage
 
 # The one table from config names to stage classes ("module:Class", imported on use).
 STAGES: dict[str, str] = {

@@ -4,7 +4,8 @@ import io
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from webrefine.filters.base import Document, GlobalStage, apply_stage
+from webrefine.filters.document import Document
+from webrefine.filters.stage import GlobalStage, apply_stage
 from webrefine.pipeline.config import STAGES, ReadConfig, stage_class
 from webrefine.pipeline.stats.tally import Tally
 from webrefine.pipeline.io.warc import decode_html, read_warc

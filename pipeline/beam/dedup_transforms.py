@@ -21,7 +21,8 @@ from webrefine.dedup.exact import ExactDedup
 from webrefine.dedup.minhash import MinhashDedup
 from webrefine.dedup.select import rank, split_group
 from webrefine.dedup.urls import UrlDedup
-from webrefine.filters.base import Document, GlobalStage, Rejection
+from webrefine.filters.document import Document, Rejection
+from webrefine.filters.stage import GlobalStage
 from webrefine.pipeline.stats.tally import Tally
 
 REJECTED, TALLY = "rejected", "tally"

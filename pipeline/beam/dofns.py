@@ -17,7 +17,8 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
 from webrefine.filters import resources
-from webrefine.filters.base import Document, Rejection, Stage, Verdict, apply_stage, apply_verdict
+from webrefine.filters.document import Document, Rejection, Verdict
+from webrefine.filters.stage import Stage, apply_stage, apply_verdict
 from webrefine.pipeline import progress
 from webrefine.pipeline.stats.tally import Tally
 
@@ -91,7 +92,8 @@ class ApplyStageFn(TallyingDoFn):
         self.stage.setup()
         freeze_heap()
         self.prefix = f"stage.{self.stage.name}."
-        self.failing = getattr(self.stage, "failing", None)
+        # Stages that decide by their rules: count every rule a document fails.
+        self.failing = self.stage.failing if self.stage.decides_by_rules else None
         # Stages that work on several documents at once (extraction with a process pool).
         self.streaming = getattr(self.stage, "streaming", False)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import apache_beam as beam
 
-from webrefine.filters.base import GlobalStage, Stage
+from webrefine.filters.stage import GlobalStage, Stage
 from webrefine.pipeline.config import RunConfig
 from webrefine.pipeline.beam.dofns import (
     REJECTED, TALLY, ApplyStageFn, CountCharsFn, CountOutputFn, DedupDropsFn, MergeTallies, SampleRejects,

@@ -7,7 +7,7 @@ from typing import Iterable
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from webrefine.filters.base import Document
+from webrefine.filters.document import Document
 from webrefine.pipeline import progress
 from webrefine.pipeline.beam.dofns import TallyingDoFn, install_opener, open_beam_file
 from webrefine.pipeline.config import ReadConfig

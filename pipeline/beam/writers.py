@@ -15,7 +15,7 @@ import yaml
 from apache_beam.io import iobase
 from apache_beam.io.filesystems import FileSystems
 
-from webrefine.filters.base import Document, Rejection
+from webrefine.filters.document import Document, Rejection
 from webrefine.pipeline.beam.private_api import rows_to_arrow_tables, sized_parquet_sink
 
 SIGNALS = pa.map_(pa.string(), pa.float64())

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO, Callable, Iterator
 
 import pyarrow.parquet as pq
 
-from webrefine.filters.base import Document
+from webrefine.filters.document import Document
 from webrefine.pipeline.stats.tally import Tally
 
 FORMATS = {".parquet": "parquet", ".jsonl": "jsonl", ".json": "jsonl", ".jsonl.gz": "jsonl",

@@ -15,7 +15,7 @@ from typing import BinaryIO, Callable, Iterator
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType, has_block_digest
 
-from webrefine.filters.base import Document
+from webrefine.filters.document import Document
 from webrefine.pipeline.config import ReadConfig
 from webrefine.pipeline.stats.tally import Tally
 

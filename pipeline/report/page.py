@@ -247,7 +247,7 @@ def _stage_section(stats: Mapping[str, Any], row: dict[str, Any], data: dict[str
         return ""
     params = R.stage_params(stats, name)
     # Stages with failing() count every rule a document fails; no counter means none failed.
-    ov = R.overlaps(stats, name) or ({"any": {}, "only": {}} if _has_failing(name) else {})
+    ov = R.overlaps(stats, name) or ({"any": {}, "only": {}} if R.counts_failures(name) else {})
     cards, off = [], []
     fixed = []
     for rule in rules:
@@ -301,12 +301,3 @@ def _whatif_card(row, rule: R.Rule, w: dict[str, Any], params, ov, data) -> str:
             f'<div class="readout" data-docs="{docs}">{read}</div><table class="facts">'
             + "".join(f'<tr><td>{escape(k)}</td><td class=n>{n(v)}</td></tr>' for k, v in facts)
             + "</table>" + (f'<div class="note">{escape(rule.note)}</div>' if rule.note else "") + "</div>")
-
-
-def _has_failing(stage: str) -> bool:
-    try:
-        from webrefine.pipeline.config import stage_class
-
-        return hasattr(stage_class(stage), "failing")
-    except Exception:  # noqa: BLE001 - an unknown stage
-        return False

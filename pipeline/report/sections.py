@@ -150,8 +150,8 @@ def _chips_dropped(reason: str, item: Mapping[str, Any], stats: Mapping[str, Any
     signals = {k: float(v) for k, v in (item.get("signals") or {}).items()}
     chips = []
     for rule in R.rules_for(stage):
-        if rule.signal in signals and R.enabled(rule, params):
-            t = R.threshold(rule, params)
+        t = R.threshold(rule, params)
+        if rule.signal in signals and t is not None and R.enabled(rule, params):
             if R.fails(rule, signals[rule.signal], t, params):
                 chips.append((f"{rule.signal} = {R.nice(signals[rule.signal])} {R.DIRECTIONS[rule.direction]} "
                               f"{R.nice(t)}", True))

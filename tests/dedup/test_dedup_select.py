@@ -3,7 +3,7 @@ import itertools
 import pytest
 
 from webrefine.dedup.select import check_rule, date_key, full_key, rank, split_group
-from webrefine.filters.base import Document
+from webrefine.filters.document import Document
 
 
 def doc(i, date="", text="t", url="u"):

@@ -1,6 +1,6 @@
 """What the filter tests share: a document from a string, and a verdict checked against
 the filter's own ``failing()`` (the first failing rule must be the reported reason)."""
-from webrefine.filters.base import Document
+from webrefine.filters.document import Document
 
 
 def doc(text: str, url: str = "https://example.com/") -> Document:

@@ -3,7 +3,8 @@ import pickle
 
 import pytest
 
-from webrefine.filters.base import Document, apply_stage
+from webrefine.filters.document import Document
+from webrefine.filters.stage import apply_stage
 from webrefine.filters.extract import Extract, post_format
 from tests.warcgen import ARTICLE
 

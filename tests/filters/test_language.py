@@ -4,7 +4,8 @@ import shutil
 
 import pytest
 
-from webrefine.filters.base import Document, apply_stage
+from webrefine.filters.document import Document
+from webrefine.filters.stage import apply_stage
 from webrefine.filters.language import LanguageFilter, bundled_model_path, model_fingerprint
 
 EN = "The committee met on Tuesday to discuss the budget for next year and agreed to fund the new library."

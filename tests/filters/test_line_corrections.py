@@ -5,7 +5,7 @@ import random
 import pytest
 
 from webrefine.filters import text as T
-from webrefine.filters.base import apply_stage
+from webrefine.filters.stage import apply_stage
 from webrefine.filters.line_corrections import LineCorrections
 from tests.filters.helpers import checked, doc
 

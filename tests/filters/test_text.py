@@ -100,7 +100,8 @@ import pickle  # noqa: E402
 import re  # noqa: E402
 import typing  # noqa: E402
 
-from webrefine.filters.base import Document, Stage  # noqa: E402
+from webrefine.filters.document import Document  # noqa: E402
+from webrefine.filters.stage import Stage
 from webrefine.filters.c4_quality import C4Quality  # noqa: E402
 from webrefine.filters.fineweb_quality import FineWebQuality  # noqa: E402
 from webrefine.filters.line_corrections import LineCorrections  # noqa: E402

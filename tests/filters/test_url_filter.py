@@ -6,7 +6,7 @@ import pickle
 import pytest
 
 from webrefine.filters import resources
-from webrefine.filters.base import Document
+from webrefine.filters.document import Document
 from webrefine.filters.url_filter import DATA_DIR, DEFAULT_LISTS, UrlFilter, normalize_url, trie_regex
 
 F = UrlFilter()

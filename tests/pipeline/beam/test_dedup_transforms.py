@@ -15,7 +15,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from webrefine.dedup.exact import ExactDedup
 from webrefine.dedup.minhash import MinhashDedup
 from webrefine.dedup.urls import UrlDedup
-from webrefine.filters.base import Document
+from webrefine.filters.document import Document
 from webrefine.pipeline.config import load_config
 from webrefine.pipeline.beam.dedup_transforms import dedup_transform
 from webrefine.pipeline.stats.tally import Tally

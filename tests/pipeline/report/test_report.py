@@ -11,7 +11,8 @@ import pytest
 
 from webrefine.pipeline.report import rules as R
 from webrefine.pipeline.cli import main
-from webrefine.pipeline.config import stage_class
+from webrefine.filters.stage import Rule
+from webrefine.pipeline.config import STAGES, stage_class
 from webrefine.pipeline.report.page import render_report
 from webrefine.pipeline.report.summary import summary_table
 from webrefine.pipeline.report.view import stage_rows
@@ -38,22 +39,22 @@ def _baseline(stage, cls):
     return inst.signals(CLEAN)
 
 
-FILTERS = ("url_filter", "gopher_repetition", "gopher_quality", "line_corrections", "c4_quality", "fineweb_quality")
+# Every stage of the stage table that decides by its declared rules.
+FILTERS = tuple(name for name in STAGES if stage_class(name).decides_by_rules)
 
 
-@pytest.mark.parametrize("stage", FILTERS)
-def test_rule_table_covers_every_reason_of_every_filter(stage):
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_report_reads_each_stages_own_rules(stage):
     cls = stage_class(stage)
-    assert {r.reason for r in R.rules_for(stage)} == set(cls.reasons)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    for rule in R.rules_for(stage):
-        assert rule.field is None or rule.field in fields, rule
-        for flag in (rule.enabled_by, rule.disabled_by, rule.zero_exempt_by):
-            assert flag is None or isinstance(fields[flag].default, bool), rule
-        assert rule.signal in _baseline(stage, cls), rule
+    assert R.rules_for(stage) == cls.rules
+    assert R.counts_failures(stage) == cls.decides_by_rules
+    if cls.decides_by_rules:
+        assert {r.reason for r in R.rules_for(stage)} == set(cls.reasons)
+        for rule in R.rules_for(stage):
+            assert rule.signal in _baseline(stage, cls), rule
 
 
-@pytest.mark.parametrize("rule", [r for r in R.RULES if r.stage in FILTERS], ids=lambda r: r.key)
+@pytest.mark.parametrize("rule", [r for n in FILTERS for r in stage_class(n).rules], ids=lambda r: r.key)
 def test_rule_direction_and_threshold_match_the_filter(rule):
     """Just below, at and just above the threshold, the table and ``failing()`` agree."""
     cls = stage_class(rule.stage)
@@ -94,7 +95,7 @@ def test_language_low_score_rule_matches_the_filter():
             return ["__label__en"], [Model.score]
 
     lang._set("_model", Model())
-    from webrefine.filters.base import Document
+    from webrefine.filters.document import Document
 
     t = lang.min_score
     for v in (t - 1e-6, t, t + 1e-6):
@@ -103,11 +104,15 @@ def test_language_low_score_rule_matches_the_filter():
         assert (verdict.reason == "language.low_score") == R.fails(rule, v, t)
 
 
-def test_stage_params_fill_defaults_from_the_class():
-    stats = {"config": {"stages": [{"gopher_quality": {"min_words": 80}}, "gopher_repetition"]}}
-    assert R.stage_params(stats, "gopher_quality")["min_words"] == 80
-    assert R.stage_params(stats, "gopher_quality")["max_words"] == 100_000
-    assert R.stage_params(stats, "gopher_repetition")["dup_5gram"] == 0.15
+def test_thresholds_come_from_stats_json_alone():
+    """Not from the installed code: a stats.json renders with the thresholds it ran with."""
+    stats = {"config": {"stages": [{"gopher_quality": {"min_words": 80}}, "gopher_repetition"]},
+             "histograms": {"gopher_quality.word_count": {"10.0": 1, "100.0": 2}}}
+    params = R.stage_params(stats, "gopher_quality")
+    assert params == {"min_words": 80} and R.stage_params(stats, "gopher_repetition") == {}
+    low, high = R.rules_for("gopher_quality")[:2]
+    assert R.whatif(stats, low, params)["threshold"] == 80.0
+    assert R.whatif(stats, high, params) is None, "no max_words in this stats.json: no curve"
 
 
 def test_whatif_sums_documents_and_characters_per_direction():
@@ -115,7 +120,7 @@ def test_whatif_sums_documents_and_characters_per_direction():
                             "s.x#chars": {"0.0": 400, "0.1": 300, "0.2": 200, "0.5": 100}}}
     expect = {"max": (3, 300), "max_ge": (6, 600), "min": (4, 400), "min_le": (7, 700)}
     for direction, (docs, chars) in expect.items():
-        rule = R.Rule("s.r", "x", direction, "f")
+        rule = Rule("r", "x", direction, "f", stage="s")
         w = R.whatif(stats, rule, {"f": 0.1})
         assert (w["removed_docs"], w["removed_chars"]) == (docs, chars), direction
         assert w["total_docs"] == 10 and w["total_chars"] == 1000
@@ -127,7 +132,7 @@ def test_fast_removal_equals_the_plain_sum():
     counts = [rng.randint(1, 9) for _ in values]
     for direction in R.DIRECTIONS:
         for exempt in (False, True):
-            rule = R.Rule("s.r", "x", direction, "f", zero_exempt_by="z" if exempt else None)
+            rule = Rule("r", "x", direction, "f", zero_exempt_by="z" if exempt else None, stage="s")
             fast = Removal(values, counts, direction, exempt)
             for t in [rng.random() * 3.2 - 0.1 for _ in range(50)] + values[:5]:
                 assert fast(t) == R.removed(values, counts, rule, t, {"z": exempt})
