@@ -12,7 +12,8 @@ import pytest
 from webrefine.pipeline.report import rules as R
 from webrefine.pipeline.cli import main
 from webrefine.filters.stage import Rule
-from webrefine.pipeline.config import STAGES, stage_class
+from webrefine.pipeline.config import STAGES as STAGE_TABLE
+from webrefine.pipeline.config import stage_class
 from webrefine.pipeline.report.page import render_report
 from webrefine.pipeline.report.summary import summary_table
 from webrefine.pipeline.report.view import stage_rows
@@ -40,10 +41,10 @@ def _baseline(stage, cls):
 
 
 # Every stage of the stage table that decides by its declared rules.
-FILTERS = tuple(name for name in STAGES if stage_class(name).decides_by_rules)
+FILTERS = tuple(name for name in STAGE_TABLE if stage_class(name).decides_by_rules)
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", STAGE_TABLE)
 def test_the_report_reads_each_stages_own_rules(stage):
     cls = stage_class(stage)
     assert R.rules_for(stage) == cls.rules
@@ -317,3 +318,26 @@ def test_page_is_self_contained_and_escapes_web_content(shards):
     assert not re.search(r'<(script|link|img|iframe)[^>]+(src|href)=', page)
     assert "@import" not in page and "url(" not in page
     assert page.count("<script") == 2  # the data blob and the inline script
+
+
+@pytest.mark.parametrize("stage", STAGE_TABLE)
+def test_every_declared_rule_reaches_the_report(stage):
+    """Each rule of each stage in the stage table gets a what-if card (a threshold to tune),
+    a row in the fixed rules (none), or a mention as switched off, from its declaration."""
+    cls = stage_class(stage)
+    params = dataclasses.asdict(cls())
+    stats = {"config": {"stages": [{stage: params}]}, "input": {"responses": 10}, "output": {},
+             "stages": [{"name": stage, "in": 10, "out": 8, "dropped": {cls.reasons[0]: 2}}],
+             "histograms": {f"{stage}.{s}": {"0.0": 5, "1.0": 5} for s in cls.signal_names}}
+    page = render_report(stats)
+    found = re.search(rf'<section class="stage-detail" data-stage="{stage}">(.*?)</section>', page, re.S)
+    assert found or not cls.rules, "a stage with rules gets a what-if section"
+    for rule in cls.rules:
+        section = found.group(1)
+        if not rule.enabled(params):
+            off = re.search(r"Rules switched off in this config: ([^<]*)</p>", section)
+            assert off and rule.key in off.group(1), rule.key
+        elif rule.field is None:
+            assert f'<tr data-reason="{rule.reason}">' in section, rule.key
+        else:
+            assert f'data-key="{rule.key}"' in section, rule.key
