@@ -1,4 +1,4 @@
-"""trafilatura with and without ``extract.speedup`` (filters/extract_speedup.py) on the
+"""trafilatura with and without ``extract.speedup`` (filters/extract/speedup.py) on the
 same pages: CPU time per page and whether every page's text is identical.
 
 Both variants run in this process, alternating, ``--rounds`` times each (median of the CPU
@@ -43,13 +43,13 @@ def main() -> None:
 
     import trafilatura
 
-    from webrefine.filters import extract_speedup
+    from webrefine.filters.extract import speedup as extract_speedup
     from webrefine.filters.extract import Extract
 
     pages = load_pages(args.pattern, args.pages)
     if not pages:
         sys.exit(f"no HTML pages in {args.pattern}")
-    options = Extract().options()
+    options = Extract().make_engine().options()
     times: dict[str, list[float]] = {"trafilatura": [], "trafilatura + speedup": []}
     texts: dict[str, list[str | None]] = {}
     for _ in range(args.rounds):

@@ -86,6 +86,7 @@ class LineCorrections(Rewriter):
         *(f"l{i}_{what}" for i in range(1, 8) for what in ("lines", "words")),
         "lines_before", "lines_after", "words_before", "words_after", "removed_ratio",
     )
+    report_histograms: ClassVar[tuple[str, ...]] = ("words_before",)
     rules: ClassVar[tuple[Rule, ...]] = (
         Rule("removed_ratio", "removed_ratio", "max", "max_removed_ratio"),
         Rule("empty", "lines_after", "min", None, fixed=1.0, note="no line left"),

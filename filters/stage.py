@@ -89,6 +89,11 @@ class Stage:
     reasons: ClassVar[tuple[str, ...]] = ()
     signal_names: ClassVar[tuple[str, ...]] = ()
     rules: ClassVar[tuple[Rule, ...]] = ()
+    # What the stage reads: "text" (extracted text), "url", or "html" (it turns HTML into
+    # text: extraction, which text datasets skip; only "url" stages may run before it).
+    input: ClassVar[str] = "text"
+    # Signals without a rule whose histogram the report shows anyway (sizes, say).
+    report_histograms: ClassVar[tuple[str, ...]] = ()
     # True: the verdict's reason is the first failing rule, and ``failing()`` says which
     # rules a document fails (the pipeline counts every combination, for the overlap tables).
     decides_by_rules: ClassVar[bool] = False
@@ -211,4 +216,6 @@ class GlobalStage:
     reasons: ClassVar[tuple[str, ...]] = ()
     signal_names: ClassVar[tuple[str, ...]] = ()
     rules: ClassVar[tuple[Rule, ...]] = ()
+    input: ClassVar[str] = "text"
+    report_histograms: ClassVar[tuple[str, ...]] = ()
     decides_by_rules: ClassVar[bool] = False

@@ -121,6 +121,7 @@ class UrlFilter(Filter):
     """Drops documents by URL: blocklists, URL words and high-quality sources (module doc)."""
 
     name: ClassVar[str] = "url_filter"
+    input: ClassVar[str] = "url"
     signal_names: ClassVar[tuple[str, ...]] = _SIGNALS
     rules: ClassVar[tuple[Rule, ...]] = (
         *(Rule(s, s, "max", None, note="a match in the block lists") for s in _SIGNALS[:5]),

@@ -146,14 +146,13 @@ AUTO_PROCESSES_MAX = 8
 def resolve_auto_processes(cfg, beam_args: Sequence[str]):
     """``extract: {processes: 0}`` (the default): the machine's cores, up to
     AUTO_PROCESSES_MAX, on an in-process run; 1 where the runner starts a worker per core."""
-    def is_auto(stage) -> bool:
-        return stage.name == "extract" and stage.processes == 0
+    from webrefine.filters.extract import Extract
 
-    if not any(is_auto(s) for s in cfg.stages):
+    if not any(isinstance(s, Extract) and s.processes == 0 for s in cfg.stages):
         return cfg
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     n = min(cores, AUTO_PROCESSES_MAX) if runs_in_this_process(beam_args) else 1
-    stages = tuple(dataclasses.replace(s, processes=n) if is_auto(s) else s for s in cfg.stages)
+    stages = tuple(s.with_processes(n) if isinstance(s, Extract) else s for s in cfg.stages)
     return dataclasses.replace(cfg, stages=stages)
 
 
@@ -164,11 +163,11 @@ def prestart_extraction(cfg, inputs: Sequence[str], beam_args: list[str]) -> Non
         return  # the stages run in other processes
     if not all(p.lower().endswith((".warc", ".warc.gz", ".arc.gz")) for p in inputs):
         return  # text input: no extraction
-    from webrefine.filters.extract_pool import prestart
+    from webrefine.filters.extract import Extract
 
     for stage in cfg.stages:
-        if stage.name == "extract" and stage.isolation == "process":
-            prestart(stage.options(), stage.helpers, stage.speedup)
+        if isinstance(stage, Extract):
+            stage.prestart()
 
 
 def run(args: argparse.Namespace, beam_args: list[str]) -> int:

@@ -36,9 +36,6 @@ STAGES: dict[str, str] = {
     "minhash_dedup": "webrefine.dedup.minhash:MinhashDedup",
 }
 
-# Stages that read the page's URL or HTML and so may run before extraction.
-PRE_EXTRACT = {"url_filter", "extract"}
-
 CONFIG_DIR = os.path.dirname(os.path.abspath(configs.__file__))
 
 
@@ -243,10 +240,11 @@ def _check_order(stages: tuple[Stage | GlobalStage, ...]) -> None:
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:
         raise ConfigError(f"stage(s) listed twice: {sorted(dupes)}")
-    if "extract" in names:
-        late = [n for n in names[: names.index("extract")] if n not in PRE_EXTRACT]
+    html = [i for i, s in enumerate(stages) if s.input == "html"]
+    if html:  # before the stage that turns HTML into text, only stages that read the URL
+        late = [s.name for s in stages[: html[0]] if s.input == "text"]
         if late:
-            raise ConfigError(f"{late} need extracted text: list them after 'extract'")
+            raise ConfigError(f"{late} need extracted text: list them after '{stages[html[0]].name}'")
     seen_global = None
     for stage in stages:
         if isinstance(stage, GlobalStage):

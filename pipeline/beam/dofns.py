@@ -18,7 +18,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from webrefine.filters import resources
 from webrefine.filters.document import Document, Rejection, Verdict
-from webrefine.filters.stage import Stage, apply_stage, apply_verdict
+from webrefine.filters.stage import Stage, apply_stage
 from webrefine.pipeline import progress
 from webrefine.pipeline.stats.tally import Tally
 
@@ -36,7 +36,7 @@ def install_opener() -> None:
     resources.set_opener(open_beam_file)
 
 
-def _global(value: Any) -> WindowedValue:
+def in_global_window(value: Any) -> WindowedValue:
     return WindowedValue(value, MIN_TIMESTAMP, [GlobalWindow()])
 
 
@@ -66,7 +66,7 @@ class TallyingDoFn(beam.DoFn):
         rejects, self.rejects = self.rejects, Tally()
         for reason in sorted(rejects.samples):
             for rejection in rejects.sample_items(reason):
-                yield beam.pvalue.TaggedOutput(REJECTED, _global(rejection))
+                yield beam.pvalue.TaggedOutput(REJECTED, in_global_window(rejection))
         tally, self.tally = self.tally, Tally()
         if not tally:
             return
@@ -74,7 +74,7 @@ class TallyingDoFn(beam.DoFn):
             beam.metrics.Metrics.counter(METRICS_NAMESPACE, key).inc(n)
         if self.progress_dir:
             progress.flush(self.progress_dir)
-        yield beam.pvalue.TaggedOutput(TALLY, _global(tally))
+        yield beam.pvalue.TaggedOutput(TALLY, in_global_window(tally))
 
 
 class ApplyStageFn(TallyingDoFn):
@@ -94,28 +94,12 @@ class ApplyStageFn(TallyingDoFn):
         self.prefix = f"stage.{self.stage.name}."
         # Stages that decide by their rules: count every rule a document fails.
         self.failing = self.stage.failing if self.stage.decides_by_rules else None
-        # Stages that work on several documents at once (extraction with a process pool).
-        self.streaming = getattr(self.stage, "streaming", False)
 
     def teardown(self) -> None:
         self.stage.teardown()
 
     def process(self, doc: Document) -> Iterable[Any]:
-        if self.streaming:
-            for done, verdict in self.stage.submit(doc):
-                yield from self._account(done, *apply_verdict(self.stage, done, verdict))
-            return
         yield from self._account(doc, *apply_stage(self.stage, doc))
-
-    def finish_bundle(self) -> Iterable[Any]:
-        if self.streaming:  # pages still in the helpers belong to this bundle
-            for done, verdict in self.stage.drain():
-                for out in self._account(done, *apply_verdict(self.stage, done, verdict)):
-                    if isinstance(out, beam.pvalue.TaggedOutput):
-                        yield beam.pvalue.TaggedOutput(out.tag, _global(out.value))
-                    else:
-                        yield _global(out)
-        yield from super().finish_bundle()
 
     def _account(self, doc: Document, out: Document | None, verdict: Verdict) -> Iterable[Any]:
         tally, name = self.tally, self.stage.name

@@ -22,6 +22,8 @@ from webrefine.pipeline.config import RunConfig
 from webrefine.pipeline.beam.dofns import (
     REJECTED, TALLY, ApplyStageFn, CountCharsFn, CountOutputFn, DedupDropsFn, MergeTallies, SampleRejects,
 )
+from webrefine.filters.extract import Extract
+from webrefine.pipeline.beam.extraction import ExtractFn
 from webrefine.pipeline.beam.read import ReadDocumentsFn, ReadWarcFn, expand_pattern
 from webrefine.pipeline.stats.build import build_stats
 from webrefine.pipeline.beam.writers import (
@@ -48,7 +50,7 @@ class RunPlan:
     def stages(self) -> tuple[Stage | GlobalStage, ...]:
         # Text datasets are already extracted: extraction is skipped, every later stage applies.
         if self.document_input:
-            return tuple(s for s in self.config.stages if s.name != "extract")
+            return tuple(s for s in self.config.stages if s.input != "html")
         return self.config.stages
 
     def stage_names(self) -> tuple[str, ...]:
@@ -94,7 +96,8 @@ def build(p: beam.Pipeline, plan: RunPlan) -> None:
             if emit_rejects:
                 rejects.append(drops[REJECTED])
             continue
-        fn = ApplyStageFn(stage, out.reject_text_chars, out.rejects_per_reason, plan.progress_dir)
+        step = ExtractFn if isinstance(stage, Extract) else ApplyStageFn
+        fn = step(stage, out.reject_text_chars, out.rejects_per_reason, plan.progress_dir)
         res = docs | f"Stage[{stage.name}]" >> beam.ParDo(fn).with_outputs(TALLY, REJECTED, main="kept")
         docs = res["kept"]
         tallies.append(res[TALLY])

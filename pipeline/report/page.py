@@ -13,14 +13,13 @@ from html import escape
 from typing import Any, Mapping
 
 from webrefine.pipeline.report import rules as R
-from webrefine.pipeline.report.view import html_stages, original_units, ratio, stage_rows, text_baseline
+from webrefine.pipeline.report.view import declared, html_stages, original_units, ratio, stage_rows, text_baseline
 from webrefine.pipeline.report.sections import (
     dedup_section, errors_section, fixed_rules_html, line_rules_html, overlap_html, row_reason, samples_section,
 )
 from webrefine.pipeline.report.svg import hist_svg, whatif_svg
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
-EXTRA_HISTOGRAMS = ("extract.text_chars", "extract.html_chars", "line_corrections.words_before")
 
 
 def n(x: int) -> str:
@@ -91,7 +90,7 @@ def _top(stats: Mapping[str, Any], rows: list[dict[str, Any]]) -> str:
          "input"),
         ("Kept", n(out.get("documents", 0)), f"{pct(ratio(out.get('documents', 0), units))} of input", "kept"),
         ("Text kept", f"{out.get('chars', 0) / 1e6:.2f}M chars",
-         f"{pct(ratio(out.get('chars', 0), base))} of {'extracted' if 'extract' in [r['name'] for r in rows] else 'input'} text",
+         f"{pct(ratio(out.get('chars', 0), base))} of {'extracted' if any(r['extracts'] for r in rows) else 'input'} text",
          "chars"),
         ("Largest cut", escape(worst["name"]) if worst else "-",
          f"{n(worst['dropped'])} docs · {pct(worst['dropped_of_original'])} of input" if worst else "", "worst"),
@@ -171,7 +170,7 @@ def _funnel(stats: Mapping[str, Any], rows: list[dict[str, Any]]) -> str:
     for r in rows:
         if r["name"] in html or not r["chars_in"]:
             continue
-        if r["name"] == "extract":  # HTML in, text out: the text is where the bars start
+        if r["extracts"]:  # HTML in, text out: the text is where the bars start
             chars.append(_frow("extracted text", 1.0, 0.0, f'{r["chars_out"] / 1e6:.2f}M', chars=True))
             continue
         cut = r["chars_in"] - r["chars_out"]
@@ -188,10 +187,10 @@ def _funnel(stats: Mapping[str, Any], rows: list[dict[str, Any]]) -> str:
                            f'(−{pct(ratio(cut, last["chars_out"]))})</span>', chars=True))
     html_note = ""
     if html:
-        read = next((r for r in rows if r["name"] == "extract"), None)
+        read = next((r for r in rows if r["extracts"]), None)
         if read:
             html_note = (f'<p class="small muted">Before extraction the stages carry HTML: {read["chars_in"] / 1e6:.1f}M '
-                         f'HTML characters entered extract and {read["chars_out"] / 1e6:.2f}M characters of text came '
+                         f'HTML characters entered {escape(read["name"])} and {read["chars_out"] / 1e6:.2f}M characters of text came '
                          f'out ({pct(ratio(read["chars_out"], read["chars_in"]))}); the bars below start from that text.</p>')
     return (f'<h2 id="funnel">Funnel</h2><div class="funnels">'
             f'<div class="funnel" id="funnel-docs"><h3>Documents <span class="sub small">bar = share of the '
@@ -242,7 +241,9 @@ def _reason_chars(row: dict[str, Any], reason: dict[str, Any]) -> str:
 def _stage_section(stats: Mapping[str, Any], row: dict[str, Any], data: dict[str, Any]) -> str:
     name = row["name"]
     rules = R.rules_for(name)
-    extra = [h for h in EXTRA_HISTOGRAMS if h.startswith(name + ".") and h in stats.get("histograms", {})]
+    cls = declared(name)
+    shown = cls.report_histograms if cls is not None else ()
+    extra = [f"{name}.{s}" for s in shown if f"{name}.{s}" in stats.get("histograms", {})]
     if not rules and not extra:
         return ""
     params = R.stage_params(stats, name)

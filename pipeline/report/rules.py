@@ -15,26 +15,18 @@ import math
 from typing import Any, Mapping
 
 from webrefine.filters.stage import DIRECTIONS, Rule
-
-
-def _stage_class(stage: str) -> type | None:
-    from webrefine.pipeline.config import ConfigError, stage_class
-
-    try:
-        return stage_class(stage)
-    except ConfigError:  # a stage this version does not know: no rules to show
-        return None
+from webrefine.pipeline.report.view import declared
 
 
 def rules_for(stage: str) -> tuple[Rule, ...]:
     """The rules ``stage`` declares, in its check order."""
-    cls = _stage_class(stage)
+    cls = declared(stage)
     return cls.rules if cls is not None else ()
 
 
 def counts_failures(stage: str) -> bool:
     """Whether the run counted every rule each document failed (``<stage>.fails.*``)."""
-    cls = _stage_class(stage)
+    cls = declared(stage)
     return bool(cls is not None and cls.decides_by_rules)
 
 

@@ -123,17 +123,17 @@ def test_a_pool_extracts_in_parallel_and_keeps_order_timeouts_and_empties():
 
 
 def test_a_prestarted_pool_is_adopted_once():
-    from webrefine.filters import extract_pool
+    from webrefine.filters.extract import pool
 
     stage = Extract(processes=2)
-    extract_pool.prestart(stage.options(), 2)
-    prestarted = extract_pool._PRESTARTED[(repr(sorted(stage.options().items())), 2, True)]
+    stage.prestart()
+    prestarted = pool._PRESTARTED[(stage.make_engine(), 2)]
     stage.setup()
     other = Extract(processes=2)
     other.setup()
     try:
         assert stage._pool is prestarted and other._pool is not prestarted
-        assert not extract_pool._PRESTARTED
+        assert not pool._PRESTARTED
         assert stage(page(ARTICLE)).keep
     finally:
         stage.teardown()

@@ -78,6 +78,7 @@ def test_reasons_are_well_formed(name):
 def test_signals_are_declared(name):
     cls = stage_class(name)
     assert len(set(cls.signal_names)) == len(cls.signal_names)
+    assert set(cls.report_histograms) <= set(cls.signal_names) and cls.input in ("text", "url", "html")
     assert all(re.fullmatch(SNAKE, s) for s in cls.signal_names)
     if not per_document(name):
         return

@@ -1,11 +1,11 @@
-"""filters/extract_speedup.py: the guarded XPaths select the same nodes and trafilatura
+"""filters/extract/speedup.py: the guarded XPaths select the same nodes and trafilatura
 gives the same text with them as without."""
 import pytest
 from lxml import html as lxml_html
 from lxml.etree import XPath
 
-from webrefine.filters import extract_speedup
-from webrefine.filters.extract_speedup import REGEXP_NS, guard
+from webrefine.filters.extract import speedup as extract_speedup
+from webrefine.filters.extract.speedup import REGEXP_NS, guard
 from webrefine.pipeline.cli import SAMPLE
 from webrefine.pipeline.config import ReadConfig
 from webrefine.pipeline.stats.tally import Tally
@@ -42,7 +42,7 @@ def test_trafilatura_output_is_identical_with_the_speedup():
 
     from webrefine.filters.extract import Extract
 
-    options = Extract().options()
+    options = Extract().make_engine().options()
     pages = sample_pages()
     assert len(pages) >= 40
     extract_speedup.uninstall()

@@ -11,14 +11,15 @@ make a page's text depend on which pages the same worker saw before it (SPEC P9)
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from webrefine.filters.document import Document, Verdict, drop, keep
 from webrefine.filters.stage import Stage
-from webrefine.filters.extract_pool import run_extractor, take_pool
-from webrefine.filters.extract_speedup import install as install_speedup
+from webrefine.filters.extract.engines import Engine, Resiliparse, Trafilatura
+from webrefine.filters.extract.pool import prestart, take_pool
 
 _NEWLINES = re.compile(r"\n{3,}")
 # URL removal (RefinedWeb/DCLM `url_removal_modifier`). DCLM matches bare domains against
@@ -51,8 +52,10 @@ class Extract(Stage):
     """Rewriter: HTML → text. Drops: ``extract.empty``, ``extract.timeout``, ``extract.error``."""
 
     name: ClassVar[str] = "extract"
+    input: ClassVar[str] = "html"
     reasons: ClassVar[tuple[str, ...]] = ("extract.empty", "extract.timeout", "extract.error")
     signal_names: ClassVar[tuple[str, ...]] = ("html_chars", "text_chars")
+    report_histograms: ClassVar[tuple[str, ...]] = ("text_chars", "html_chars")
 
     # "trafilatura" (the reference, SPEC §2.3) or "resiliparse": Resiliparse's main-content
     # heuristics, a C++ extractor about 10x faster whose text differs (README: Extraction
@@ -79,7 +82,7 @@ class Extract(Stage):
     # ``resolve_auto_processes``); left at 0 (a stage used on its own) it means 1.
     processes: int = 0
     remove_urls: bool = True
-    # Exact-output speed-up of trafilatura's XPath pruning (filters/extract_speedup.py):
+    # Exact-output speed-up of trafilatura's XPath pruning (filters/extract/speedup.py):
     # same text, ~16% less extraction time (bench/bench_extract.py). False: trafilatura untouched.
     speedup: bool = True
 
@@ -104,32 +107,27 @@ class Extract(Stage):
         """True when pages should go through ``submit``/``drain`` (several helpers)."""
         return self.isolation == "process" and self.helpers > 1
 
-    def options(self) -> dict[str, Any]:
+    def make_engine(self) -> Engine:
+        """The engine these parameters select."""
         if self.engine == "resiliparse":
-            return {
-                "engine": "resiliparse",
-                "main_content": True,
-                "preserve_formatting": True,
-                "list_bullets": True,
-                "alt_texts": False,  # trafilatura's text output has no alt texts either
-                "links": False,
-                "form_fields": False,
-                "noscript": False,
-                "comments": self.include_comments,
-            }
-        return {
-            "favor_precision": self.favor_precision,
-            "favor_recall": self.favor_recall,
-            "include_comments": self.include_comments,
-            "include_tables": self.include_tables,
-            "fast": self.fast,
-            "deduplicate": False,
-            "output_format": "txt",
-        }
+            return Resiliparse(include_comments=self.include_comments)
+        return Trafilatura(favor_precision=self.favor_precision, favor_recall=self.favor_recall,
+                           include_comments=self.include_comments, include_tables=self.include_tables,
+                           fast=self.fast, speedup=self.speedup)
+
+    def with_processes(self, cores: int) -> "Extract":
+        """``processes: 0`` (auto) resolved for a run: ``cores`` helpers; otherwise itself."""
+        return dataclasses.replace(self, processes=cores) if self.processes == 0 else self
+
+    def prestart(self) -> None:
+        """Start the helper processes now, in this process, for the first setup() here to adopt
+        (while the caller does other work: importing Beam, building the graph)."""
+        if self.isolation == "process":
+            prestart(self.make_engine(), self.helpers)
 
     def setup(self) -> None:
         if self.isolation == "process" and getattr(self, "_pool", None) is None:
-            self._set("_pool", take_pool(self.options(), self.helpers, self.speedup))
+            self._set("_pool", take_pool(self.make_engine(), self.helpers))
 
     def teardown(self) -> None:
         pool = getattr(self, "_pool", None)
@@ -165,11 +163,11 @@ class Extract(Stage):
         todo = [i for i, html in enumerate(pages) if html.strip()]
         outcome: dict[int, tuple[str, Any]] = {}
         if self.isolation == "inline":
-            if self.speedup and self.engine == "trafilatura":
-                install_speedup()
+            engine = self.make_engine()
+            engine.load()
             for i in todo:
                 try:
-                    outcome[i] = ("ok", run_extractor(pages[i], self.options()))
+                    outcome[i] = ("ok", engine.extract(pages[i]))
                 except Exception as exc:  # noqa: BLE001
                     outcome[i] = ("error", f"{type(exc).__name__}: {exc}")
         elif todo:

@@ -13,7 +13,7 @@ same nodes and libxml2 skips the call. A pattern that matches the empty string i
 alone. ``install`` applies this to the compiled expressions in ``trafilatura.xpaths`` in
 place (the lists are shared with the modules that use them) and returns an undo function.
 
-Checked by tests/filters/test_extract_speedup.py (identical output on the bundled sample)
+Checked by tests/filters/extract/test_speedup.py (identical output on the bundled sample)
 and ``bench/bench_extract.py`` (identical on all cc-sample pages, and the time saved).
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""filters/extract_pool.py: the pipe protocol survives partial writes and never blocks for good."""
+"""filters/extract/pool.py: the pipe protocol survives partial writes and never blocks for good."""
 import os
 import signal
 import threading
@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from webrefine.filters.extract_pool import HelperPool, _read_exact, _write_msg, _read_msg
+from webrefine.filters.extract.engines import Trafilatura
+from webrefine.filters.extract.pool import HelperPool, _read_exact, _read_msg, _write_msg
 from tests.warcgen import ARTICLE
 
 
@@ -31,7 +32,7 @@ def test_pages_larger_than_the_pipe_arrive_whole_while_signals_interrupt_the_wri
     reply (a hang seen under py-spy, which stops the process to sample it)."""
     words = " ".join(f"word{i}" for i in range(400_000))  # ~4 MB: four times the 1 MiB pipe
     big = ARTICLE.replace("</article>", f"<p>{words}</p></article>")
-    pool = HelperPool({"output_format": "txt", "deduplicate": False}, 2)
+    pool = HelperPool(Trafilatura(), 2)
     fired = []
     old = signal.signal(signal.SIGALRM, lambda *_: fired.append(1))
     signal.setitimer(signal.ITIMER_REAL, 0.0002, 0.0002)
@@ -52,7 +53,7 @@ def test_a_helper_holds_a_second_small_page_but_never_a_large_one():
     helper that is blocked writing a large reply: a deadlock."""
     words = " ".join(f"word{i}" for i in range(300_000))
     big = ARTICLE.replace("</article>", f"<p>{words}</p></article>")  # ~3 MB page, ~3 MB of text back
-    pool = HelperPool({"output_format": "txt", "deduplicate": False}, 1)
+    pool = HelperPool(Trafilatura(), 1)
     (helper,) = pool.helpers
     outcomes: dict = {}
 

@@ -1,4 +1,4 @@
-"""Time-boxed helper processes for the extractor (used by filters/extract.py).
+"""Time-boxed helper processes for the extraction engines (used by the extract stage).
 
 trafilatura has no timeout in its Python API (SPEC P10), so pages go to helper processes
 that are killed and restarted when a page takes too long. A helper is a new interpreter
@@ -19,18 +19,7 @@ import time
 from collections import deque
 from typing import Any
 
-
-def run_extractor(html: str, options: dict[str, Any]) -> str | None:
-    """Text of one page: ``options`` are the extractor's keyword arguments, plus ``engine``
-    ("trafilatura" when absent, or "resiliparse")."""
-    kwargs = dict(options)
-    if kwargs.pop("engine", "trafilatura") == "resiliparse":
-        from resiliparse.extract.html2text import extract_plain_text
-
-        return extract_plain_text(html, **kwargs)
-    import trafilatura
-
-    return trafilatura.extract(html, **kwargs)
+from webrefine.filters.extract.engines import Engine, make_engine
 
 
 def _encode(obj: Any) -> bytes:
@@ -82,18 +71,10 @@ def _read_msg(fd: int, deadline: float | None = None) -> Any:
     return pickle.loads(_read_exact(fd, n, deadline))
 
 
-def serve(options: dict[str, Any], speedup: bool = True) -> None:
+def serve(name: str, params: dict[str, Any]) -> None:
     """Helper process main loop: HTML in on stdin, ("ok", text) or ("error", msg) out on stdout."""
-    if options.get("engine", "trafilatura") == "resiliparse":  # import before the first page
-        import resiliparse.extract.html2text  # noqa: F401
-    else:
-        import trafilatura  # noqa: F401
-
-        if speedup:
-            from webrefine.filters.extract_speedup import install
-
-            install()
-
+    engine = make_engine(name, params)
+    engine.load()  # import before the first page
     # The protocol owns fds 0 and 1; anything printed goes to stderr instead.
     stdin, stdout = os.dup(0), os.dup(1)
     os.dup2(2, 1)
@@ -106,7 +87,7 @@ def serve(options: dict[str, Any], speedup: bool = True) -> None:
             return
         start = time.monotonic()
         try:
-            reply = ("ok", run_extractor(html, options))
+            reply = ("ok", engine.extract(html))
         except BaseException as exc:  # noqa: BLE001 - any failure of the extractor is a drop
             reply = ("error", f"{type(exc).__name__}: {exc}"[:500])
         _write_msg(stdout, (*reply, time.monotonic() - start))
@@ -122,15 +103,15 @@ class Helper:
     multiprocessing would re-import the worker's __main__) and the pipes to it; restarted
     after a timeout or a crash."""
 
-    def __init__(self, options: dict[str, Any], speedup: bool = True) -> None:
-        self.options = options
-        self.speedup = speedup
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
         self.proc: subprocess.Popen | None = None
         self.capacity = 65536  # bytes its input pipe holds
 
     def _start(self) -> None:
         # The helper imports the installed package, like any process on the worker.
-        code = f"from webrefine.filters.extract_pool import serve; serve({self.options!r}, {self.speedup!r})"
+        name, params = self.engine.spec()
+        code = f"from webrefine.filters.extract.pool import serve; serve({name!r}, {params!r})"
         self.proc = subprocess.Popen(
             [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
         )
@@ -185,8 +166,8 @@ class HelperPool:
     blocks on a helper that is itself blocked writing a reply.
     """
 
-    def __init__(self, options: dict[str, Any], size: int, speedup: bool = True, depth: int = 2) -> None:
-        self.helpers = [Helper(options, speedup) for _ in range(size)]
+    def __init__(self, engine: Engine, size: int, depth: int = 2) -> None:
+        self.helpers = [Helper(engine) for _ in range(size)]
         self.depth = depth
         # pages sent to each helper and not answered yet, oldest (the one in progress) first
         self.queues: dict[Helper, deque[tuple[Any, bytes]]] = {h: deque() for h in self.helpers}
@@ -276,17 +257,15 @@ class HelperPool:
 
 
 # Pools started ahead of time in this process (``prestart``), adopted by the first Extract
-# stage set up here with the same options; a stage in another process starts its own.
-_PRESTARTED: dict[tuple[str, int, bool], HelperPool] = {}
+# stage set up here with the same engine; a stage in another process starts its own.
+_PRESTARTED: dict[tuple[Engine, int], HelperPool] = {}
 
 
-def prestart(options: dict[str, Any], size: int, speedup: bool = True) -> None:
-    key = (repr(sorted(options.items())), size, speedup)
-    if key not in _PRESTARTED:
-        _PRESTARTED[key] = HelperPool(options, size, speedup)
+def prestart(engine: Engine, size: int) -> None:
+    if (engine, size) not in _PRESTARTED:
+        _PRESTARTED[(engine, size)] = HelperPool(engine, size)
 
 
-def take_pool(options: dict[str, Any], size: int, speedup: bool = True) -> HelperPool:
-    """A prestarted pool for these options, or a new one."""
-    key = (repr(sorted(options.items())), size, speedup)
-    return _PRESTARTED.pop(key, None) or HelperPool(options, size, speedup)
+def take_pool(engine: Engine, size: int) -> HelperPool:
+    """A prestarted pool for this engine, or a new one."""
+    return _PRESTARTED.pop((engine, size), None) or HelperPool(engine, size)
