@@ -1,8 +1,8 @@
 """Per-document cost of every quality filter on real extracted text, next to trafilatura.
 
-Issue 7's budget: the filters together must cost well under 10% of extraction. This script
+The budget: the filters together must cost well under 10% of extraction. This script
 extracts the HTML of the sample WARCs with trafilatura (``favor_precision=True``,
-``include_comments=False``, ``deduplicate=False``: P9), caches the texts in the temp dir,
+``include_comments=False``, ``deduplicate=False``: docs/rules.md, Extraction), caches the texts in the temp dir,
 then times each filter alone and the chains together (median of ``--passes`` passes, CPU
 time of this process, so other processes on the machine disturb it less), and times
 trafilatura again on a sample in the same run for the ratio. Then it prints per-stage

@@ -7,7 +7,7 @@ Two implementations with bit-identical results (tested against datasketch):
   (~30 MB at 9,000 permutations) and is bound by memory traffic. ~0.17 ns per
   shingle×permutation: three passes over the block are numpy's floor.
 - ``numba`` (used when the ``numba`` package is installed): one fused loop, the running
-  minimum held in cache, ~3× faster than numpy. Compiled once per process (~1 s), at
+  minimum held in cache, faster than numpy (bench/bench_minhash.py). Compiled once per process, at
   the first ``MinHasher`` (a Beam worker's ``setup``), never at import.
 ``kernel("auto")`` picks numba when it can be imported, else numpy.
 """

@@ -3,8 +3,8 @@
 Signatures are datasketch-compatible: permutation parameters come from datasketch's
 own ``MinHash(num_perm, seed).permutations`` (scheme "affine32": fmix32 pre-mix, then
 ``a*h + b mod 2^32`` with odd ``a``), and ``MinHasher.signature`` equals datasketch's
-``hashvalues`` for the same input hashes (tested). What makes it ≥5× faster than
-``MinHash.update_batch`` at 9,000 permutations (bench/bench_minhash.py):
+``hashvalues`` for the same input hashes (tested). What makes it faster than
+``MinHash.update_batch`` at 9,000 permutations (README; bench/bench_minhash.py):
 - shingles are hashed per word and combined with numpy (dedup/shingles.py), not by
   building and SHA-1-hashing one string per shingle;
 - duplicate shingles are removed before permuting;
@@ -57,7 +57,7 @@ _FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2
 @dataclass(frozen=True)
 class MinhashDedup(GlobalStage):
     """Near-duplicate removal: MinHash LSH, optional exact-Jaccard verification,
-    connected components, one deterministic survivor per component (SPEC §2.8)."""
+    connected components, one deterministic survivor per component (docs/rules.md, Deduplication)."""
 
     name: ClassVar[str] = "minhash_dedup"
     reasons: ClassVar[tuple[str, ...]] = ("minhash_dedup.duplicate",)
@@ -110,7 +110,7 @@ class MinhashDedup(GlobalStage):
         return self.n_bands * self.n_rows
 
     def fingerprint(self) -> str:
-        """Everything a signature depends on (SPEC P2): store it with any signature."""
+        """Everything a signature depends on (docs/rules.md, Deduplication): store it with any signature."""
         return (f"minhash/v1 words=\\w+ lower digits={int(self.normalize_digits)} "
                 f"accents={int(self.strip_accents)} ngram={self.ngram} shingle=blake2b64-word+fmix64>>32 "
                 f"perm=datasketch-affine32 seed={self.seed} bands={self.n_bands} rows={self.n_rows}")

@@ -5,7 +5,7 @@ tuples of strings so that they compare the same way on every worker and runner a
 encode compactly in Beam's shuffles (they are also the node labels of MinHash
 connected components, where the component minimum is the survivor).
 
-Rules (SPEC §2.8 "recommended", §2.10):
+Rules (docs/rules.md, Deduplication):
 - ``earliest``: earliest ``date`` wins, then the smallest ``id``;
 - ``latest``: latest ``date`` wins, then the smallest ``id``.
 In both, a document without a date sorts after every dated one: an unknown crawl date

@@ -1,4 +1,4 @@
-"""url_dedup: one document per normalised URL (SPEC §2.10).
+"""url_dedup: one document per normalised URL (docs/rules.md, Deduplication).
 
 Normalisation: scheme and host lowercased (they are case-insensitive by RFC 3986);
 the fragment dropped (never sent to the server, so it never changes the page); the
@@ -6,7 +6,7 @@ default port (:80 for http, :443 for https) dropped and an empty path written "/
 (both denote the same resource). Path and query keep their case (servers may treat
 them case-sensitively); ``lowercase_path`` switches that off. User info is kept.
 
-Survivor: the latest crawl date by default (fresher content, SPEC §2.10), configurable
+Survivor: the latest crawl date by default (fresher content), configurable
 to ``earliest``; ties: smallest id. Documents without a URL are never grouped.
 """
 from __future__ import annotations

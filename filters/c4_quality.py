@@ -1,4 +1,4 @@
-"""C4's cleaning rules (Raffel et al. 2020), TFDS reference values (SPEC D19, P24, P25).
+"""C4's cleaning rules (Raffel et al. 2020), TFDS reference values (docs/rules.md, C4 quality).
 
 A rewriter: like TFDS ``c4_utils.clean_page``, it removes lines and drops whole documents.
 Each non-empty stripped line goes through, in TFDS order:
@@ -19,9 +19,9 @@ Then a document with fewer than 3 sentences is dropped (``too_few_sentences``), 
 no line left is dropped (``empty``, reachable only with the sentence rule disabled).
 
 Values are TFDS's: 3 sentences and 5 words per line. datatrove's ``C4QualityFilter``
-defaults to 5 and 3, swapped (P24); FineWeb's configuration turns the terminal-punctuation
+defaults to 5 and 3, swapped; FineWeb's configuration turns the terminal-punctuation
 rule off (it removed ~30% of tokens), which ``filter_no_terminal_punct=False`` does here.
-Like datatrove's, this stage still removes short lines when that rule is off (P25).
+Like datatrove's, this stage still removes short lines when that rule is off.
 
 Deviations: sentences are counted by a regex (runs of ``. ! ?`` before whitespace or the
 line end, not after a one-letter initial or a common abbreviation; at least one per kept

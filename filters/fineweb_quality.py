@@ -1,4 +1,4 @@
-"""FineWeb's own quality rules (SPEC §3.2, P23), for the ``fineweb`` preset.
+"""FineWeb's own quality rules (docs/rules.md, FineWeb quality), for the ``fineweb`` preset.
 
 FineWeb picked these three thresholds by comparing metric histograms of a high- and a
 low-quality version of the same crawl, and reports the tokens each removes (FineWeb paper
@@ -10,15 +10,15 @@ low-quality version of the same crawl, and reports the tokens each removes (Fine
   characters; 3.73%): navigation and link lists;
 - at least 1% of the characters are in repeated lines (``char_dup_ratio`` ≥ 0.01; 12.47%):
   counting only the occurrences after the first, divided by the text's length without its
-  newlines. The paper's §3.6 text says 0.1; Table 2 and the code say 0.01 (P23), and 0.01
+  newlines. The paper's §3.6 text says 0.1; Table 2 and the code say 0.01, and 0.01
   is what produced FineWeb.
 
 ``list_ratio`` (newlines / words > 0.3) is in datatrove's current code but not in the
-paper (P23); it is off by default (``filter_list_ratio``) and its signal is always reported.
+paper; it is off by default (``filter_list_ratio``) and its signal is always reported.
 
 Semantics follow datatrove's ``FineWebQualityFilter`` (the code that built FineWeb) except
 for the shared definitions of ``filters.text``: lines are the non-empty stripped lines (the
-code counts blank lines as short, unpunctuated lines, the bias P13 describes), and words for
+code counts blank lines as short, unpunctuated lines), and words for
 ``list_ratio`` are whitespace words (the code uses NLTK tokens, punctuation included, which
 makes its ratio a little lower). "Short" keeps the code's ``len(line) <= 30``; the paper
 says "shorter than 30 characters".

@@ -1,6 +1,6 @@
-"""Gopher document-wise quality rules (SPEC §2.6; Rae et al. 2021), RW profile.
+"""Gopher document-wise quality rules (Rae et al. 2021), RW profile: docs/rules.md, Gopher quality.
 
-RefinedWeb applies Gopher's heuristics unchanged (SPEC §2.6 [S]), so the thresholds are
+RefinedWeb applies Gopher's heuristics unchanged, so the thresholds are
 Gopher's: keep 50-100,000 words (shorter pages are mostly navigation or stubs, longer ones
 dumps), a mean word length of 3-10 characters (outside: tables, hashes, glued tokens), at
 most 0.1 "#" and 0.1 ellipses per word (tag clouds, truncated teasers), at most 90% of lines
@@ -8,21 +8,21 @@ starting with a bullet (link lists), at most 30% ending with an ellipsis (teaser
 least 80% of words with a letter (numbers, code, symbols) and at least 2 English stop words
 (a cheap "is this running English prose" test).
 
-Definitions (RW profile = DCLM, SPEC D8-D10; the shared helpers are in ``filters.text``):
+Definitions (RW profile = DCLM; the shared helpers are in ``filters.text``):
 
 - words are whitespace words; the word count counts only words with an alphanumeric
-  character (datatrove counts spaCy tokens; P14: its punctuation tokens skew the ratios);
+  character (datatrove counts spaCy tokens; its punctuation tokens skew the ratios);
 - mean word length is over all whitespace words (attached punctuation counts, as in DCLM);
 - "#" and ellipsis (``...``, ``. . .``, ``…``) ratios are two separate checks over whitespace
   words, as Gopher words them. ``combined_symbol_ratio=True`` gives DCLM's single, slightly
-  stricter check of their sum (reason ``symbol_ratio``) for DCLM parity (D10);
+  stricter check of their sum (reason ``symbol_ratio``) for DCLM parity;
 - bullet and ellipsis lines are shares of the non-empty stripped lines (datatrove counts
   blank lines in the denominator, which makes both rules laxer); bullets are DCLM's
   ``● • * -``;
 - the alphabetic share is over whitespace words (datatrove includes punctuation tokens,
-  which is stricter, P14);
-- stop words are counted as occurrences of lowercased whitespace words (D9; datatrove now
-  counts distinct, case-sensitive words, P15).
+  which is stricter);
+- stop words are counted as occurrences of lowercased whitespace words (DCLM; datatrove now
+  counts distinct, case-sensitive words).
 
 Rules are checked in datatrove's (Gopher's) order, first failure is the reason; every
 signal is computed for every document.
@@ -124,7 +124,7 @@ def _word_regex(wanted: tuple[str, ...]) -> re.Pattern:
 def _count_words(text: str, wanted: tuple[str, ...]) -> int:
     """Occurrences of the ``wanted`` words among the lowercased whitespace words of ``text``.
 
-    One regex pass over the shared " w1 w2 w3 " view; about twice as fast as a Python loop
-    over the words or one ``str.count`` per wanted word.
+    One regex pass over the shared " w1 w2 w3 " view; faster than a Python loop over the
+    words or one ``str.count`` per wanted word (bench/bench_filters.py).
     """
     return len(_word_regex(wanted).findall(T.lowered_words(text))) if wanted else 0

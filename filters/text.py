@@ -1,14 +1,14 @@
 """The one definition of words, lines, paragraphs and n-gram tokens that every filter uses.
 
-SPEC §5 asks for one word function and one token function across all stages, so rates stay
-comparable between rules and runs. The RW profile (SPEC §2.5-§2.7, D8, D11) picks:
+One word function and one token function across all stages, so rates stay comparable between
+rules and runs (docs/rules.md, Shared text definitions). The RW profile picks:
 
 - ``words(text)``: whitespace words, ``text.split()`` (Gopher "words"; DCLM's quality rules).
-  Counts that SPEC calls "word count" use only the words holding at least one alphanumeric
+  Counts called "word count" use only the words holding at least one alphanumeric
   character (``WordCounts.alnum``), so a lone "-" or "|" is not a word. DCLM counts fastText
   tokens that start with an alphanumeric; counting whitespace words with an alphanumeric gives
   the same number on ordinary prose without a tokenizer dependency.
-- ``lines(text)``: split on ``\\n`` only, each line stripped, empty ones dropped (DCLM; P13:
+- ``lines(text)``: split on ``\\n`` only, each line stripped, empty ones dropped (DCLM;
   blank lines must not inflate duplicate-line counts). ``\\r`` goes with the strip; other
   Unicode line separators are not line breaks here (trafilatura emits ``\\n``).
 - ``paragraphs(text)``: split on blank lines (``\\n``, optional whitespace, ``\\n``), stripped,
@@ -17,10 +17,10 @@ comparable between rules and runs. The RW profile (SPEC §2.5-§2.7, D8, D11) pi
 - ``tokens(text)``: n-gram tokens for the repetition rules: maximal runs of word characters
   (``\\w``), each starting at its first alphanumeric (regex ``[^\\W_]\\w*``), case kept. DCLM
   uses UAX #29 segmentation (uniseg) and keeps tokens that start with an alphanumeric; ``\\w``
-  runs are the other reading SPEC allows, need no dependency, and match the ``\\w+`` tokens
+  runs are the other common reading, need no dependency, and match the ``\\w+`` tokens
   of the dedup ground truth. Difference: "don't" is two tokens here, one in UAX #29.
 
-Speed (issue 7: all filters well under 10% of extraction). The filters run back to back on
+Speed (all filters together well under 10% of extraction). The filters run back to back on
 the same string, so each view is computed once and shared through small ``lru_cache``s keyed
 by the text (Python caches a str's hash). Everything returns tuples (immutable, safe to
 share). Nothing loops over characters in Python. Most English pages have no non-ASCII word
@@ -137,7 +137,7 @@ def count_words(text: str, ws: tuple[str, ...] | list[str] | None = None) -> Wor
 
 
 def count_alnum_words(text: str) -> int:
-    """The document word count of SPEC: whitespace words holding an alphanumeric character."""
+    """The document word count: whitespace words holding an alphanumeric character."""
     return word_counts(text).alnum
 
 

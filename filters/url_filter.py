@@ -1,4 +1,4 @@
-"""URL filtering (SPEC §2.2), RefinedWeb's first stage: adult and fraudulent sites, and
+"""URL filtering (docs/rules.md, URL filter), RefinedWeb's first stage: adult and fraudulent sites, and
 high-quality sources kept out of the web corpus. A URL is dropped when any rule fires;
 the reason is the first in this order:
 
@@ -17,9 +17,9 @@ the reason is the first in this order:
   them to be mixable with curated corpora; FineWeb does not: ``exclude_hq_sources=False``).
 
 Hosts are lowercased and lose one leading ``www.`` label, and only that one (DCLM deletes
-every "www" substring, P18); words are matched lowercased (datatrove does not lowercase its
-word pieces, P17). The HQ list matches by domain suffix, so Stack Exchange subdomains go too
-(DCLM matches exact hosts, P18); see ``data/hq_domains.txt``.
+every "www" substring); words are matched lowercased (datatrove does not lowercase its
+word pieces). The HQ list matches by domain suffix, so Stack Exchange subdomains go too
+(DCLM matches exact hosts); see ``data/hq_domains.txt``.
 
 Lists. The package ships small hand-written defaults in ``filters/data/`` (one entry per
 line, ``#`` comments). RefinedWeb's own lists are not published; its domain list (~4.6M

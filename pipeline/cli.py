@@ -95,7 +95,7 @@ def console_main() -> int:
     """Entry point of the ``webrefine`` command and ``python -m webrefine``."""
     status = main()
     # Beam imports about a million objects; the garbage collection passes of interpreter
-    # shutdown walk them all (0.4-0.5 s of every run). Freezing them first skips that walk;
+    # shutdown walk them all (a noticeable part of a short run). Freezing them first skips that walk;
     # atexit handlers and file closing still run. Not in main(): tests call it in-process.
     gc.freeze()
     return status
@@ -123,7 +123,7 @@ def run_header(cfg, inputs: Sequence[str], input_fmt: str, runner: str) -> dict[
         "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     for stage in cfg.stages:
-        if hasattr(stage, "fingerprint"):  # signatures are tied to their normaliser (SPEC P2)
+        if hasattr(stage, "fingerprint"):  # signatures are tied to their normaliser (docs/rules.md, Deduplication)
             header[f"{stage.name}_fingerprint"] = stage.fingerprint()
         if stage.name == "language":
             from webrefine.filters.language import model_fingerprint
@@ -139,7 +139,7 @@ def runs_in_this_process(beam_args: Sequence[str]) -> bool:
 
 
 # One in-process worker feeds about this many extraction helpers before it becomes the
-# bottleneck itself (16-core device: 1 worker x 16 helpers 202 responses/s, 8 x 2 371).
+# bottleneck itself (README, Performance: the scaling measurements; bench/scaling.py).
 AUTO_PROCESSES_MAX = 8
 
 

@@ -250,7 +250,7 @@ def _check_order(stages: tuple[Stage | GlobalStage, ...]) -> None:
         if isinstance(stage, GlobalStage):
             seen_global = stage.name
         elif seen_global is not None:
-            # SPEC P8: a filter after dedup can delete the one document a cluster kept.
+            # A filter after dedup can delete the one document a cluster kept (docs/rules.md, Pipeline order).
             raise ConfigError(
                 f"'{stage.name}' comes after '{seen_global}': run every filter before deduplication"
             )

@@ -1,6 +1,6 @@
 """Time-boxed helper processes for the extraction engines (used by the extract stage).
 
-trafilatura has no timeout in its Python API (SPEC P10), so pages go to helper processes
+trafilatura has no timeout in its Python API (docs/rules.md, Extraction), so pages go to helper processes
 that are killed and restarted when a page takes too long. A helper is a new interpreter
 (``python -c``), not a fork: the parent may run gRPC threads, and multiprocessing would
 re-import the worker's ``__main__``. Messages are length-prefixed pickles over pipes.
@@ -174,7 +174,7 @@ class HelperPool:
         self.started: dict[Helper, float] = {}  # when the helper's oldest page started (about)
         self.done: list[tuple[Any, tuple[str, Any]]] = []
         self.lock = threading.Lock()
-        for helper in self.helpers:  # start together: each spends ~0.5 s importing trafilatura
+        for helper in self.helpers:  # start together: each spends a while importing trafilatura
             helper._start()
 
     def stop(self) -> None:

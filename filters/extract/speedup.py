@@ -1,6 +1,6 @@
 """Exact-output speed-up of trafilatura's XPath pruning (``extract: {speedup: true}``).
 
-A profile of the extractor (py-spy over the helper processes, cc-sample) puts ~45% of
+A profile of the extractor (py-spy over the helper processes, cc-sample) puts much of
 trafilatura's time in ``prune_unwanted_nodes``: XPath expressions evaluated over every
 element, many with EXSLT ``re:test(@class, '...')`` predicates. lxml implements ``re:test``
 as a call back into Python for every element tested, even an element without the

@@ -1,13 +1,13 @@
-"""Stage ``extract``: main-content text from HTML with trafilatura, time-boxed (SPEC §2.3).
+"""Stage ``extract``: main-content text from HTML with trafilatura, time-boxed (docs/rules.md, Extraction).
 
 trafilatura has no timeout in its Python API and some pages make it run for minutes
-(SPEC P10), so by default it runs in a helper process that is killed and restarted when a
+so by default it runs in a helper process that is killed and restarted when a
 page exceeds ``timeout_s``: a counted drop (``extract.timeout``), never a hung worker.
 A restart costs about a second (a new interpreter importing trafilatura); timeouts are rare.
 
 Output is post-formatted as RefinedWeb does: at most two consecutive newlines, URLs
 removed. ``deduplicate`` stays off: trafilatura's cache is process-global, which would
-make a page's text depend on which pages the same worker saw before it (SPEC P9).
+make a page's text depend on which pages the same worker saw before it.
 """
 from __future__ import annotations
 
@@ -57,18 +57,18 @@ class Extract(Stage):
     signal_names: ClassVar[tuple[str, ...]] = ("html_chars", "text_chars")
     report_histograms: ClassVar[tuple[str, ...]] = ("text_chars", "html_chars")
 
-    # "trafilatura" (the reference, SPEC §2.3) or "resiliparse": Resiliparse's main-content
-    # heuristics, a C++ extractor about 10x faster whose text differs (README: Extraction
+    # "trafilatura" (the reference) or "resiliparse": Resiliparse's main-content
+    # heuristics, a C++ extractor, much faster, whose text differs (README: Extraction
     # engines, measured by bench/compare_extractors.py). The trafilatura options below do not
     # apply to it; include_comments does.
     engine: str = "trafilatura"
-    # trafilatura options, made explicit (SPEC §2.3; datatrove's choices).
+    # trafilatura options, made explicit (datatrove's choices).
     favor_precision: bool = True
     favor_recall: bool = False
     include_comments: bool = False
     include_tables: bool = True
     fast: bool = False  # True skips trafilatura's fallback extractors: faster, lower recall
-    # Hard limit per page. datatrove uses 1 s; slow hardware needs more (SPEC P10).
+    # Hard limit per page. datatrove uses 1 s; slow hardware needs more.
     timeout_s: float = 2.0
     # HTML beyond this many characters is cut before extraction (Common Crawl itself
     # truncates records at 1 MiB); the extractor's cost grows with page size.
@@ -83,7 +83,7 @@ class Extract(Stage):
     processes: int = 0
     remove_urls: bool = True
     # Exact-output speed-up of trafilatura's XPath pruning (filters/extract/speedup.py):
-    # same text, ~16% less extraction time (bench/bench_extract.py). False: trafilatura untouched.
+    # same text, less extraction time (README; bench/bench_extract.py). False: trafilatura untouched.
     speedup: bool = True
 
     def __post_init__(self) -> None:

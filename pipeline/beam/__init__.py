@@ -1,0 +1,2 @@
+"""The Beam wiring: DoFns and composite transforms around the logic, the graph, the job.
+The only package that imports Apache Beam."""

@@ -138,7 +138,7 @@ def node_digest(r: tuple) -> bytes:
 
 class _Sign(_Counting):
     """Document → band entries (key, node), its node header, and (rank, doc) for the join.
-    Documents with fewer than ``ngram`` words cannot be signed and pass through (SPEC P3:
+    Documents with fewer than ``ngram`` words cannot be signed and pass through (docs/rules.md, Deduplication:
     exact_dedup, which runs first, still removes their copies)."""
 
     def setup(self) -> None:

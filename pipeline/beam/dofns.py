@@ -43,8 +43,7 @@ def in_global_window(value: Any) -> WindowedValue:
 def freeze_heap() -> None:
     """Move every object alive now (Beam, the libraries, the models: about a million once a
     stage is set up) out of the garbage collector's reach, so its full collections, and the
-    one at interpreter exit, stop walking them: about 1 CPU-s less per worker process on
-    cc-sample with 2 multi-process workers. Cycles among them are never collected, which
+    one at interpreter exit, stop walking them (README, Performance). Cycles among them are never collected, which
     costs nothing here: they live as long as the process."""
     gc.freeze()
 

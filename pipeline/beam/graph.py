@@ -1,4 +1,4 @@
-"""The pipeline graph, top to bottom (DESIGN.md's one screen).
+"""The pipeline graph, top to bottom (one screen).
 
   paths ─ ReadWarc (fastwarc; every record counted) ─ [Reshuffle: fan out pages] ──┐
   paths ─ ReadDocuments (Parquet / JSONL text) ─────────────────────────────────────┤

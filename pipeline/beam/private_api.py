@@ -80,8 +80,8 @@ def direct_runner(options):
     """The engine behind Beam's DirectRunner for a batch job, without the detour before it.
 
     Since Beam 2.6x the DirectRunner first tries Prism: it downloads a Go binary from GitHub
-    on first use and runs the job there. Offline that fails after a DNS lookup, costs about
-    0.3 s and leaves a /tmp/beam-temp* directory per run; online it puts the job on an
+    on first use and runs the job there. Offline that fails after a DNS lookup, costs time
+    and leaves a /tmp/beam-temp* directory per run; online it puts the job on an
     engine this project does not test. Either way it then falls back to the FnApiRunner,
     which we start directly, as the DirectRunner does (with the options as provision info).
     ``--runner PrismRunner`` still selects Prism on purpose.

@@ -1,0 +1,1 @@
+"""Readers: WARC files and text datasets into Documents, Beam-free (they take an opener)."""

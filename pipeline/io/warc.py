@@ -1,4 +1,4 @@
-"""Reading WARC files into Documents with fastwarc (SPEC §2.1), accounting for every record.
+"""Reading WARC files into Documents with fastwarc (docs/rules.md, Reading WARC), accounting for every record.
 
 Per response record: HTTP 200 with an HTML payload becomes a Document (id = WARC-Record-ID,
 url, date, source file, decoded HTML); any other response is a counted drop of the

@@ -1,0 +1,1 @@
+"""The filter report: report.html and the terminal summary, rendered from stats.json alone."""

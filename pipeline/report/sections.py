@@ -68,7 +68,7 @@ def fixed_rules_html(row: dict[str, Any], rules: list[R.Rule], ov: dict[str, Any
 
 
 def _log2_bins(hist: dict[float, int]) -> list[tuple[str, int, int]]:
-    """(label, clusters, documents) for cluster sizes 1, 2, 3-4, 5-8, ..., >= 1024 (SPEC §5.2)."""
+    """(label, clusters, documents) for cluster sizes 1, 2, 3-4, 5-8, ..., >= 1024 (docs/rules.md, Report)."""
     edges = [(1, 1), (2, 2)] + [(2 ** i + 1, 2 ** (i + 1)) for i in range(1, 9)] + [(513, 1023), (1024, float("inf"))]
     out = []
     for lo, hi in edges:

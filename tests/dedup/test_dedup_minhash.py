@@ -78,7 +78,7 @@ def test_invalid_parameters_raise(kwargs, field):
 
 
 def test_s_curve_matches_spec_table():
-    # SPEC §2.8: 450×20 → 0.995 at 0.8; 14×8 → 0.924 at 0.8, 0.988 at 0.85
+    # docs/rules.md, Deduplication: 450×20 → 0.995 at 0.8; 14×8 → 0.924 at 0.8, 0.988 at 0.85
     assert round(probability(0.8, 450, 20), 3) == 0.995
     assert round(probability(0.8, 14, 8), 3) == 0.924
     assert round(probability(0.85, 14, 8), 3) == 0.988

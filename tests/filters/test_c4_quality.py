@@ -1,4 +1,4 @@
-"""c4_quality: C4's line removals and document drops, TFDS values (SPEC D19, P24, P25)."""
+"""c4_quality: C4's line removals and document drops, TFDS values (docs/rules.md, C4 quality)."""
 import pickle
 
 import pytest
@@ -58,7 +58,7 @@ def test_terminal_punctuation_and_ellipsis():
 
 
 def test_terminal_punctuation_rule_off_still_removes_short_lines():
-    # P25: FineWeb's configuration; short lines still go.
+    # FineWeb's configuration; short lines still go.
     f = C4Quality(filter_no_terminal_punct=False)
     text = "\n".join([GOOD] * 3 + ["No end mark on this line", "Too short"])
     v = check(text, f)

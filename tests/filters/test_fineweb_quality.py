@@ -1,4 +1,4 @@
-"""fineweb_quality: FineWeb's line-punctuation, short-line and duplicate-line rules (SPEC §3.2, P23)."""
+"""fineweb_quality: FineWeb's line-punctuation, short-line and duplicate-line rules (docs/rules.md, FineWeb quality)."""
 import pickle
 
 import pytest

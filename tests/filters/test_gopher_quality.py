@@ -1,4 +1,4 @@
-"""gopher_quality: Gopher's seven quality rules, RW profile (SPEC §2.6, D8-D10)."""
+"""gopher_quality: Gopher's seven quality rules, RW profile (docs/rules.md, Gopher quality)."""
 import pickle
 
 import pytest
@@ -32,7 +32,7 @@ def test_good_document_is_kept_with_all_signals():
 
 
 def test_conformance_49_words_is_too_short():
-    # SPEC §7: 49 words containing an alphanumeric.
+    # 49 words containing an alphanumeric.
     assert check(prose(49)).reason == "gopher_quality.word_count_low"
     assert check(prose(50)).keep
 

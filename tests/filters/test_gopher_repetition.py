@@ -1,4 +1,4 @@
-"""gopher_repetition: the 13 Gopher repetition checks, DCLM semantics (SPEC §2.5)."""
+"""gopher_repetition: the 13 Gopher repetition checks, DCLM semantics (docs/rules.md, Gopher repetition)."""
 import pickle
 import random
 from collections import Counter
@@ -58,7 +58,7 @@ def test_ngram_fracs_match_reference_on_random_texts():
 
 # --- lines and paragraphs ----------------------------------------------------------------
 def test_conformance_three_lines_two_identical():
-    # SPEC §7: all occurrences count (DCLM), 2/3 > 0.3.
+    # All occurrences count (DCLM), 2/3 > 0.3.
     v = check("the same line\nthe same line\na different one")
     assert v.signals["dup_line_frac"] == pytest.approx(2 / 3)
     assert v.reason == "gopher_repetition.dup_line_frac"
@@ -77,7 +77,7 @@ def test_dup_line_frac_boundary():
 
 
 def test_blank_lines_are_not_duplicates():
-    # P13: empty segments are dropped before counting.
+    # Empty segments are dropped before counting.
     v = check("\n\n\n".join(" ".join(uniq(3, 3 * i)) for i in range(5)))
     assert v.signals["dup_line_frac"] == 0.0 and v.keep
 
@@ -162,7 +162,7 @@ def test_top_2gram_exact_boundary():
 
 
 def test_top_ngram_is_zero_when_nothing_repeats():
-    # P16: a short unique document is not credited to top_2gram.
+    # A short unique document is not credited to top_2gram.
     v = check("a b")
     assert v.signals["top_2gram"] == 0.0 and v.keep
 

@@ -1,4 +1,4 @@
-"""line_corrections: RefinedWeb's line-wise rules L1-L7 and the 5% rule (SPEC §2.7)."""
+"""line_corrections: RefinedWeb's line-wise rules L1-L7 and the 5% rule (docs/rules.md, Line corrections)."""
 import pickle
 import random
 
@@ -33,7 +33,7 @@ def rule_hits(text):
     return {i for i in range(1, 8) if v.signals[f"l{i}_lines"]}
 
 
-# --- SPEC §7 conformance --------------------------------------------------------------------
+# --- conformance cases ---------------------------------------------------------------------
 def test_l1_mainly_uppercase():
     assert rule_hits("HOME ABOUT CONTACT") == {1}  # 16/18 > 0.5
 

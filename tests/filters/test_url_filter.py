@@ -1,4 +1,4 @@
-"""url_filter: blocklists, URL words and high-quality sources (SPEC §2.2)."""
+"""url_filter: blocklists, URL words and high-quality sources (docs/rules.md, URL filter)."""
 import io
 import os
 import pickle
@@ -30,7 +30,7 @@ def write(tmp_path, name, lines):
     return str(path)
 
 
-# --- SPEC §7 conformance ------------------------------------------------------------------
+# --- conformance cases -------------------------------------------------------------------
 def test_hard_word_after_lowercasing():
     assert reason("https://www.Example-Casino.com/page") == "url_filter.hard_word"
 
