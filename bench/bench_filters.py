@@ -27,7 +27,7 @@ import time
 from collections import Counter
 
 
-from webrefine.filters import text as T
+from webrefine.filters import text_units
 from webrefine.filters.document import Document
 from webrefine.filters.stage import apply_stage
 from webrefine.filters.c4_quality import C4Quality
@@ -106,7 +106,7 @@ def per_doc_us(run, docs, passes):
     """Median over passes of CPU µs per document for ``run(doc)`` over all docs."""
     times = []
     for _ in range(passes):
-        T.clear_caches()
+        text_units.clear_caches()
         start = clock()
         for d in docs:
             run(d)

@@ -27,7 +27,7 @@ from datasketch import MinHash
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from webrefine.dedup import shingles as sh
+from webrefine.dedup import shingles
 from webrefine.dedup import kernels
 from webrefine.dedup.minhash import MinHasher, MinhashDedup
 
@@ -36,7 +36,7 @@ FALLBACK_DOCS = ROOT / "tests" / "fixtures" / "dedup_eval_docs.parquet"
 
 
 def shingle_bytes(text: str) -> list[bytes]:
-    return [s.encode("utf-8") for s in sh.shingles(sh.words(text))]
+    return [s.encode("utf-8") for s in shingles.shingles(shingles.words(text))]
 
 
 def ds_update_batch(texts, num_perm):
@@ -86,7 +86,7 @@ def main() -> None:
     index = {i: k for k, i in enumerate(ids)}
     pairs = [(r["a"], r["b"], r["jaccard"]) for r in pq.read_table(pairs_path).to_pylist()
              if r["a"] in index and r["b"] in index]
-    n_sh = [len(sh.shingles(sh.words(t))) for t in texts]
+    n_sh = [len(shingles.shingles(shingles.words(t))) for t in texts]
     print(f"{len(texts)} docs from {args.docs}, mean {np.mean(n_sh):.0f} unique 5-gram shingles/doc; "
           f"{args.repeats} interleaved passes, median; one core")
     for preset in ("refinedweb", "fineweb"):

@@ -25,7 +25,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from webrefine.dedup import groups as G
+from webrefine.dedup import groups
 from webrefine.dedup.exact import ExactDedup
 from webrefine.dedup.minhash import MinhashDedup
 from webrefine.dedup.select import rank
@@ -72,9 +72,9 @@ def shuffle_bytes(docs, stage: MinhashDedup):
         r = rank(d)
         nd = node_digest(r)
         band += sum(len(coder.encode((k, nd))) for k in hasher.band_keys(hasher.signature(hs)))
-        node += len(coder.encode((nd, (G.HEADER, r, None))))
-        node_v += len(coder.encode((nd, (G.HEADER, r, hs.tobytes()))))
-        doc_b += len(coder.encode((r, (G.DOC, d))))
+        node += len(coder.encode((nd, (groups.HEADER, r, None))))
+        node_v += len(coder.encode((nd, (groups.HEADER, r, hs.tobytes()))))
+        doc_b += len(coder.encode((r, (groups.DOC, d))))
     return band / n, node / n, node_v / n, doc_b / n
 
 

@@ -45,7 +45,7 @@ from typing import ClassVar
 import numpy as np
 
 from webrefine.dedup import kernels
-from webrefine.dedup import shingles as sh
+from webrefine.dedup import shingles
 from webrefine.dedup.select import check_rule
 from webrefine.filters.stage import GlobalStage
 
@@ -87,8 +87,8 @@ class MinhashDedup(GlobalStage):
                 raise ValueError(f"minhash_dedup: {field} must be >= 0 (0 = preset), got {getattr(self, field)}")
         if self.num_perm > 1 << 16:
             raise ValueError(f"minhash_dedup: bands × rows = {self.num_perm} > 65536")
-        if not 1 <= self.ngram <= sh.MAX_NGRAM:
-            raise ValueError(f"minhash_dedup: ngram must be in 1..{sh.MAX_NGRAM}, got {self.ngram}")
+        if not 1 <= self.ngram <= shingles.MAX_NGRAM:
+            raise ValueError(f"minhash_dedup: ngram must be in 1..{shingles.MAX_NGRAM}, got {self.ngram}")
         if not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"minhash_dedup: threshold must be in (0, 1], got {self.threshold}")
         if not 1 <= self.max_rounds <= 64:
@@ -148,7 +148,7 @@ class MinHasher:
              for j in range(bands)], dtype=np.uint64)
 
     def shingle_hashes(self, text: str) -> np.ndarray:
-        return sh.text_shingle_hashes(text, self.ngram, self.digits, self.accents)
+        return shingles.text_shingle_hashes(text, self.ngram, self.digits, self.accents)
 
     def signature(self, hashes: np.ndarray) -> np.ndarray:
         """Min over shingles of fmix32(h)·a + b (mod 2^32), per permutation."""
@@ -172,4 +172,4 @@ class MinHasher:
             acc ^= words[:, c]
             acc *= _M64
             acc ^= acc >> np.uint64(29)
-        return (sh.fmix64(acc) >> np.uint64(1)).tolist()
+        return (shingles.fmix64(acc) >> np.uint64(1)).tolist()

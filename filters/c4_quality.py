@@ -26,7 +26,7 @@ Like datatrove's, this stage still removes short lines when that rule is off.
 Deviations: sentences are counted by a regex (runs of ``. ! ?`` before whitespace or the
 line end, not after a one-letter initial or a common abbreviation; at least one per kept
 line) instead of NLTK's punkt, which is not available offline and costs far more; counts
-agree on ordinary prose. Lines are ``filters.text.lines`` (split on ``\\n``; TFDS uses
+agree on ordinary prose. Lines are ``filters.text_units.lines`` (split on ``\\n``; TFDS uses
 ``splitlines``). TFDS returns at the first lorem-ipsum or curly-bracket line; here every line
 is evaluated so the signals are complete, and the drop reason is chosen in the fixed order
 lorem_ipsum, curly_bracket, too_few_sentences, empty.
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar
 
-from webrefine.filters import text as T
+from webrefine.filters import text_units
 from webrefine.filters.stage import Rewriter, Rule
 
 _CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]")
@@ -123,7 +123,7 @@ class C4Quality(Rewriter):
             ("too_long_word_lines", "no_terminal_punct_lines", "too_few_words_lines", "javascript_lines",
              "policy_lines", "lorem_ipsum", "curly_bracket", "sentences"), 0)  # fmt: skip
         kept: list[str] = []
-        lines = T.lines(text)
+        lines = text_units.lines(text)
         # Whole-text pre-checks: most pages mention none of the phrases, so the per-line
         # lowercasing and searching are skipped (citation removal can join words, so the
         # check runs on the text without citations).

@@ -17,7 +17,7 @@ low-quality version of the same crawl, and reports the tokens each removes (Fine
 paper; it is off by default (``filter_list_ratio``) and its signal is always reported.
 
 Semantics follow datatrove's ``FineWebQualityFilter`` (the code that built FineWeb) except
-for the shared definitions of ``filters.text``: lines are the non-empty stripped lines (the
+for the shared definitions of ``filters.text_units``: lines are the non-empty stripped lines (the
 code counts blank lines as short, unpunctuated lines), and words for
 ``list_ratio`` are whitespace words (the code uses NLTK tokens, punctuation included, which
 makes its ratio a little lower). "Short" keeps the code's ``len(line) <= 30``; the paper
@@ -29,7 +29,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import ClassVar
 
-from webrefine.filters import text as T
+from webrefine.filters import text_units
 from webrefine.filters.stage import Filter, Rule
 
 
@@ -66,7 +66,7 @@ class FineWebQuality(Filter):
             raise ValueError("fineweb_quality.stop_chars must be non-empty strings")
 
     def signals(self, text: str) -> dict[str, float]:
-        lines = T.lines(text)
+        lines = text_units.lines(text)
         n = len(lines)
         short = self.short_line_length
         dup_chars = 0
@@ -76,8 +76,8 @@ class FineWebQuality(Filter):
                 dup_chars = sum((c - 1) * len(line) for line, c in counts.items() if c > 1)
         newlines = text.count("\n")
         return {
-            "line_punct_ratio": T.ratio(sum(1 for ln in lines if ln.endswith(self.stop_chars)), n),
-            "short_line_ratio": T.ratio(sum(1 for ln in lines if len(ln) <= short), n),
-            "char_dup_ratio": T.ratio(dup_chars, len(text) - newlines),
-            "list_ratio": T.ratio(newlines, len(T.words(text))),
+            "line_punct_ratio": text_units.ratio(sum(1 for ln in lines if ln.endswith(self.stop_chars)), n),
+            "short_line_ratio": text_units.ratio(sum(1 for ln in lines if len(ln) <= short), n),
+            "char_dup_ratio": text_units.ratio(dup_chars, len(text) - newlines),
+            "list_ratio": text_units.ratio(newlines, len(text_units.words(text))),
         }

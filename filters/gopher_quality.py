@@ -8,7 +8,7 @@ starting with a bullet (link lists), at most 30% ending with an ellipsis (teaser
 least 80% of words with a letter (numbers, code, symbols) and at least 2 English stop words
 (a cheap "is this running English prose" test).
 
-Definitions (RW profile = DCLM; the shared helpers are in ``filters.text``):
+Definitions (RW profile = DCLM; the shared helpers are in ``filters.text_units``):
 
 - words are whitespace words; the word count counts only words with an alphanumeric
   character (datatrove counts spaCy tokens; its punctuation tokens skew the ratios);
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar
 
-from webrefine.filters import text as T
+from webrefine.filters import text_units
 from webrefine.filters.stage import Filter, Rule
 
 _ELLIPSES = ("...", ". . .", "\u2026")
@@ -97,21 +97,21 @@ class GopherQuality(Filter):
             raise ValueError("gopher_quality.bullets must be non-empty strings")
 
     def signals(self, text: str) -> dict[str, float]:
-        counts = T.word_counts(text)
+        counts = text_units.word_counts(text)
         n = counts.words
         hashes = text.count("#")
         ellipses = sum(text.count(e) for e in _ELLIPSES)
-        lines = T.lines(text)
+        lines = text_units.lines(text)
         bullets = self.bullets
         return {
             "word_count": float(counts.alnum),
-            "mean_word_len": T.ratio(counts.chars, n),
-            "hash_ratio": T.ratio(hashes, n),
-            "ellipsis_ratio": T.ratio(ellipses, n),
-            "symbol_ratio": T.ratio(hashes + ellipses, n),
-            "bullet_lines_ratio": T.ratio(sum(1 for ln in lines if ln.startswith(bullets)), len(lines)),
-            "ellipsis_lines_ratio": T.ratio(sum(1 for ln in lines if ln.endswith(_ELLIPSES)), len(lines)),
-            "alpha_words_ratio": T.ratio(counts.alpha, n),
+            "mean_word_len": text_units.ratio(counts.chars, n),
+            "hash_ratio": text_units.ratio(hashes, n),
+            "ellipsis_ratio": text_units.ratio(ellipses, n),
+            "symbol_ratio": text_units.ratio(hashes + ellipses, n),
+            "bullet_lines_ratio": text_units.ratio(sum(1 for ln in lines if ln.startswith(bullets)), len(lines)),
+            "ellipsis_lines_ratio": text_units.ratio(sum(1 for ln in lines if ln.endswith(_ELLIPSES)), len(lines)),
+            "alpha_words_ratio": text_units.ratio(counts.alpha, n),
             "stop_words": float(_count_words(text, self.stop_words)),
         }
 
@@ -127,4 +127,4 @@ def _count_words(text: str, wanted: tuple[str, ...]) -> int:
     One regex pass over the shared " w1 w2 w3 " view; faster than a Python loop over the
     words or one ``str.count`` per wanted word (bench/bench_filters.py).
     """
-    return len(_word_regex(wanted).findall(T.lowered_words(text))) if wanted else 0
+    return len(_word_regex(wanted).findall(text_units.lowered_words(text))) if wanted else 0

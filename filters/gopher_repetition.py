@@ -8,12 +8,12 @@ applied them as published.
 Semantics (DCLM ``massive_web_repetition_filters``, the explicit RefinedWeb reproduction, and
 the closest to Gopher's wording; datatrove differs on almost every point):
 
-- lines / paragraphs come from ``filters.text`` (stripped, empty ones dropped);
+- lines / paragraphs come from ``filters.text_units`` (stripped, empty ones dropped);
 - a repeated segment counts with **all** its occurrences, the first included (example:
   three lines, two identical → 2/3);
 - line/paragraph character fractions divide by the summed length of the stripped segments;
 - a document with a single line (paragraph) passes the line (paragraph) checks: fraction 0;
-- n-grams are over ``filters.text.tokens``; an n-gram's length is the sum of its tokens'
+- n-grams are over ``filters.text_units.tokens``; an n-gram's length is the sum of its tokens'
   lengths (no spaces) and the denominator is the summed length of all tokens;
 - top-n (n = 2..4): characters of the most frequent n-gram × its count; 0 when nothing
   repeats (avoids crediting short unique documents to ``top_2gram``); among n-grams
@@ -39,7 +39,7 @@ from typing import ClassVar, Sequence
 
 import numpy as np
 
-from webrefine.filters import text as T
+from webrefine.filters import text_units
 from webrefine.filters.stage import Filter, Rule
 
 _TOP_N = (2, 3, 4)
@@ -67,7 +67,7 @@ def _segment_fracs(segments: Sequence[str]) -> tuple[float, float]:
         if c > 1:
             dup += c
             dup_chars += c * len(seg)
-    return dup / len(segments), T.ratio(dup_chars, sum(map(len, segments)))
+    return dup / len(segments), text_units.ratio(dup_chars, sum(map(len, segments)))
 
 
 # Below this many tokens pure Python is faster; above it numpy is, most on long, repetitive
@@ -213,9 +213,9 @@ class GopherRepetition(Filter):
                 raise ValueError(f"{self.name}.{key} must be a fraction in [0, 1], got {value!r}")
 
     def signals(self, text: str) -> dict[str, float]:
-        line_frac, line_chars = _segment_fracs(T.lines(text))
-        para_frac, para_chars = _segment_fracs(T.paragraphs(text))
-        grams = ngram_fracs(T.tokens(text))
+        line_frac, line_chars = _segment_fracs(text_units.lines(text))
+        para_frac, para_chars = _segment_fracs(text_units.paragraphs(text))
+        grams = ngram_fracs(text_units.tokens(text))
         out = {
             "dup_line_frac": line_frac,
             "dup_para_frac": para_frac,

@@ -18,7 +18,7 @@ Each non-empty line goes through the rules in order; the first rule that fires i
   case-insensitive); a line edited down to nothing is removed.
 
 Document rule: drop when more than 5% of the words were removed (``removed_ratio``), where
-words are the document word count of ``filters.text`` (whitespace words with an
+words are the document word count of ``filters.text_units`` (whitespace words with an
 alphanumeric) measured before and after this stage. Whitespace words never cross a line
 break, so the words removed are summed line by line and words_after = words_before - removed.
 A text left without any non-empty line is dropped as ``empty`` (DCLM also drops texts that
@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar
 
-from webrefine.filters import text as T
+from webrefine.filters import text_units
 from webrefine.filters.stage import Rewriter, Rule
 
 _ASCII_UPPER = bytes(range(ord("A"), ord("Z") + 1))
@@ -160,7 +160,7 @@ class LineCorrections(Rewriter):
                 rule = 3 if words < min_words else -1
             if rule >= 0:
                 n_lines[rule] += 1
-                n_words[rule] += T.count_words(line).alnum
+                n_words[rule] += text_units.count_words(line).alnum
                 changed = True
                 continue
             if editors and words <= max_short:
@@ -170,7 +170,7 @@ class LineCorrections(Rewriter):
                     edited = editor.sub("", line).strip()
                     if edited != line:
                         n_lines[rule] += 1
-                        n_words[rule] += T.count_words(line).alnum - T.count_words(edited).alnum
+                        n_words[rule] += text_units.count_words(line).alnum - text_units.count_words(edited).alnum
                         line = edited
                         changed = True
                         if not line:
@@ -179,7 +179,7 @@ class LineCorrections(Rewriter):
                     continue
             lines_after += 1
             out.append(line)
-        words_before = T.word_counts(text).alnum
+        words_before = text_units.word_counts(text).alnum
         removed = sum(n_words)
         signals: dict[str, float] = {}
         for i in range(7):
@@ -190,7 +190,7 @@ class LineCorrections(Rewriter):
             lines_after=float(lines_after),
             words_before=float(words_before),
             words_after=float(words_before - removed),
-            removed_ratio=T.ratio(removed, words_before),
+            removed_ratio=text_units.ratio(removed, words_before),
         )
         new_text = _BLANK_RUN.sub("\n\n", "\n".join(out)).strip() if changed else text
         return new_text, signals

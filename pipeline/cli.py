@@ -33,9 +33,9 @@ class UsageError(Exception):
 
 def version() -> str:
     try:
-        from importlib.metadata import version as v
+        from importlib.metadata import version as package_version
 
-        return v("webrefine")
+        return package_version("webrefine")
     except Exception:  # noqa: BLE001 - running from a source tree
         return "0+source"
 
@@ -103,12 +103,12 @@ def console_main() -> int:
 
 def run_header(cfg, inputs: Sequence[str], input_fmt: str, runner: str) -> dict[str, Any]:
     from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as v
+    from importlib.metadata import version as package_version
 
     versions = {"webrefine": version(), "python": platform.python_version()}
     for pkg in ("apache-beam", "trafilatura", "fastwarc", "fasttext-predict", "datasketch", "pyarrow"):
         try:
-            versions[pkg] = v(pkg)
+            versions[pkg] = package_version(pkg)
         except PackageNotFoundError:
             pass
     header: dict[str, Any] = {

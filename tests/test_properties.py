@@ -10,7 +10,7 @@ from webrefine.filters.stage import GlobalStage, apply_stage
 from webrefine.pipeline.config import STAGES, ReadConfig, stage_class
 from webrefine.pipeline.stats.tally import Tally
 from webrefine.pipeline.io.warc import decode_html, read_warc
-from tests import warcgen as w
+from tests import warcgen
 
 # Every per-document stage of the stage table, in-process (no extraction helpers).
 PER_DOC = []
@@ -48,9 +48,9 @@ def test_reader_survives_arbitrary_bytes(data):
 @given(st.binary(max_size=2000), st.sampled_from([b"WARC/1.1\r\n", b"\x1f\x8b\x08", b"HTTP/1.1 200 OK\r\n"]),
        st.integers(min_value=0, max_value=3000))
 def test_reader_survives_damaged_warc(noise, marker, cut):
-    good = w.gz(w.page(w.ARTICLE, url="https://a/1"), w.page(w.ARTICLE, url="https://a/2"))
+    good = warcgen.gz(warcgen.page(warcgen.ARTICLE, url="https://a/1"), warcgen.page(warcgen.ARTICLE, url="https://a/2"))
     check_read(good[:cut] + marker + noise + good[cut:])
-    check_read(w.page(noise, url="https://a/3") + noise)
+    check_read(warcgen.page(noise, url="https://a/3") + noise)
 
 
 @SETTINGS

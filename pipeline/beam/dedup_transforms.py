@@ -16,7 +16,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 from apache_beam.transforms.window import GlobalWindows
 
-from webrefine.dedup import groups as G
+from webrefine.dedup import groups
 from webrefine.dedup.exact import ExactDedup
 from webrefine.dedup.minhash import MinhashDedup
 from webrefine.dedup.select import rank, split_group
@@ -157,19 +157,19 @@ class _Sign(_Counting):
         node = node_digest(r)
         for key in self.hasher.band_keys(self.hasher.signature(hashes)):
             yield TaggedOutput("bands", (key, node))
-        yield TaggedOutput("nodes", (node, (G.HEADER, r, hashes.tobytes() if self.stage.verify else None)))
-        yield TaggedOutput("docs", (r, (G.DOC, doc)))
+        yield TaggedOutput("nodes", (node, (groups.HEADER, r, hashes.tobytes() if self.stage.verify else None)))
+        yield TaggedOutput("docs", (r, (groups.DOC, doc)))
 
 
 class _StarEdges(_Counting):
     def process(self, kv):
-        yield from G.star_edges(kv[1], self.counts)
+        yield from groups.star_edges(kv[1], self.counts)
 
 
 class _VerifyAtHub(_Counting):
     def process(self, kv):
         s = self.stage
-        yield from G.verify_at_hub(kv[1], s.verify, s.threshold, self.counts)
+        yield from groups.verify_at_hub(kv[1], s.verify, s.threshold, self.counts)
 
 
 class _CountUnconverged(_Counting):
@@ -183,7 +183,7 @@ class _CountUnconverged(_Counting):
 class _ApplyDecisions(_Counting):
     def process(self, kv):
         name, reason = self.stage.name, self.stage.reasons[0]
-        for doc, decision in G.join_decision(kv[1]):
+        for doc, decision in groups.join_decision(kv[1]):
             kept, size = (True, 1) if decision is None else decision[:2]
             if not kept:
                 self.flow(f"dropped.{reason}")
@@ -202,21 +202,21 @@ class _MinLabel(beam.CombineFn):
     """Minimum label heard by a node, and whether it beat the node's own (see groups.py)."""
 
     def create_accumulator(self):
-        return G.min_create()
+        return groups.min_create()
 
     def add_input(self, acc, msg):
-        return G.min_add(acc, msg)
+        return groups.min_add(acc, msg)
 
     def merge_accumulators(self, accs):
-        return G.min_merge(accs)
+        return groups.min_merge(accs)
 
     def extract_output(self, acc):
-        return G.min_extract(acc)
+        return groups.min_extract(acc)
 
 
 def _both_ways(edge):
     u, v = edge
-    return [(u, (G.NEIGHBOUR, v)), (v, (G.NEIGHBOUR, u))]
+    return [(u, (groups.NEIGHBOUR, v)), (v, (groups.NEIGHBOUR, u))]
 
 
 class _MinhashDedupTransform(beam.PTransform):
@@ -235,30 +235,30 @@ class _MinhashDedupTransform(beam.PTransform):
                 | "StarEdges" >> beam.ParDo(_StarEdges(s)).with_outputs(TALLY, main="edges"))
         edges = cand.edges | "DistinctEdges" >> beam.Distinct()  # a pair shares many bands
         hubs = (edges | "Hubs" >> beam.Map(lambda e: e[0]) | "DistinctHubs" >> beam.Distinct()
-                | "HubMarks" >> beam.Map(lambda h: (h, (G.HUB,))))
-        leaves = edges | "Leaves" >> beam.Map(lambda e: (e[1], (G.LEAF, e[0])))
+                | "HubMarks" >> beam.Map(lambda h: (h, (groups.HUB,))))
+        leaves = edges | "Leaves" >> beam.Map(lambda e: (e[1], (groups.LEAF, e[0])))
         # digest → [header, hub mark, leaf edges] → leaf records (hub, (L, rank, shingles)) and
         # hub headers; then at each hub: Jaccard(hub, leaf) → verified edges (hub rank, leaf rank)
         routed = ((signed.nodes, hubs, leaves) | "NodeRecords" >> beam.Flatten()
                   | "GroupByNode" >> beam.GroupByKey()
-                  | "RouteToHub" >> beam.FlatMap(lambda kv, verify=s.verify: G.route_to_hub(kv[0], kv[1], verify)))
+                  | "RouteToHub" >> beam.FlatMap(lambda kv, verify=s.verify: groups.route_to_hub(kv[0], kv[1], verify)))
         verified = (routed | "GroupByHub" >> beam.GroupByKey()
                     | "VerifyAtHub" >> beam.ParDo(_VerifyAtHub(s)).with_outputs(TALLY, main="edges"))
         # connected components: labels (rank → (min rank heard, changed)), unrolled rounds
-        labels = (verified.edges | "Round1" >> beam.FlatMap(G.first_messages)
+        labels = (verified.edges | "Round1" >> beam.FlatMap(groups.first_messages)
                   | "Min1" >> beam.CombinePerKey(_MinLabel()))
         adjacency = verified.edges | "Adjacency" >> beam.FlatMap(_both_ways)
         for k in range(2, s.max_rounds + 1):
-            labels = ((labels | f"Labels{k}" >> beam.Map(lambda kv: (kv[0], (G.LABEL, kv[1][0]))), adjacency)
+            labels = ((labels | f"Labels{k}" >> beam.Map(lambda kv: (kv[0], (groups.LABEL, kv[1][0]))), adjacency)
                       | f"Join{k}" >> beam.Flatten() | f"GroupByNode{k}" >> beam.GroupByKey()
-                      | f"Propagate{k}" >> beam.FlatMapTuple(G.propagate)
+                      | f"Propagate{k}" >> beam.FlatMapTuple(groups.propagate)
                       | f"Min{k}" >> beam.CombinePerKey(_MinLabel()))
         # (rank, (label, changed in the last round)) → decisions keyed by rank → documents
         unconverged = labels | "CountUnconverged" >> beam.ParDo(_CountUnconverged(s)).with_outputs(TALLY)
         decisions = (labels | "ByLabel" >> beam.Map(lambda kv: (kv[1][0], kv[0]))
                      | "GroupByLabel" >> beam.GroupByKey()
-                     | "Decide" >> beam.FlatMapTuple(G.cluster_decisions)
-                     | "TagDecision" >> beam.Map(lambda kv: (kv[0], (G.DECISION, kv[1]))))
+                     | "Decide" >> beam.FlatMapTuple(groups.cluster_decisions)
+                     | "TagDecision" >> beam.Map(lambda kv: (kv[0], (groups.DECISION, kv[1]))))
         final = ((signed.docs, decisions) | "DocsAndDecisions" >> beam.Flatten()
                  | "GroupByRank" >> beam.GroupByKey()
                  | "Apply" >> beam.ParDo(_ApplyDecisions(s)).with_outputs(REJECTED, TALLY, main="kept"))

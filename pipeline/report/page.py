@@ -12,7 +12,7 @@ import os
 from html import escape
 from typing import Any, Mapping
 
-from webrefine.pipeline.report import rules as R
+from webrefine.pipeline.report import whatif
 from webrefine.pipeline.report.view import declared, html_stages, original_units, ratio, stage_rows, text_baseline
 from webrefine.pipeline.report.sections import (
     dedup_section, errors_section, fixed_rules_html, line_rules_html, overlap_html, row_reason, samples_section,
@@ -240,29 +240,29 @@ def _reason_chars(row: dict[str, Any], reason: dict[str, Any]) -> str:
 
 def _stage_section(stats: Mapping[str, Any], row: dict[str, Any], data: dict[str, Any]) -> str:
     name = row["name"]
-    rules = R.rules_for(name)
+    rules = whatif.rules_for(name)
     cls = declared(name)
     shown = cls.report_histograms if cls is not None else ()
     extra = [f"{name}.{s}" for s in shown if f"{name}.{s}" in stats.get("histograms", {})]
     if not rules and not extra:
         return ""
-    params = R.stage_params(stats, name)
+    params = whatif.stage_params(stats, name)
     # Stages with failing() count every rule a document fails; no counter means none failed.
-    ov = R.overlaps(stats, name) or ({"any": {}, "only": {}} if R.counts_failures(name) else {})
+    ov = whatif.overlaps(stats, name) or ({"any": {}, "only": {}} if whatif.counts_failures(name) else {})
     cards, off = [], []
     fixed = []
     for rule in rules:
-        w = R.whatif(stats, rule, params)
-        if not R.enabled(rule, params):
+        w = whatif.curve(stats, rule, params)
+        if not whatif.enabled(rule, params):
             off.append(rule.key)
         elif rule.field is None:  # nothing to tune: a block-list match, an empty document
             fixed.append(rule)
         elif w is not None:
             cards.append(_whatif_card(row, rule, w, params, ov, data))
     for h in extra:
-        values, counts = R.histogram(stats, h)
+        values, counts = whatif.histogram(stats, h)
         cards.append(f'<div class="card"><div class="ctitle">{escape(h)}</div><div class="csub">documents per value '
-                     f'(no rule)</div>{hist_svg(h, values, counts, R.log_scale(values))}</div>')
+                     f'(no rule)</div>{hist_svg(h, values, counts, whatif.log_scale(values))}</div>')
     html = [f'<h3 id="stage-{escape(name)}">{escape(name)} <span class="sub small">{n(row["in"])} in → {n(row["out"])} '
             f'out · dropped {n(row["dropped"])} ({pct(row["drop_rate"])} of its input)</span></h3>']
     if off:
@@ -277,17 +277,17 @@ def _stage_section(stats: Mapping[str, Any], row: dict[str, Any], data: dict[str
     return f'<section class="stage-detail" data-stage="{escape(name)}">{"".join(html)}</section>'
 
 
-def _whatif_card(row, rule: R.Rule, w: dict[str, Any], params, ov, data) -> str:
-    svg, geom = whatif_svg(w, lambda v: R.fails(rule, v, w["threshold"], params))
+def _whatif_card(row, rule: whatif.Rule, w: dict[str, Any], params, ov, data) -> str:
+    svg, geom = whatif_svg(w, lambda v: whatif.fails(rule, v, w["threshold"], params))
     data["rules"][rule.key] = {k: w[k] for k in ("values", "docs", "chars", "direction", "op", "threshold",
                                                  "zero_exempt", "log", "total_docs", "total_chars")}
     data["rules"][rule.key]["geom"] = geom
     t, docs, chars = w["threshold"], w["removed_docs"], w["removed_chars"]
-    read = (f'configured {escape(w["op"])} {escape(R.nice(t))}: removes <b>{n(docs)}</b> documents '
+    read = (f'configured {escape(w["op"])} {escape(whatif.nice(t))}: removes <b>{n(docs)}</b> documents '
             f'({pct(ratio(docs, w["total_docs"]))})')
     if chars is not None:
         read += f' · <b>{n(chars)}</b> chars ({pct(ratio(chars, w["total_chars"]))})'
-    field = f'{escape(rule.field)} = {escape(R.nice(t))}' if rule.field else f"fixed {escape(R.nice(t))}"
+    field = f'{escape(rule.field)} = {escape(whatif.nice(t))}' if rule.field else f"fixed {escape(whatif.nice(t))}"
     facts = [("dropped for this reason (first failing)", row_reason(row, rule.reason))]
     if ov:
         facts += [("fail it, all rules checked (exact)", ov["any"].get(rule.reason, 0)),

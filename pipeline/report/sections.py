@@ -4,7 +4,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any, Mapping
 
-from webrefine.pipeline.report import rules as R
+from webrefine.pipeline.report import whatif
 
 KEPT_SIGNALS = ("language.score", "gopher_quality.word_count", "gopher_repetition.dup_5gram",
                 "line_corrections.removed_ratio", "minhash_dedup.cluster_size")
@@ -54,11 +54,11 @@ def row_reason(row: dict[str, Any], reason: str) -> int:
     return next((x["n"] for x in row["reasons"] if x["reason"] == reason), 0)
 
 
-def fixed_rules_html(row: dict[str, Any], rules: list[R.Rule], ov: dict[str, Any], params) -> str:
+def fixed_rules_html(row: dict[str, Any], rules: list[whatif.Rule], ov: dict[str, Any], params) -> str:
     """Rules without a threshold to tune, in one line each."""
     trs = "".join(
         f'<tr data-reason="{escape(r.reason)}"><td>{escape(_short(r.reason))}</td><td class=mono>{escape(r.signal)} '
-        f'{escape(R.DIRECTIONS[r.direction])} {escape(R.nice(R.threshold(r, params)))}</td>'
+        f'{escape(whatif.DIRECTIONS[r.direction])} {escape(whatif.nice(whatif.threshold(r, params)))}</td>'
         f'<td class=n>{n(row_reason(row, r.reason))}</td>'
         f'<td class=n>{n(ov["any"].get(r.reason, 0) if ov else 0)}</td><td class="small muted">{escape(r.note)}</td></tr>'
         for r in rules)
@@ -96,7 +96,7 @@ def dedup_section(stats: Mapping[str, Any], rows: list[dict[str, Any]]) -> str:
                     f'{n(row["out"])} out · removed {n(row["dropped"])} ({pct(row["drop_rate"])})</span></h3>')
         if kv:
             html.append(f'<dl class="kv">{kv}</dl>')
-        values, counts = R.histogram(stats, f"{name}.cluster_size")
+        values, counts = whatif.histogram(stats, f"{name}.cluster_size")
         if values:
             bins = _log2_bins(dict(zip(values, counts)))
             top = max(d for _, _, d in bins) or 1
@@ -133,7 +133,7 @@ def _first_lines(text: str) -> str:
 def _doc(item: Mapping[str, Any], chips: list[tuple[str, bool]]) -> str:
     signals = item.get("signals") or {}
     chip_html = "".join(f'<span class="chip{" fail" if bad else ""}">{escape(c)}</span>' for c, bad in chips)
-    table = "".join(f"<tr><td>{escape(k)}</td><td class=n>{escape(R.nice(float(v)))}</td></tr>"
+    table = "".join(f"<tr><td>{escape(k)}</td><td class=n>{escape(whatif.nice(float(v)))}</td></tr>"
                     for k, v in signals.items())
     lang = f' · {escape(item["language"])}' if item.get("language") else ""
     text = _first_lines(item.get("text", ""))
@@ -146,17 +146,17 @@ def _doc(item: Mapping[str, Any], chips: list[tuple[str, bool]]) -> str:
 
 def _chips_dropped(reason: str, item: Mapping[str, Any], stats: Mapping[str, Any]) -> list[tuple[str, bool]]:
     stage = reason.split(".", 1)[0]
-    params = R.stage_params(stats, stage)
+    params = whatif.stage_params(stats, stage)
     signals = {k: float(v) for k, v in (item.get("signals") or {}).items()}
     chips = []
-    for rule in R.rules_for(stage):
-        t = R.threshold(rule, params)
-        if rule.signal in signals and t is not None and R.enabled(rule, params):
-            if R.fails(rule, signals[rule.signal], t, params):
-                chips.append((f"{rule.signal} = {R.nice(signals[rule.signal])} {R.DIRECTIONS[rule.direction]} "
-                              f"{R.nice(t)}", True))
+    for rule in whatif.rules_for(stage):
+        t = whatif.threshold(rule, params)
+        if rule.signal in signals and t is not None and whatif.enabled(rule, params):
+            if whatif.fails(rule, signals[rule.signal], t, params):
+                chips.append((f"{rule.signal} = {whatif.nice(signals[rule.signal])} {whatif.DIRECTIONS[rule.direction]} "
+                              f"{whatif.nice(t)}", True))
     if not chips:  # rules without a threshold table entry: show what the stage measured
-        chips = [(f"{k} = {R.nice(v)}", False) for k, v in list(signals.items())[:4]]
+        chips = [(f"{k} = {whatif.nice(v)}", False) for k, v in list(signals.items())[:4]]
     return chips
 
 
@@ -176,7 +176,7 @@ def samples_section(stats: Mapping[str, Any], rows: list[dict[str, Any]]) -> str
                     f'{n(counts.get(name, 0))} dropped</span></summary><div class="docs">{docs}</div></details>')
     kept = samples.get("kept", [])
     if kept:
-        docs = "".join(_doc(item, [(f"{k} = {R.nice(float(item['signals'][k]))}", False)
+        docs = "".join(_doc(item, [(f"{k} = {whatif.nice(float(item['signals'][k]))}", False)
                                    for k in KEPT_SIGNALS if k in (item.get("signals") or {})]) for item in kept)
         html.append(f'<details class="samples" data-sample="kept" data-shown="{len(kept)}"><summary>kept '
                     f'<span class="muted">— {len(kept)} shown of {n(stats.get("output", {}).get("documents", 0))} '
@@ -214,8 +214,8 @@ def line_rules_html(stats: Mapping[str, Any]) -> str:
     """Lines and words each of L1-L7 removed (sums over the per-document histograms)."""
     rows = []
     for i, label in enumerate(LINE_RULES, start=1):
-        lv, lc = R.histogram(stats, f"line_corrections.l{i}_lines")
-        wv, wc = R.histogram(stats, f"line_corrections.l{i}_words")
+        lv, lc = whatif.histogram(stats, f"line_corrections.l{i}_lines")
+        wv, wc = whatif.histogram(stats, f"line_corrections.l{i}_words")
         if not lv:
             return ""
         lines, words = sum(v * c for v, c in zip(lv, lc)), sum(v * c for v, c in zip(wv, wc))

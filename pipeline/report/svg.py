@@ -13,7 +13,7 @@ from html import escape
 from itertools import accumulate
 from typing import Any
 
-from webrefine.pipeline.report.rules import nice
+from webrefine.pipeline.report.whatif import nice
 
 W, H = 360, 168
 LEFT, RIGHT, TOP, BOTTOM = 10, 36, 16, 24

@@ -5,7 +5,7 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
-from webrefine.dedup import groups as G
+from webrefine.dedup import groups
 
 
 def group(pairs):
@@ -16,32 +16,32 @@ def group(pairs):
 
 
 def combine_min(messages):
-    accs = defaultdict(G.min_create)
+    accs = defaultdict(groups.min_create)
     for k, m in messages:
-        accs[k] = G.min_add(accs[k], m)
-    return {k: G.min_extract(a) for k, a in accs.items()}
+        accs[k] = groups.min_add(accs[k], m)
+    return {k: groups.min_extract(a) for k, a in accs.items()}
 
 
 def components(edges, rounds):
     """Labels after ``rounds`` rounds, and how many nodes changed in the last one."""
-    labels = combine_min(m for e in edges for m in G.first_messages(e))
-    adjacency = [(u, (G.NEIGHBOUR, v)) for a, b in edges for u, v in ((a, b), (b, a))]
+    labels = combine_min(m for e in edges for m in groups.first_messages(e))
+    adjacency = [(u, (groups.NEIGHBOUR, v)) for a, b in edges for u, v in ((a, b), (b, a))]
     for _ in range(rounds - 1):
-        grouped = group([(x, (G.LABEL, lab)) for x, (lab, _) in labels.items()] + adjacency)
-        labels = combine_min(m for x, vs in grouped.items() for m in G.propagate(x, vs))
+        grouped = group([(x, (groups.LABEL, lab)) for x, (lab, _) in labels.items()] + adjacency)
+        labels = combine_min(m for x, vs in grouped.items() for m in groups.propagate(x, vs))
     return {x: lab for x, (lab, _) in labels.items()}, sum(ch for _, ch in labels.values())
 
 
 def test_star_edges_from_the_minimum_whatever_the_order():
     counts = Counter()
     for perm in itertools.permutations([b"c", b"a", b"d", b"b"]):
-        assert sorted(G.star_edges(list(perm), counts)) == [(b"a", b"b"), (b"a", b"c"), (b"a", b"d")]
+        assert sorted(groups.star_edges(list(perm), counts)) == [(b"a", b"b"), (b"a", b"c"), (b"a", b"d")]
     assert counts == {"buckets_shared": 24, "candidate_pairs": 72}
 
 
 def test_singleton_buckets_yield_nothing():
     counts = Counter()
-    assert list(G.star_edges([b"x"], counts)) == [] and not counts
+    assert list(groups.star_edges([b"x"], counts)) == [] and not counts
 
 
 def test_hot_bucket_is_streamed_not_stored():
@@ -49,7 +49,7 @@ def test_hot_bucket_is_streamed_not_stored():
         def __iter__(self):
             return (b"%08d" % i for i in range(100_000, 0, -1))
     counts = Counter()
-    n = sum(1 for hub, _ in G.star_edges(Reiterable(), counts) if hub == b"00000001")
+    n = sum(1 for hub, _ in groups.star_edges(Reiterable(), counts) if hub == b"00000001")
     assert n == counts["candidate_pairs"] == 99_999
 
 
@@ -75,38 +75,38 @@ def test_components_are_independent_of_edge_order():
 
 
 def test_min_combiner_merges_partial_accumulators():
-    a = G.min_add(G.min_create(), (5, True))
-    b = G.min_add(G.min_add(G.min_create(), (3, False)), (7, False))
-    assert G.min_extract(G.min_merge([a, b])) == (3, True)
-    assert G.min_extract(G.min_add(G.min_create(), (4, True))) == (4, False)
+    a = groups.min_add(groups.min_create(), (5, True))
+    b = groups.min_add(groups.min_add(groups.min_create(), (3, False)), (7, False))
+    assert groups.min_extract(groups.min_merge([a, b])) == (3, True)
+    assert groups.min_extract(groups.min_add(groups.min_create(), (4, True))) == (4, False)
 
 
 def test_route_to_hub_sends_headers_to_hubs_only():
     sh = np.array([1, 2], dtype="<u4").tobytes()
-    values = [(G.LEAF, b"hub1"), (G.HEADER, ("r",), sh), (G.LEAF, b"hub2")]
-    assert sorted(G.route_to_hub(b"me", values, verify=True)) == [
-        (b"hub1", (G.LEAF, ("r",), sh)), (b"hub2", (G.LEAF, ("r",), sh))]
-    out = list(G.route_to_hub(b"me", values + [(G.HUB,)], verify=False))
-    assert (b"me", (G.HEADER, ("r",), None)) in out and len(out) == 3
+    values = [(groups.LEAF, b"hub1"), (groups.HEADER, ("r",), sh), (groups.LEAF, b"hub2")]
+    assert sorted(groups.route_to_hub(b"me", values, verify=True)) == [
+        (b"hub1", (groups.LEAF, ("r",), sh)), (b"hub2", (groups.LEAF, ("r",), sh))]
+    out = list(groups.route_to_hub(b"me", values + [(groups.HUB,)], verify=False))
+    assert (b"me", (groups.HEADER, ("r",), None)) in out and len(out) == 3
 
 
 def test_verify_at_hub_applies_the_threshold():
     hub = np.arange(10, dtype="<u4")
     near = np.arange(1, 11, dtype="<u4")  # 9/11 = 0.818
     far = np.arange(3, 13, dtype="<u4")  # 7/13 = 0.538
-    values = [(G.LEAF, "far", far.tobytes()), (G.HEADER, "hub", hub.tobytes()), (G.LEAF, "near", near.tobytes())]
+    values = [(groups.LEAF, "far", far.tobytes()), (groups.HEADER, "hub", hub.tobytes()), (groups.LEAF, "near", near.tobytes())]
     counts = Counter()
-    assert list(G.verify_at_hub(values, True, 0.8, counts)) == [("hub", "near")]
+    assert list(groups.verify_at_hub(values, True, 0.8, counts)) == [("hub", "near")]
     assert counts == {"unique_pairs": 2, "pairs_verified": 2, "pairs_rejected": 1}
     counts = Counter()
-    assert len(list(G.verify_at_hub(values, False, 0.8, counts))) == 2 and "pairs_verified" not in counts
+    assert len(list(groups.verify_at_hub(values, False, 0.8, counts))) == 2 and "pairs_verified" not in counts
 
 
 def test_cluster_decisions_keep_the_label_node():
-    out = dict(G.cluster_decisions("a", ["c", "a", "b"]))
+    out = dict(groups.cluster_decisions("a", ["c", "a", "b"]))
     assert out == {"a": (True, 3, "a"), "b": (False, 3, "a"), "c": (False, 3, "a")}
 
 
 def test_join_decision_finds_the_decision_in_any_position():
-    assert list(G.join_decision([(G.DOC, "d"), (G.DECISION, (False, 2, "x"))])) == [("d", (False, 2, "x"))]
-    assert list(G.join_decision([(G.DOC, "d")])) == [("d", None)]
+    assert list(groups.join_decision([(groups.DOC, "d"), (groups.DECISION, (False, 2, "x"))])) == [("d", (False, 2, "x"))]
+    assert list(groups.join_decision([(groups.DOC, "d")])) == [("d", None)]

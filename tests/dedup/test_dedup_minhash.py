@@ -3,7 +3,7 @@ import pytest
 from datasketch import MinHash
 
 from webrefine.dedup import kernels
-from webrefine.dedup import shingles as sh
+from webrefine.dedup import shingles
 from webrefine.dedup.minhash import MinHasher, MinhashDedup, probability
 
 TEXT = " ".join(f"w{i % 97} x{i % 13}" for i in range(300))
@@ -17,8 +17,8 @@ KERNELS = kernels.available()
 def test_signature_equals_datasketch_hashvalues(preset, kernel):
     stage = MinhashDedup(preset=preset)
     ours = MinHasher(stage.n_bands, stage.n_rows, stage.seed, kernel=kernel)
-    ref = MinHash(num_perm=stage.num_perm, seed=stage.seed, hashfunc=sh.shingle_hash32)
-    ref.update_batch(list(sh.shingles(sh.words(TEXT))))
+    ref = MinHash(num_perm=stage.num_perm, seed=stage.seed, hashfunc=shingles.shingle_hash32)
+    ref.update_batch(list(shingles.shingles(shingles.words(TEXT))))
     assert ours.kernel_name == kernel
     assert np.array_equal(ours.signature(ours.shingle_hashes(TEXT)), ref.hashvalues)
 

@@ -2,7 +2,7 @@ import re
 
 import numpy as np
 
-from webrefine.dedup import shingles as sh
+from webrefine.dedup import shingles
 
 TEXT = "The quick brown fox jumps over the lazy dog. The quick brown fox jumps again!"
 
@@ -14,47 +14,47 @@ def ground_truth(text, n=5):
 
 
 def test_default_shingles_match_the_ground_truth_definition():
-    assert sh.shingles(sh.words(TEXT)) == ground_truth(TEXT)
+    assert shingles.shingles(shingles.words(TEXT)) == ground_truth(TEXT)
 
 
 def test_vectorised_hashes_equal_the_scalar_definition():
-    got = sh.text_shingle_hashes(TEXT)
-    want = sorted({sh.shingle_hash32(s) for s in ground_truth(TEXT)})
+    got = shingles.text_shingle_hashes(TEXT)
+    want = sorted({shingles.shingle_hash32(s) for s in ground_truth(TEXT)})
     assert got.dtype == np.uint32 and got.tolist() == want
 
 
 def test_repeated_shingles_are_hashed_once():
-    hs = sh.text_shingle_hashes("a b c d e a b c d e a b c d e")
+    hs = shingles.text_shingle_hashes("a b c d e a b c d e a b c d e")
     assert len(hs) == len(ground_truth("a b c d e a b c d e")) == 5
 
 
 def test_word_order_matters():
-    assert sh.shingle_hash32("a b c d e") != sh.shingle_hash32("e d c b a")
+    assert shingles.shingle_hash32("a b c d e") != shingles.shingle_hash32("e d c b a")
 
 
 def test_short_documents_have_no_shingles():
-    assert sh.text_shingle_hashes("one two three four").size == 0
-    assert sh.text_shingle_hashes("one two three four five").size == 1
-    assert sh.text_shingle_hashes("one two", n=2).size == 1
+    assert shingles.text_shingle_hashes("one two three four").size == 0
+    assert shingles.text_shingle_hashes("one two three four five").size == 1
+    assert shingles.text_shingle_hashes("one two", n=2).size == 1
 
 
 def test_options_normalise_digits_and_accents():
-    assert sh.words("Price 1,299.50 in 2024", digits=True) == ["price", "0", "in", "0"]
-    assert sh.words("Crème Brûlée", accents=True) == ["creme", "brulee"]
-    assert sh.words("Crème") == ["crème"]  # off by default, like the ground truth
+    assert shingles.words("Price 1,299.50 in 2024", digits=True) == ["price", "0", "in", "0"]
+    assert shingles.words("Crème Brûlée", accents=True) == ["creme", "brulee"]
+    assert shingles.words("Crème") == ["crème"]  # off by default, like the ground truth
 
 
 def test_jaccard_exact():
     a = np.array([1, 2, 3, 4], dtype=np.uint32)
     b = np.array([3, 4, 5], dtype=np.uint32)
-    assert sh.jaccard(a, b) == 2 / 5
-    assert sh.jaccard(a[:0], b[:0]) == 1.0
-    assert sh.jaccard(a, a[:0]) == 0.0
+    assert shingles.jaccard(a, b) == 2 / 5
+    assert shingles.jaccard(a[:0], b[:0]) == 1.0
+    assert shingles.jaccard(a, a[:0]) == 0.0
 
 
 def test_word_cache_is_bounded(monkeypatch):
-    monkeypatch.setattr(sh, "_WORD_CACHE_MAX", 3)
-    monkeypatch.setattr(sh, "_WORD_CACHE", {})
-    hashes = [sh.word_hash(w) for w in "a b c d e".split()]
-    assert len(sh._WORD_CACHE) <= 3
-    assert sh.word_hash("a") == hashes[0]  # recomputed identically after eviction
+    monkeypatch.setattr(shingles, "_WORD_CACHE_MAX", 3)
+    monkeypatch.setattr(shingles, "_WORD_CACHE", {})
+    hashes = [shingles.word_hash(w) for w in "a b c d e".split()]
+    assert len(shingles._WORD_CACHE) <= 3
+    assert shingles.word_hash("a") == hashes[0]  # recomputed identically after eviction

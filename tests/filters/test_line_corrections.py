@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from webrefine.filters import text as T
+from webrefine.filters import text_units
 from webrefine.filters.stage import apply_stage
 from webrefine.filters.line_corrections import LineCorrections
 from tests.filters.helpers import checked, doc
@@ -166,7 +166,7 @@ def test_words_after_matches_the_shared_word_count():
         v = LineCorrections(max_removed_ratio=1.0)(doc(text))
         if v.keep:
             new = v.doc.text if v.doc is not None else text
-            assert T.count_alnum_words(new) == v.signals["words_after"], text
+            assert text_units.count_alnum_words(new) == v.signals["words_after"], text
 
 
 def test_rewriter_contract():

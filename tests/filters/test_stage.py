@@ -97,7 +97,6 @@ def test_signals_are_declared(name):
 @pytest.mark.parametrize("name", STAGES)
 def test_rules_are_declared(name):
     cls = stage_class(name)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = typing.get_type_hints(cls)
     for rule in cls.rules:
         assert isinstance(rule, Rule) and rule.stage == name and rule.reason in cls.reasons, rule

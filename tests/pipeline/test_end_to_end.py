@@ -10,7 +10,7 @@ import yaml
 
 from webrefine.pipeline.cli import EXIT_INPUT_ERRORS, EXIT_OK, EXIT_USAGE, SAMPLE, main
 from webrefine.pipeline.stats.build import check_invariant
-from tests import warcgen as w
+from tests import warcgen
 
 CONFIG = {"name": "e2e", "stages": ["extract", {"language": {"languages": ["en"]}}],
           "output": {"rejects_per_reason": 5}}
@@ -119,7 +119,7 @@ def test_rerun_needs_overwrite(sample_run, tmp_path):
 
 
 def test_bad_input_is_counted_and_sets_the_exit_status(tmp_path):
-    good = w.gz(w.page(w.ARTICLE, url="https://a/1"), w.page(w.ARTICLE.replace("walk", "stroll"), url="https://a/2"))
+    good = warcgen.gz(warcgen.page(warcgen.ARTICLE, url="https://a/1"), warcgen.page(warcgen.ARTICLE.replace("walk", "stroll"), url="https://a/2"))
     (tmp_path / "good.warc.gz").write_bytes(good)
     (tmp_path / "cut.warc.gz").write_bytes(good[:-100])
     (tmp_path / "junk.warc.gz").write_bytes(b"not a warc at all\n" * 10)

@@ -9,51 +9,51 @@ import yaml
 
 from webrefine.pipeline.cli import EXIT_INPUT_ERRORS, main
 from webrefine.pipeline.stats.build import check_invariant
-from tests import warcgen as w
+from tests import warcgen
 
-GOOD = [w.ARTICLE.replace("walk", f"walk number {i}") for i in range(4)]
+GOOD = [warcgen.ARTICLE.replace("walk", f"walk number {i}") for i in range(4)]
 
 
 def hostile_records():
     """(name, record bytes) for every kind of bad record the issue lists."""
-    yield "no_status_line", w.record(b"Content-Type: text/html\r\n\r\n<html>x</html>", url="https://bad/no-status")
-    yield "garbage_head", w.record(b"\x00\xff garbage \r\n\r\n<html>x</html>", url="https://bad/garbage")
-    yield "no_target_uri", w.record(w.http_response(GOOD[0].encode()), url=None, record_id="<urn:uuid:no-uri>")
-    yield "binary_as_html", w.page(bytes(range(256)) * 200, url="https://bad/binary")
-    yield "invalid_utf8", w.page(b"<html><body><p>" + b"\xc3\x28 \xa0\xa1 " * 500 + b"</p></body></html>",
+    yield "no_status_line", warcgen.record(b"Content-Type: text/html\r\n\r\n<html>x</html>", url="https://bad/no-status")
+    yield "garbage_head", warcgen.record(b"\x00\xff garbage \r\n\r\n<html>x</html>", url="https://bad/garbage")
+    yield "no_target_uri", warcgen.record(warcgen.http_response(GOOD[0].encode()), url=None, record_id="<urn:uuid:no-uri>")
+    yield "binary_as_html", warcgen.page(bytes(range(256)) * 200, url="https://bad/binary")
+    yield "invalid_utf8", warcgen.page(b"<html><body><p>" + b"\xc3\x28 \xa0\xa1 " * 500 + b"</p></body></html>",
                                  url="https://bad/utf8")
-    yield "unknown_charset", w.page(GOOD[1].encode(), headers={"Content-Type": "text/html; charset=klingon-8"},
+    yield "unknown_charset", warcgen.page(GOOD[1].encode(), headers={"Content-Type": "text/html; charset=klingon-8"},
                                     url="https://bad/charset")
-    yield "gzip_payload", w.page(gzip.compress(GOOD[2].encode()),
+    yield "gzip_payload", warcgen.page(gzip.compress(GOOD[2].encode()),
                                  headers={"Content-Type": "text/html", "Content-Encoding": "gzip"},
                                  url="https://bad/gzip")
-    yield "huge_30mb", w.page("<html><body>" + "<p>spam spam spam</p>" * 1_500_000 + "</body></html>",
+    yield "huge_30mb", warcgen.page("<html><body>" + "<p>spam spam spam</p>" * 1_500_000 + "</body></html>",
                               url="https://bad/huge")
-    yield "deep_nesting", w.page("<html><body>" + "<div>" * 20000 + "deep" + "</div>" * 20000 + "</body></html>",
+    yield "deep_nesting", warcgen.page("<html><body>" + "<div>" * 20000 + "deep" + "</div>" * 20000 + "</body></html>",
                                  url="https://bad/deep")
-    yield "nul_bytes", w.page("<html><body><p>" + "text\x00with NUL " * 300 + "</p></body></html>",
+    yield "nul_bytes", warcgen.page("<html><body><p>" + "text\x00with NUL " * 300 + "</p></body></html>",
                               url="https://bad/nul")
-    yield "single_line_2mb", w.page("<html><body><p>" + "word " * 400_000 + "</p></body></html>",
+    yield "single_line_2mb", warcgen.page("<html><body><p>" + "word " * 400_000 + "</p></body></html>",
                                     url="https://bad/oneline")
 
 
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hostile")
-    records = [w.page(GOOD[0], url="https://good/0")]
+    records = [warcgen.page(GOOD[0], url="https://good/0")]
     for _, rec in hostile_records():
         records.append(rec)
-    records.append(w.page(GOOD[3], url="https://good/3"))
+    records.append(warcgen.page(GOOD[3], url="https://good/3"))
     members = [gzip.compress(r) for r in records]
-    corrupt = bytearray(gzip.compress(w.page(GOOD[1], url="https://bad/corrupt-member")))
+    corrupt = bytearray(gzip.compress(warcgen.page(GOOD[1], url="https://bad/corrupt-member")))
     corrupt[40:80] = b"\x00" * 40
     members.insert(3, bytes(corrupt))
     (tmp / "hostile.warc.gz").write_bytes(b"".join(members))
-    good = w.gz(w.page(GOOD[1], url="https://good/1"), w.page(GOOD[2], url="https://good/2"))
-    (tmp / "cut.warc.gz").write_bytes(good + gzip.compress(w.page(GOOD[0], url="https://bad/cut"))[:-300])
+    good = warcgen.gz(warcgen.page(GOOD[1], url="https://good/1"), warcgen.page(GOOD[2], url="https://good/2"))
+    (tmp / "cut.warc.gz").write_bytes(good + gzip.compress(warcgen.page(GOOD[0], url="https://bad/cut"))[:-300])
     (tmp / "empty.warc.gz").write_bytes(b"")
     (tmp / "notwarc.warc.gz").write_bytes(b"<html>this is not a WARC</html>\n" * 100)
-    (tmp / "plain.warc").write_bytes(w.page(GOOD[0].replace("hills", "dunes"), url="https://good/plain"))
+    (tmp / "plain.warc").write_bytes(warcgen.page(GOOD[0].replace("hills", "dunes"), url="https://good/plain"))
     cfg = tmp / "cfg.yaml"
     cfg.write_text(yaml.safe_dump({"stages": ["extract", "language"], "output": {"rejects_per_reason": 50}}))
     out = tmp / "out"

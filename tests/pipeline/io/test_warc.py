@@ -5,7 +5,7 @@ import io
 from webrefine.pipeline.config import ReadConfig
 from webrefine.pipeline.stats.tally import Tally
 from webrefine.pipeline.io.warc import decode_html, is_html, read_warc
-from tests import warcgen as w
+from tests import warcgen
 
 
 def read(data: bytes, cfg: ReadConfig = ReadConfig()):
@@ -20,8 +20,8 @@ def accounted(counts) -> int:
 
 
 def test_keeps_html_200_with_metadata():
-    data = w.gz(w.record(b"software: test\r\n", rtype="warcinfo"),
-                w.page(w.ARTICLE, url="https://a.example/x", record_id="<urn:uuid:1>"))
+    data = warcgen.gz(warcgen.record(b"software: test\r\n", rtype="warcinfo"),
+                warcgen.page(warcgen.ARTICLE, url="https://a.example/x", record_id="<urn:uuid:1>"))
     docs, counts = read(data)
     assert [d.id for d in docs] == ["<urn:uuid:1>"]
     assert docs[0].url == "https://a.example/x" and docs[0].date == "2024-05-18T01:00:00Z"
@@ -30,12 +30,12 @@ def test_keeps_html_200_with_metadata():
 
 
 def test_non_200_and_non_html_are_counted_drops():
-    data = w.gz(
-        w.page("<html>moved</html>", status="301 Moved Permanently", url="https://a/1"),
-        w.page("<html>gone</html>", status="404 Not Found", url="https://a/2"),
-        w.page(b"%PDF-1.4 binary", headers={"Content-Type": "application/pdf"}, url="https://a/3"),
-        w.page(b"\xff\xd8\xff\xe0 jpeg", headers={"Content-Type": "image/jpeg"}, url="https://a/4"),
-        w.page(w.ARTICLE, url="https://a/5"),
+    data = warcgen.gz(
+        warcgen.page("<html>moved</html>", status="301 Moved Permanently", url="https://a/1"),
+        warcgen.page("<html>gone</html>", status="404 Not Found", url="https://a/2"),
+        warcgen.page(b"%PDF-1.4 binary", headers={"Content-Type": "application/pdf"}, url="https://a/3"),
+        warcgen.page(b"\xff\xd8\xff\xe0 jpeg", headers={"Content-Type": "image/jpeg"}, url="https://a/4"),
+        warcgen.page(warcgen.ARTICLE, url="https://a/5"),
     )
     docs, counts = read(data)
     assert [d.url for d in docs] == ["https://a/5"]
@@ -45,11 +45,11 @@ def test_non_200_and_non_html_are_counted_drops():
 
 
 def test_identified_payload_type_wins_and_sniffing_without_types():
-    typed = w.page(b"plain words", headers={}, url="https://a/1",
+    typed = warcgen.page(b"plain words", headers={}, url="https://a/1",
                    extra={"WARC-Identified-Payload-Type": "text/html"})
-    sniffed = w.page(b"<!DOCTYPE html><html><body><p>hi</p></body></html>", headers={}, url="https://a/2")
-    not_html = w.page(b"just some text, no markup", headers={}, url="https://a/3")
-    docs, counts = read(w.gz(typed, sniffed, not_html))
+    sniffed = warcgen.page(b"<!DOCTYPE html><html><body><p>hi</p></body></html>", headers={}, url="https://a/2")
+    not_html = warcgen.page(b"just some text, no markup", headers={}, url="https://a/3")
+    docs, counts = read(warcgen.gz(typed, sniffed, not_html))
     assert [d.url for d in docs] == ["https://a/1", "https://a/2"]
     assert counts["stage.read.dropped.read.not_html"] == 1
     assert is_html("application/xhtml+xml; charset=utf-8", b"") and not is_html("text/plain", b"<html>")
@@ -57,13 +57,13 @@ def test_identified_payload_type_wins_and_sniffing_without_types():
 
 def test_charsets_http_meta_detection_and_garbage():
     body = "<html><body><p>Café déjà vu – naïve</p></body></html>"
-    cp = w.page(body.encode("cp1252"), headers={"Content-Type": "text/html; charset=windows-1252"}, url="https://a/1")
-    meta = w.page(("<html><head><meta charset=\"iso-8859-1\"></head><body>Café</body></html>").encode("latin-1"),
+    cp = warcgen.page(body.encode("cp1252"), headers={"Content-Type": "text/html; charset=windows-1252"}, url="https://a/1")
+    meta = warcgen.page(("<html><head><meta charset=\"iso-8859-1\"></head><body>Café</body></html>").encode("latin-1"),
                   headers={"Content-Type": "text/html"}, url="https://a/2")
-    unknown = w.page("<html><body>Café</body></html>".encode("utf-8"),
+    unknown = warcgen.page("<html><body>Café</body></html>".encode("utf-8"),
                      headers={"Content-Type": "text/html; charset=x-no-such-charset"}, url="https://a/3")
-    garbage = w.page(b"<html><body>\xff\xfe\xfa broken \x80\x81 bytes</body></html>", url="https://a/4")
-    docs, counts = read(w.gz(cp, meta, unknown, garbage))
+    garbage = warcgen.page(b"<html><body>\xff\xfe\xfa broken \x80\x81 bytes</body></html>", url="https://a/4")
+    docs, counts = read(warcgen.gz(cp, meta, unknown, garbage))
     by_url = {d.url: d.html for d in docs}
     assert "Café déjà vu – naïve" in by_url["https://a/1"]
     assert "Café" in by_url["https://a/2"]
@@ -80,7 +80,7 @@ def test_decode_html_never_raises_and_prefers_http_charset():
 
 
 def test_truncated_records_are_kept_and_flagged_or_dropped_by_config():
-    data = w.gz(w.page(w.ARTICLE, extra={"WARC-Truncated": "length"}))
+    data = warcgen.gz(warcgen.page(warcgen.ARTICLE, extra={"WARC-Truncated": "length"}))
     docs, _ = read(data)
     assert docs[0].truncated
     docs, counts = read(data, ReadConfig(keep_truncated=False))
@@ -89,13 +89,13 @@ def test_truncated_records_are_kept_and_flagged_or_dropped_by_config():
 
 def test_payload_cap_cuts_and_flags():
     big = "<html><body>" + "<p>word</p>" * 2000 + "</body></html>"
-    docs, _ = read(w.gz(w.page(big)), ReadConfig(max_payload_bytes=4096))
+    docs, _ = read(warcgen.gz(warcgen.page(big)), ReadConfig(max_payload_bytes=4096))
     assert docs[0].truncated and len(docs[0].html) == 4096
 
 
 def test_file_cut_mid_record_counts_an_error_and_keeps_the_good_records():
-    good = [w.page(w.ARTICLE, url=f"https://a/{i}") for i in range(3)]
-    data = w.gz(*good)
+    good = [warcgen.page(warcgen.ARTICLE, url=f"https://a/{i}") for i in range(3)]
+    data = warcgen.gz(*good)
     docs, counts = read(data[: len(data) - 200])
     assert [d.url for d in docs] == ["https://a/0", "https://a/1"]
     assert counts["errors.read.incomplete_record"] == 1
@@ -103,7 +103,7 @@ def test_file_cut_mid_record_counts_an_error_and_keeps_the_good_records():
 
 
 def test_corrupt_gzip_member_resynchronises_at_the_next_member():
-    members = [gzip.compress(w.page(w.ARTICLE, url=f"https://a/{i}")) for i in range(5)]
+    members = [gzip.compress(warcgen.page(warcgen.ARTICLE, url=f"https://a/{i}")) for i in range(5)]
     bad = bytearray(members[2])
     bad[30:60] = b"\x00" * 30
     docs, counts = read(b"".join(members[:2] + [bytes(bad)] + members[3:]))
@@ -112,7 +112,7 @@ def test_corrupt_gzip_member_resynchronises_at_the_next_member():
 
 
 def test_uncompressed_warc_empty_file_non_warc_and_missing_file():
-    docs, _ = read(w.page(w.ARTICLE) + w.page(w.ARTICLE, url="https://b/"))
+    docs, _ = read(warcgen.page(warcgen.ARTICLE) + warcgen.page(warcgen.ARTICLE, url="https://b/"))
     assert len(docs) == 2
     docs, counts = read(b"")
     assert docs == [] and counts["file_errors.read.not_warc"] == 1
@@ -124,7 +124,7 @@ def test_uncompressed_warc_empty_file_non_warc_and_missing_file():
 
 
 def test_garbage_http_head_is_an_error_not_a_crash():
-    data = w.gz(w.record(b"NOT HTTP AT ALL\r\n\r\nbody", url="https://a/1"), w.page(w.ARTICLE, url="https://a/2"))
+    data = warcgen.gz(warcgen.record(b"NOT HTTP AT ALL\r\n\r\nbody", url="https://a/1"), warcgen.page(warcgen.ARTICLE, url="https://a/2"))
     docs, counts = read(data)
     assert [d.url for d in docs] == ["https://a/2"]
     assert counts["errors.read.bad_http"] == 1
@@ -132,7 +132,7 @@ def test_garbage_http_head_is_an_error_not_a_crash():
 
 
 def test_content_encoding_gzip_payload_is_decoded():
-    body = gzip.compress(w.ARTICLE.encode())
-    data = w.gz(w.page(body, headers={"Content-Type": "text/html", "Content-Encoding": "gzip"}))
+    body = gzip.compress(warcgen.ARTICLE.encode())
+    data = warcgen.gz(warcgen.page(body, headers={"Content-Type": "text/html", "Content-Encoding": "gzip"}))
     docs, _ = read(data)
     assert "walk in the hills" in docs[0].html

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from webrefine.pipeline.report import rules as R
+from webrefine.pipeline.report import whatif
 from webrefine.pipeline.cli import main
 from webrefine.filters.stage import Rule
 from webrefine.pipeline.config import STAGES as STAGE_TABLE
@@ -47,11 +47,11 @@ FILTERS = tuple(name for name in STAGE_TABLE if stage_class(name).decides_by_rul
 @pytest.mark.parametrize("stage", STAGE_TABLE)
 def test_the_report_reads_each_stages_own_rules(stage):
     cls = stage_class(stage)
-    assert R.rules_for(stage) == cls.rules
-    assert R.counts_failures(stage) == cls.decides_by_rules
+    assert whatif.rules_for(stage) == cls.rules
+    assert whatif.counts_failures(stage) == cls.decides_by_rules
     if cls.decides_by_rules:
-        assert {r.reason for r in R.rules_for(stage)} == set(cls.reasons)
-        for rule in R.rules_for(stage):
+        assert {r.reason for r in whatif.rules_for(stage)} == set(cls.reasons)
+        for rule in whatif.rules_for(stage):
             assert rule.signal in _baseline(stage, cls), rule
 
 
@@ -63,30 +63,30 @@ def test_rule_direction_and_threshold_match_the_filter(rule):
     params = dataclasses.asdict(inst)
     base = _baseline(rule.stage, cls)
     assert not inst.failing(base), "the clean text must pass every rule"
-    t = R.threshold(rule, params)
+    t = whatif.threshold(rule, params)
     assert rule.field is None or t == getattr(inst, rule.field)
     delta = 1 if rule.field is None or isinstance(getattr(inst, rule.field), int) else 1e-6
     for v in (t - delta, t, t + delta):
         got = rule.reason in inst.failing({**base, rule.signal: v})
-        assert got == R.fails(rule, v, t, params), (rule.key, v)
+        assert got == whatif.fails(rule, v, t, params), (rule.key, v)
     if rule.zero_exempt_by:  # FineWeb: with the flag, a document with no punctuated line passes
         inst = cls(**{rule.zero_exempt_by: True})
         assert rule.reason not in inst.failing({**base, rule.signal: 0.0})
-        assert not R.fails(rule, 0.0, t, dataclasses.asdict(inst))
+        assert not whatif.fails(rule, 0.0, t, dataclasses.asdict(inst))
 
 
 def test_switched_rules_follow_their_flags():
     q = stage_class("gopher_quality")
     for combined in (False, True):
         params = dataclasses.asdict(q(combined_symbol_ratio=combined))
-        on = {r.reason for r in R.rules_for("gopher_quality") if R.enabled(r, params)}
+        on = {r.reason for r in whatif.rules_for("gopher_quality") if whatif.enabled(r, params)}
         assert ("gopher_quality.symbol_ratio" in on) == combined
         assert ("gopher_quality.hash_ratio" in on) == (not combined)
 
 
 def test_language_low_score_rule_matches_the_filter():
     lang = stage_class("language")()
-    rule = next(r for r in R.rules_for("language"))
+    rule = next(r for r in whatif.rules_for("language"))
     assert rule.reason in lang.reasons and rule.field == "min_score"
 
     class Model:
@@ -102,18 +102,18 @@ def test_language_low_score_rule_matches_the_filter():
     for v in (t - 1e-6, t, t + 1e-6):
         Model.score = v
         verdict = lang(Document(id="1", url="u", text="some words"))
-        assert (verdict.reason == "language.low_score") == R.fails(rule, v, t)
+        assert (verdict.reason == "language.low_score") == whatif.fails(rule, v, t)
 
 
 def test_thresholds_come_from_stats_json_alone():
     """Not from the installed code: a stats.json renders with the thresholds it ran with."""
     stats = {"config": {"stages": [{"gopher_quality": {"min_words": 80}}, "gopher_repetition"]},
              "histograms": {"gopher_quality.word_count": {"10.0": 1, "100.0": 2}}}
-    params = R.stage_params(stats, "gopher_quality")
-    assert params == {"min_words": 80} and R.stage_params(stats, "gopher_repetition") == {}
-    low, high = R.rules_for("gopher_quality")[:2]
-    assert R.whatif(stats, low, params)["threshold"] == 80.0
-    assert R.whatif(stats, high, params) is None, "no max_words in this stats.json: no curve"
+    params = whatif.stage_params(stats, "gopher_quality")
+    assert params == {"min_words": 80} and whatif.stage_params(stats, "gopher_repetition") == {}
+    low, high = whatif.rules_for("gopher_quality")[:2]
+    assert whatif.curve(stats, low, params)["threshold"] == 80.0
+    assert whatif.curve(stats, high, params) is None, "no max_words in this stats.json: no curve"
 
 
 def test_whatif_sums_documents_and_characters_per_direction():
@@ -122,7 +122,7 @@ def test_whatif_sums_documents_and_characters_per_direction():
     expect = {"max": (3, 300), "max_ge": (6, 600), "min": (4, 400), "min_le": (7, 700)}
     for direction, (docs, chars) in expect.items():
         rule = Rule("r", "x", direction, "f", stage="s")
-        w = R.whatif(stats, rule, {"f": 0.1})
+        w = whatif.curve(stats, rule, {"f": 0.1})
         assert (w["removed_docs"], w["removed_chars"]) == (docs, chars), direction
         assert w["total_docs"] == 10 and w["total_chars"] == 1000
 
@@ -131,18 +131,18 @@ def test_fast_removal_equals_the_plain_sum():
     rng = random.Random(5)
     values = sorted({round(rng.random() * 3, 2) for _ in range(200)} | {0.0})
     counts = [rng.randint(1, 9) for _ in values]
-    for direction in R.DIRECTIONS:
+    for direction in whatif.DIRECTIONS:
         for exempt in (False, True):
             rule = Rule("r", "x", direction, "f", zero_exempt_by="z" if exempt else None, stage="s")
             fast = Removal(values, counts, direction, exempt)
             for t in [rng.random() * 3.2 - 0.1 for _ in range(50)] + values[:5]:
-                assert fast(t) == R.removed(values, counts, rule, t, {"z": exempt})
+                assert fast(t) == whatif.removed(values, counts, rule, t, {"z": exempt})
 
 
 def test_overlaps_count_owner_only_and_pairs():
     stats = {"counters": {"g.fails.g.a": 5, "g.fails.g.a+g.b": 3, "g.fails.g.b": 2, "g.fails.g.b+g.c": 1,
                           "other.fails.x": 9}}
-    ov = R.overlaps(stats, "g")
+    ov = whatif.overlaps(stats, "g")
     assert ov["any"] == {"g.a": 8, "g.b": 6, "g.c": 1}
     assert ov["only"] == {"g.a": 5, "g.b": 2, "g.c": 0}
     assert ov["pair"]["g.a"]["g.b"] == ov["pair"]["g.b"]["g.a"] == 3 and ov["pair"]["g.a"]["g.c"] == 0

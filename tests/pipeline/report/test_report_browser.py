@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from webrefine.pipeline.report import rules as R
+from webrefine.pipeline.report import whatif
 from webrefine.pipeline.cli import EXIT_OK, main
 
 CHROMIUM = os.environ.get("WEBREFINE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -126,8 +126,8 @@ def test_whatif_readouts_computed_in_the_browser_equal_python(run, dom):
     cards = [e for e in dom.found if "whatif" in e.get("class", "").split()]
     assert cards and len(readouts) == len(cards)
     for card, readout in zip(cards, readouts):
-        rule = next(r for r in R.rules_for(card["data-stage"]) if r.key == card["data-key"])
-        w = R.whatif(stats, rule, R.stage_params(stats, rule.stage))
+        rule = next(r for r in whatif.rules_for(card["data-stage"]) if r.key == card["data-key"])
+        w = whatif.curve(stats, rule, whatif.stage_params(stats, rule.stage))
         assert readout.get("data-js") == "1", rule.key
         assert int(readout["data-docs"]) == w["removed_docs"] == int(card["data-removed-docs"]), rule.key
         assert int(readout["data-chars"]) == w["removed_chars"], rule.key

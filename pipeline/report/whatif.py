@@ -76,7 +76,7 @@ def removed(values: list[float], counts: list[int], rule: Rule, t: float,
     return sum(n for v, n in zip(values, counts) if fails(rule, v, t, params))
 
 
-def whatif(stats: Mapping[str, Any], rule: Rule, params: Mapping[str, Any]) -> dict[str, Any] | None:
+def curve(stats: Mapping[str, Any], rule: Rule, params: Mapping[str, Any]) -> dict[str, Any] | None:
     """One rule's curve data: the signal's histogram (documents and characters per value)
     and what the rule removes at the configured threshold. None: no histogram in the stats."""
     name = f"{rule.stage}.{rule.signal}"
