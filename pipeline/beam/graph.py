@@ -1,34 +1,36 @@
-"""The pipeline graph, top to bottom (one screen).
+"""The pipeline graph, top to bottom (one screen); each step is a small composite.
 
-  paths ─ ReadWarc (fastwarc; every record counted) ─ [Reshuffle: fan out pages] ──┐
-  paths ─ ReadDocuments (Parquet / JSONL text) ─────────────────────────────────────┤
-     ┌──────────────────────────────────────────────────────────────────────────────┘
-     └ Stage[url_filter] → Stage[extract] → Stage[language] → … filters, in config order
-       → Dedup[exact_dedup] → Dedup[url_dedup] → Dedup[minhash_dedup]
-       → CountOutput → WriteDocuments (documents/part-*.parquet)
-  drops of every stage ─ SampleRejects (bottom-k per reason) ─ WriteRejects (rejects/)
-  tallies of every step ─ MergeTallies ─ WriteStats (stats.json, report.html)
+  patterns ─ Read: ReadWarc (fastwarc; every record counted) | ReadDocuments (Parquet / JSONL)
+     → [SpreadPages: fan out pages]
+     → Stages: Stage[url_filter] → Stage[extract] → Stage[language] → … in config order
+               → Dedup[exact_dedup] → Dedup[url_dedup] → Dedup[minhash_dedup]
+     → Output: CountOutput → WriteDocuments (documents/part-*.parquet)
+  drops of every stage ─ Rejects: SampleRejects (bottom-k per reason) → rejects/
+  tallies of every step ─ Stats: MergeTallies → stats.json, report.html
 """
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import logging
 from typing import Any
 
 import apache_beam as beam
 
+from webrefine.filters.extract import Extract
 from webrefine.filters.stage import GlobalStage, Stage
-from webrefine.pipeline.config import RunConfig
+from webrefine.pipeline.beam.dedup_transforms import dedup_transform
 from webrefine.pipeline.beam.dofns import (
     REJECTED, TALLY, ApplyStageFn, CountCharsFn, CountOutputFn, DedupDropsFn, MergeTallies, SampleRejects,
 )
-from webrefine.filters.extract import Extract
 from webrefine.pipeline.beam.extraction import ExtractFn
 from webrefine.pipeline.beam.read import ReadDocumentsFn, ReadWarcFn, expand_pattern
-from webrefine.pipeline.stats.build import build_stats
 from webrefine.pipeline.beam.writers import (
     DOCUMENT_SCHEMA, REJECT_SCHEMA, WriteParquetShards, document_row, join, reject_row, write_json, write_text,
 )
+from webrefine.pipeline.config import RunConfig
+from webrefine.pipeline.report.page import render_report
+from webrefine.pipeline.stats.build import build_stats
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,90 +61,158 @@ class RunPlan:
 
 
 def build(p: beam.Pipeline, plan: RunPlan) -> None:
-    cfg, out = plan.config, plan.config.output
-    emit_rejects = out.rejects_per_reason != 0
-    tallies, rejects = [], []
+    """The whole job: every composite below, wired."""
+    read = p | "Read" >> ReadInputs(plan)  # {"docs": Documents, "tally": Tallies}
+    staged = read["docs"] | "Stages" >> ApplyStages(plan)  # {"kept", "rejected", "tally"}
+    written = staged["kept"] | "Output" >> WriteDocuments(plan)  # Tallies of the output
+    if plan.config.output.rejects_per_reason != 0:
+        _ = staged["rejected"] | "Rejects" >> WriteRejects(plan)
+    tallies = (read["tally"], staged["tally"], written) | "FlattenTallies" >> beam.Flatten()
+    _ = tallies | "Stats" >> WriteStats(plan)
 
-    # Input: file paths → Documents; spread over workers twice (files, then pages).
-    paths = (p
-             | "InputPatterns" >> beam.Create(list(plan.inputs))
-             | "ExpandPatterns" >> beam.FlatMap(expand_pattern)
-             | "SpreadFiles" >> beam.Reshuffle())
-    if plan.document_input:
-        read = paths | "ReadDocuments" >> beam.ParDo(
-            ReadDocumentsFn(plan.input_format, plan.progress_dir)).with_outputs(TALLY, main="docs")
-    else:
-        read = paths | "ReadWarc" >> beam.ParDo(
-            ReadWarcFn(cfg.read, plan.progress_dir)).with_outputs(TALLY, main="docs")
-    tallies.append(read[TALLY])
-    docs = read["docs"]
-    if plan.fanout == "pages":
-        docs = docs | "SpreadPages" >> beam.Reshuffle()
 
-    # Stages in config order: per-document stages as fused ParDos, dedup as PTransforms.
-    for stage in plan.stages():
-        if isinstance(stage, GlobalStage):
-            from webrefine.pipeline.beam.dedup_transforms import dedup_transform  # Beam side of dedup/
+class ReadInputs(beam.PTransform):
+    """File patterns → Documents and the readers' tallies; spread over workers twice (files,
+    then pages with ``fanout: pages``)."""
 
-            chars_in = docs | f"CharsIn[{stage.name}]" >> beam.ParDo(
-                CountCharsFn(f"stage.{stage.name}.chars_in")).with_outputs(TALLY, main="docs")
-            result = chars_in["docs"] | f"Dedup[{stage.name}]" >> dedup_transform(stage)
-            chars_out = result["kept"] | f"CharsOut[{stage.name}]" >> beam.ParDo(
-                CountCharsFn(f"stage.{stage.name}.chars_out")).with_outputs(TALLY, main="docs")
-            drops = result["rejected"] | f"Drops[{stage.name}]" >> beam.ParDo(
-                DedupDropsFn(out.rejects_per_reason, out.reject_text_chars)).with_outputs(TALLY, REJECTED, main="none")
-            docs = chars_out["docs"]
-            tallies += [result["tallies"], chars_in[TALLY], chars_out[TALLY], drops[TALLY]]
-            if emit_rejects:
-                rejects.append(drops[REJECTED])
-            continue
-        step = ExtractFn if isinstance(stage, Extract) else ApplyStageFn
-        fn = step(stage, out.reject_text_chars, out.rejects_per_reason, plan.progress_dir)
-        res = docs | f"Stage[{stage.name}]" >> beam.ParDo(fn).with_outputs(TALLY, REJECTED, main="kept")
-        docs = res["kept"]
-        tallies.append(res[TALLY])
-        if emit_rejects:
-            rejects.append(res[REJECTED])
+    def __init__(self, plan: RunPlan) -> None:
+        super().__init__()
+        self.plan = plan
 
-    # Output documents.
-    counted = docs | "CountOutput" >> beam.ParDo(CountOutputFn(plan.progress_dir)).with_outputs(TALLY, main="docs")
-    tallies.append(counted[TALLY])
-    (counted["docs"]
-     | "DocumentRows" >> beam.Map(document_row)
-     | "WriteDocuments" >> WriteParquetShards(
-         join(plan.output, "documents", "part"), DOCUMENT_SCHEMA, out.compression, out.shard_mb))
+    def expand(self, p):
+        plan = self.plan
+        paths = (p
+                 | "InputPatterns" >> beam.Create(list(plan.inputs))
+                 | "ExpandPatterns" >> beam.FlatMap(expand_pattern)
+                 | "SpreadFiles" >> beam.Reshuffle())
+        if plan.document_input:
+            fn, label = ReadDocumentsFn(plan.input_format, plan.progress_dir), "ReadDocuments"
+        else:
+            fn, label = ReadWarcFn(plan.config.read, plan.progress_dir), "ReadWarc"
+        read = paths | label >> beam.ParDo(fn).with_outputs(TALLY, main="docs")
+        docs = read["docs"]
+        if plan.fanout == "pages":
+            docs = docs | "SpreadPages" >> beam.Reshuffle()
+        return {"docs": docs, "tally": read[TALLY]}
 
-    # Rejects: a bounded, deterministic sample per reason (or all of them, if asked).
-    if emit_rejects:
-        all_rejects = rejects | "FlattenRejects" >> beam.Flatten()
+
+class ApplyStages(beam.PTransform):
+    """Documents → the kept ones, every drop and every tally, through the configured stages
+    in order: per-document stages as fused ParDos, deduplication as composites."""
+
+    def __init__(self, plan: RunPlan) -> None:
+        super().__init__()
+        self.plan = plan
+
+    def expand(self, docs):
+        tallies, rejects = [], []
+        for stage in self.plan.stages():
+            step = DedupStage(stage, self.plan) if isinstance(stage, GlobalStage) else FilterStage(stage, self.plan)
+            label = f"Dedup[{stage.name}]" if isinstance(stage, GlobalStage) else f"Stage[{stage.name}]"
+            out = docs | label >> step
+            docs = out["kept"]
+            tallies.append(out["tally"])
+            rejects.append(out["rejected"])
+        return {"kept": docs,
+                "rejected": rejects | "FlattenRejects" >> beam.Flatten(),
+                "tally": tallies | "FlattenStageTallies" >> beam.Flatten()}
+
+
+class FilterStage(beam.PTransform):
+    """One per-document stage: kept documents, drops (for rejects/) and tallies."""
+
+    def __init__(self, stage: Stage, plan: RunPlan) -> None:
+        super().__init__()
+        self.stage, self.plan = stage, plan
+
+    def expand(self, docs):
+        out = self.plan.config.output
+        step = ExtractFn if isinstance(self.stage, Extract) else ApplyStageFn  # extraction: its own step
+        fn = step(self.stage, out.reject_text_chars, out.rejects_per_reason, self.plan.progress_dir)
+        res = docs | "Apply" >> beam.ParDo(fn).with_outputs(TALLY, REJECTED, main="kept")
+        return {"kept": res["kept"], "rejected": res[REJECTED], "tally": res[TALLY]}
+
+
+class DedupStage(beam.PTransform):
+    """One deduplication stage (``dedup_transforms``), with the characters entering and
+    leaving it counted and its drops sampled for stats.json and rejects/."""
+
+    def __init__(self, stage: GlobalStage, plan: RunPlan) -> None:
+        super().__init__()
+        self.stage, self.plan = stage, plan
+
+    def expand(self, docs):
+        name, out = self.stage.name, self.plan.config.output
+        chars_in = docs | "CharsIn" >> beam.ParDo(
+            CountCharsFn(f"stage.{name}.chars_in")).with_outputs(TALLY, main="docs")
+        result = chars_in["docs"] | "Dedup" >> dedup_transform(self.stage)
+        chars_out = result["kept"] | "CharsOut" >> beam.ParDo(
+            CountCharsFn(f"stage.{name}.chars_out")).with_outputs(TALLY, main="docs")
+        drops = result["rejected"] | "Drops" >> beam.ParDo(
+            DedupDropsFn(out.rejects_per_reason, out.reject_text_chars)).with_outputs(TALLY, REJECTED, main="none")
+        tallies = (result["tallies"], chars_in[TALLY], chars_out[TALLY], drops[TALLY])
+        return {"kept": chars_out["docs"], "rejected": drops[REJECTED],
+                "tally": tallies | "FlattenTallies" >> beam.Flatten()}
+
+
+class WriteDocuments(beam.PTransform):
+    """Kept documents → documents/part-*.parquet; returns the output's tallies."""
+
+    def __init__(self, plan: RunPlan) -> None:
+        super().__init__()
+        self.plan = plan
+
+    def expand(self, docs):
+        out = self.plan.config.output
+        counted = docs | "CountOutput" >> beam.ParDo(CountOutputFn(self.plan.progress_dir)).with_outputs(
+            TALLY, main="docs")
+        _ = (counted["docs"]
+             | "DocumentRows" >> beam.Map(document_row)
+             | "WriteDocuments" >> WriteParquetShards(
+                 join(self.plan.output, "documents", "part"), DOCUMENT_SCHEMA, out.compression, out.shard_mb))
+        return counted[TALLY]
+
+
+class WriteRejects(beam.PTransform):
+    """Drops → rejects/: a bounded, deterministic sample per reason (or all of them, if asked)."""
+
+    def __init__(self, plan: RunPlan) -> None:
+        super().__init__()
+        self.plan = plan
+
+    def expand(self, rejects):
+        out = self.plan.config.output
         if out.rejects_per_reason > 0:
-            all_rejects = (all_rejects
-                           | "SampleRejects" >> beam.CombineGlobally(SampleRejects(out.rejects_per_reason))
-                           | "Unpack" >> beam.FlatMap(lambda rows: rows))
-        (all_rejects
-         | "RejectRows" >> beam.Map(reject_row)
-         | "WriteRejects" >> WriteParquetShards(
-             join(plan.output, "rejects", "part"), REJECT_SCHEMA, out.compression, out.shard_mb,
-             num_shards=1 if out.rejects_per_reason > 0 else 0))
+            rejects = (rejects
+                       | "SampleRejects" >> beam.CombineGlobally(SampleRejects(out.rejects_per_reason))
+                       | "Unpack" >> beam.FlatMap(lambda rows: rows))
+        return (rejects
+                | "RejectRows" >> beam.Map(reject_row)
+                | "WriteRejects" >> WriteParquetShards(
+                    join(self.plan.output, "rejects", "part"), REJECT_SCHEMA, out.compression, out.shard_mb,
+                    num_shards=1 if out.rejects_per_reason > 0 else 0))
 
-    # Stats: every step's tallies merged into one, written once.
-    names, header, document_input, output = plan.stage_names(), plan.header, plan.document_input, plan.output
 
-    def write_stats(tally):
-        import datetime
+class WriteStats(beam.PTransform):
+    """Every step's tallies, merged into one → stats.json and report.html, written once."""
 
-        stats = build_stats(tally, names, {**header, "finished": datetime.datetime.now(
-            datetime.timezone.utc).isoformat(timespec="seconds")}, document_input)
-        write_json(join(output, "stats.json"), stats)
-        try:  # the page is a view of stats.json: a bug in it must not fail a finished run
-            from webrefine.pipeline.report.page import render_report
+    def __init__(self, plan: RunPlan) -> None:
+        super().__init__()
+        self.plan = plan
 
-            write_text(join(output, "report.html"), render_report(stats))
-        except Exception:  # noqa: BLE001
-            logging.getLogger(__name__).exception("webrefine: could not write report.html")
-        return stats
+    def expand(self, tallies):
+        return (tallies
+                | "MergeTallies" >> beam.CombineGlobally(MergeTallies())
+                | "WriteStats" >> beam.Map(write_stats, self.plan.stage_names(), self.plan.header,
+                                           self.plan.document_input, self.plan.output))
 
-    (tallies
-     | "FlattenTallies" >> beam.Flatten()
-     | "MergeTallies" >> beam.CombineGlobally(MergeTallies())
-     | "WriteStats" >> beam.Map(write_stats))
+
+def write_stats(tally, names, header, document_input, output):
+    stats = build_stats(tally, names, {**header, "finished": datetime.datetime.now(
+        datetime.timezone.utc).isoformat(timespec="seconds")}, document_input)
+    write_json(join(output, "stats.json"), stats)
+    try:  # the page is a view of stats.json: a bug in it must not fail a finished run
+        write_text(join(output, "report.html"), render_report(stats))
+    except Exception:  # noqa: BLE001
+        logging.getLogger(__name__).exception("webrefine: could not write report.html")
+    return stats
