@@ -13,7 +13,8 @@ from html import escape
 from typing import Any, Mapping
 
 from webrefine.pipeline.report import whatif
-from webrefine.pipeline.report.view import declared, html_stages, original_units, ratio, stage_rows, text_baseline
+from webrefine.filters.stage import Rule
+from webrefine.pipeline.report.view import ReportView, StageView, build_view, ratio
 from webrefine.pipeline.report.sections import (
     dedup_section, errors_section, fixed_rules_html, line_rules_html, overlap_html, row_reason, samples_section,
 )
@@ -37,22 +38,22 @@ def _asset(name: str) -> str:
 
 def render_report(stats: Mapping[str, Any]) -> str:
     """stats.json → one self-contained HTML page (inline CSS, JS and SVG; works offline)."""
-    rows = stage_rows(stats)
+    view = build_view(stats)
+    rows = view.rows
     data: dict[str, Any] = {"rules": {}}
-    stage_html = [_stage_section(stats, row, data) for row in rows if not row["dedup"]]
-    stage_html = [s for s in stage_html if s]
+    stage_html = [_stage_section(view, sv, data) for sv in view.stages]
     nav = [("run", "Run"), ("funnel", "Funnel"), ("stages", "Stages"), ("whatif", "What-if"),
            ("dedup", "Dedup"), ("samples", "Samples"), ("errors", "Errors")]
     title = f"webrefine report · {stats.get('config_name', '')}"
     body = [
-        _top(stats, rows), _run(stats), _funnel(stats, rows), _stage_table(rows),
+        _top(view), _run(stats), _funnel(view), _stage_table(rows),
         '<h2 id="whatif">What-if: each rule at other thresholds</h2>'
         '<p class="sub">Bars: documents entering the stage per signal value (red: they fail the configured '
         'threshold). Lines: share of the stage\'s documents <span style="color:var(--drop)">(solid)</span> and '
         'characters <span style="color:var(--chars)">(dashed)</span> the rule alone would remove with its '
         'threshold at x. Move a slider to try a value: no re-run needed.</p>',
         *stage_html,
-        dedup_section(stats, rows), samples_section(stats, rows), errors_section(stats),
+        dedup_section(view), samples_section(view), errors_section(stats),
         f'<footer>webrefine {escape(str(stats.get("versions", {}).get("webrefine", "")))} · stats schema '
         f'{escape(str(stats.get("schema_version", "")))} · generated from stats.json; every count here is '
         f'in that file.</footer>',
@@ -79,10 +80,11 @@ def _duration(stats: Mapping[str, Any]) -> str:
     return f"{s // 3600}h {s % 3600 // 60:02d}m {s % 60:02d}s" if s >= 3600 else f"{s // 60}m {s % 60:02d}s"
 
 
-def _top(stats: Mapping[str, Any], rows: list[dict[str, Any]]) -> str:
-    units, out = original_units(stats), stats.get("output", {})
+def _top(view: ReportView) -> str:
+    stats, rows = view.stats, view.rows
+    units, out = view.units, stats.get("output", {})
     inp = stats.get("input", {})
-    base = text_baseline(stats)
+    base = view.base
     worst = max(rows, key=lambda r: r["dropped"], default=None)
     errors = sum(stats.get("errors", {}).values()) + sum(stats.get("file_errors", {}).values())
     cards = [
@@ -160,12 +162,12 @@ def _frow(name: str, kept: float, dropped: float, nums: str, chars: bool = False
             f'<div class="d" style="width:{100 * dropped:.2f}%"></div></div><div class="nums">{nums}</div></div>')
 
 
-def _funnel(stats: Mapping[str, Any], rows: list[dict[str, Any]]) -> str:
-    units = original_units(stats)
+def _funnel(view: ReportView) -> str:
+    stats, rows, units = view.stats, view.rows, view.units
     docs = [_frow(r["name"], ratio(r["out"], units), ratio(r["dropped"], units),
                   f'{n(r["out"])} <span class=muted>(−{n(r["dropped"])}, {pct(r["drop_rate"])})</span>')
             for r in rows]
-    base, html = text_baseline(stats), html_stages(stats)
+    base, html = view.base, view.html
     chars = []
     for r in rows:
         if r["name"] in html or not r["chars_in"]:
@@ -238,47 +240,28 @@ def _reason_chars(row: dict[str, Any], reason: dict[str, Any]) -> str:
     return f'<td class="n c-chars" data-chars="{reason["chars"]}">{n(reason["chars"])}{kind}{share}</td>'
 
 
-def _stage_section(stats: Mapping[str, Any], row: dict[str, Any], data: dict[str, Any]) -> str:
-    name = row["name"]
-    rules = whatif.rules_for(name)
-    cls = declared(name)
-    shown = cls.report_histograms if cls is not None else ()
-    extra = [f"{name}.{s}" for s in shown if f"{name}.{s}" in stats.get("histograms", {})]
-    if not rules and not extra:
-        return ""
-    params = whatif.stage_params(stats, name)
-    # Stages with failing() count every rule a document fails; no counter means none failed.
-    ov = whatif.overlaps(stats, name) or ({"any": {}, "only": {}} if whatif.counts_failures(name) else {})
-    cards, off = [], []
-    fixed = []
-    for rule in rules:
-        w = whatif.curve(stats, rule, params)
-        if not whatif.enabled(rule, params):
-            off.append(rule.key)
-        elif rule.field is None:  # nothing to tune: a block-list match, an empty document
-            fixed.append(rule)
-        elif w is not None:
-            cards.append(_whatif_card(row, rule, w, params, ov, data))
-    for h in extra:
-        values, counts = whatif.histogram(stats, h)
+def _stage_section(view: ReportView, sv: StageView, data: dict[str, Any]) -> str:
+    name, row, ov = sv.name, sv.row, sv.overlaps
+    cards = [_whatif_card(row, rule, w, test, ov, data) for rule, w, test in sv.curves]
+    for h, values, counts in sv.histograms:
         cards.append(f'<div class="card"><div class="ctitle">{escape(h)}</div><div class="csub">documents per value '
                      f'(no rule)</div>{hist_svg(h, values, counts, whatif.log_scale(values))}</div>')
     html = [f'<h3 id="stage-{escape(name)}">{escape(name)} <span class="sub small">{n(row["in"])} in → {n(row["out"])} '
             f'out · dropped {n(row["dropped"])} ({pct(row["drop_rate"])} of its input)</span></h3>']
-    if off:
-        html.append(f'<p class="small muted">Rules switched off in this config: {escape(", ".join(off))}</p>')
-    if fixed:
-        html.append(fixed_rules_html(row, fixed, ov, params))
+    if sv.off:
+        html.append(f'<p class="small muted">Rules switched off in this config: {escape(", ".join(sv.off))}</p>')
+    if sv.fixed:
+        html.append(fixed_rules_html(row, sv.fixed, ov))
     html.append(f'<div class="grid3">{"".join(cards)}</div>')
     if ov.get("combos"):
         html.append(overlap_html(name, row, ov))
     if name == "line_corrections":
-        html.append(line_rules_html(stats))
+        html.append(line_rules_html(view))
     return f'<section class="stage-detail" data-stage="{escape(name)}">{"".join(html)}</section>'
 
 
-def _whatif_card(row, rule: whatif.Rule, w: dict[str, Any], params, ov, data) -> str:
-    svg, geom = whatif_svg(w, lambda v: whatif.fails(rule, v, w["threshold"], params))
+def _whatif_card(row, rule: Rule, w: dict[str, Any], fails_at, ov, data) -> str:
+    svg, geom = whatif_svg(w, fails_at)
     data["rules"][rule.key] = {k: w[k] for k in ("values", "docs", "chars", "direction", "op", "threshold",
                                                  "zero_exempt", "log", "total_docs", "total_chars")}
     data["rules"][rule.key]["geom"] = geom

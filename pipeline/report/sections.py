@@ -1,13 +1,13 @@
-"""Report sections that read the stats' extras: rule overlaps, dedup, samples and errors."""
+"""Report sections rendered from the view: rule overlaps, fixed rules, dedup, samples and errors."""
 from __future__ import annotations
 
 from html import escape
 from typing import Any, Mapping
 
+from webrefine.filters.stage import Rule
 from webrefine.pipeline.report import whatif
+from webrefine.pipeline.report.view import ReportView
 
-KEPT_SIGNALS = ("language.score", "gopher_quality.word_count", "gopher_repetition.dup_5gram",
-                "line_corrections.removed_ratio", "minhash_dedup.cluster_size")
 TEXT_LINES, LINE_CHARS = 6, 220
 
 
@@ -54,14 +54,14 @@ def row_reason(row: dict[str, Any], reason: str) -> int:
     return next((x["n"] for x in row["reasons"] if x["reason"] == reason), 0)
 
 
-def fixed_rules_html(row: dict[str, Any], rules: list[whatif.Rule], ov: dict[str, Any], params) -> str:
+def fixed_rules_html(row: dict[str, Any], rules: list[tuple[Rule, float]], ov: dict[str, Any]) -> str:
     """Rules without a threshold to tune, in one line each."""
     trs = "".join(
         f'<tr data-reason="{escape(r.reason)}"><td>{escape(_short(r.reason))}</td><td class=mono>{escape(r.signal)} '
-        f'{escape(whatif.DIRECTIONS[r.direction])} {escape(whatif.nice(whatif.threshold(r, params)))}</td>'
+        f'{escape(whatif.DIRECTIONS[r.direction])} {escape(whatif.nice(t))}</td>'
         f'<td class=n>{n(row_reason(row, r.reason))}</td>'
         f'<td class=n>{n(ov["any"].get(r.reason, 0) if ov else 0)}</td><td class="small muted">{escape(r.note)}</td></tr>'
-        for r in rules)
+        for r, t in rules)
     return ('<table class="full" style="margin-bottom:10px"><tr><th>fixed rule</th><th>drop when</th>'
             '<th class=n>dropped (first failing)</th><th class=n>fail it (all rules checked)</th><th></th></tr>'
             f'{trs}</table>')
@@ -81,7 +81,8 @@ def _log2_bins(hist: dict[float, int]) -> list[tuple[str, int, int]]:
     return out
 
 
-def dedup_section(stats: Mapping[str, Any], rows: list[dict[str, Any]]) -> str:
+def dedup_section(view: ReportView) -> str:
+    stats, rows = view.stats, view.rows
     html = ['<h2 id="dedup">Deduplication</h2>']
     counters = stats.get("counters", {})
     found = False
@@ -96,7 +97,7 @@ def dedup_section(stats: Mapping[str, Any], rows: list[dict[str, Any]]) -> str:
                     f'{n(row["out"])} out · removed {n(row["dropped"])} ({pct(row["drop_rate"])})</span></h3>')
         if kv:
             html.append(f'<dl class="kv">{kv}</dl>')
-        values, counts = whatif.histogram(stats, f"{name}.cluster_size")
+        values, counts = view.histogram(f"{name}.cluster_size")
         if values:
             bins = _log2_bins(dict(zip(values, counts)))
             top = max(d for _, _, d in bins) or 1
@@ -144,40 +145,20 @@ def _doc(item: Mapping[str, Any], chips: list[tuple[str, bool]]) -> str:
             + "</div>")
 
 
-def _chips_dropped(reason: str, item: Mapping[str, Any], stats: Mapping[str, Any]) -> list[tuple[str, bool]]:
-    stage = reason.split(".", 1)[0]
-    params = whatif.stage_params(stats, stage)
-    signals = {k: float(v) for k, v in (item.get("signals") or {}).items()}
-    chips = []
-    for rule in whatif.rules_for(stage):
-        t = whatif.threshold(rule, params)
-        if rule.signal in signals and t is not None and whatif.enabled(rule, params):
-            if whatif.fails(rule, signals[rule.signal], t, params):
-                chips.append((f"{rule.signal} = {whatif.nice(signals[rule.signal])} {whatif.DIRECTIONS[rule.direction]} "
-                              f"{whatif.nice(t)}", True))
-    if not chips:  # rules without a threshold table entry: show what the stage measured
-        chips = [(f"{k} = {whatif.nice(v)}", False) for k, v in list(signals.items())[:4]]
-    return chips
-
-
-def samples_section(stats: Mapping[str, Any], rows: list[dict[str, Any]]) -> str:
-    samples = stats.get("samples", {})
-    order = [f"dropped.{x['reason']}" for r in rows for x in r["reasons"]]
-    counts = {f"dropped.{x['reason']}": x["n"] for r in rows for x in r["reasons"]}
-    names = [s for s in order if s in samples] + sorted(s for s in samples if s not in order and s != "kept")
+def samples_section(view: ReportView) -> str:
+    stats, rows = view.stats, view.rows
     html = ['<h2 id="samples">Samples <button class="btn" data-toggle="details.samples">Expand all</button></h2>'
             '<p class="sub">Deterministic samples: per reason the documents with the smallest hash of their id '
             '(the same ones on every run, and after merging shards). Red: the thresholds each one fails.</p>']
-    for name in names:
-        reason = name[len("dropped."):]
-        docs = "".join(_doc(item, _chips_dropped(reason, item, stats)) for item in samples[name])
-        html.append(f'<details class="samples" data-sample="{escape(name)}" data-shown="{len(samples[name])}">'
-                    f'<summary>{escape(reason)} <span class="muted">— {len(samples[name])} shown of '
-                    f'{n(counts.get(name, 0))} dropped</span></summary><div class="docs">{docs}</div></details>')
-    kept = samples.get("kept", [])
+    for sample in view.dropped_samples:
+        name, items = sample["name"], sample["items"]
+        docs = "".join(_doc(item, chips) for item, chips in items)
+        html.append(f'<details class="samples" data-sample="{escape(name)}" data-shown="{len(items)}">'
+                    f'<summary>{escape(sample["reason"])} <span class="muted">— {len(items)} shown of '
+                    f'{n(sample["n"])} dropped</span></summary><div class="docs">{docs}</div></details>')
+    kept = view.kept_samples
     if kept:
-        docs = "".join(_doc(item, [(f"{k} = {whatif.nice(float(item['signals'][k]))}", False)
-                                   for k in KEPT_SIGNALS if k in (item.get("signals") or {})]) for item in kept)
+        docs = "".join(_doc(item, chips) for item, chips in kept)
         html.append(f'<details class="samples" data-sample="kept" data-shown="{len(kept)}"><summary>kept '
                     f'<span class="muted">— {len(kept)} shown of {n(stats.get("output", {}).get("documents", 0))} '
                     f'output documents</span></summary><div class="docs">{docs}</div></details>')
@@ -210,12 +191,12 @@ LINE_RULES = ("L1 mostly uppercase", "L2 only digits", "L3 social counter", "L4 
               "L5 prefix pattern", "L6 suffix pattern", "L7 pattern anywhere")
 
 
-def line_rules_html(stats: Mapping[str, Any]) -> str:
+def line_rules_html(view: ReportView) -> str:
     """Lines and words each of L1-L7 removed (sums over the per-document histograms)."""
     rows = []
     for i, label in enumerate(LINE_RULES, start=1):
-        lv, lc = whatif.histogram(stats, f"line_corrections.l{i}_lines")
-        wv, wc = whatif.histogram(stats, f"line_corrections.l{i}_words")
+        lv, lc = view.histogram(f"line_corrections.l{i}_lines")
+        wv, wc = view.histogram(f"line_corrections.l{i}_words")
         if not lv:
             return ""
         lines, words = sum(v * c for v, c in zip(lv, lc)), sum(v * c for v, c in zip(wv, wc))

@@ -1,8 +1,17 @@
-"""What the report shows, computed from stats.json alone: per stage the documents and
-characters in and out and the drops by reason, as rows every section renders from."""
+"""The one view of stats.json the report renders: built once by ``build_view``, then every
+section reads it (data flows one way: stats.json → view → sections).
+
+It holds the stage rows (documents and characters in and out, drops by reason), per stage
+the rules with their curves, overlaps and thresholds (from stats.json's resolved config),
+the series (histograms) and the samples with the rules each one fails."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from webrefine.filters.stage import Rule
+from webrefine.pipeline.report import whatif
+from webrefine.pipeline.report.whatif import declared
 
 DEDUP_SUFFIX = "_dedup"
 
@@ -45,16 +54,6 @@ def stage_rows(stats: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def declared(stage: str) -> type | None:
-    """The stage's class in this version's stage table (its rules, what it reads), or None."""
-    from webrefine.pipeline.config import ConfigError, stage_class
-
-    try:
-        return stage_class(stage)
-    except ConfigError:  # a stage this version does not know
-        return None
-
-
 def extraction(stats: Mapping[str, Any]) -> str | None:
     """The stage that turned HTML into text (one that reads "html"), if the run had one."""
     for st in stats.get("stages", []):
@@ -86,3 +85,107 @@ def text_baseline(stats: Mapping[str, Any]) -> int:
         if st["name"] not in html and st.get("chars_in"):
             return st["chars_in"]
     return 0
+
+
+@dataclass
+class StageView:
+    """What the report shows about one stage's rules."""
+
+    name: str
+    row: dict[str, Any]
+    params: dict[str, Any]  # the stage's parameters as the run resolved them
+    curves: list[tuple[Rule, dict[str, Any], Callable[[float], bool]]]  # tunable rules: curve, test
+    fixed: list[tuple[Rule, float]]  # rules without a threshold to tune, and their fixed threshold
+    off: list[str]  # keys of the rules switched off in this config
+    overlaps: dict[str, Any]  # whatif.overlaps; {} when the stage counted no failures
+    histograms: list[tuple[str, list[float], list[int]]]  # shown without a rule
+
+
+@dataclass
+class ReportView:
+    stats: Mapping[str, Any]
+    rows: list[dict[str, Any]]
+    units: int  # WARC responses or text rows: what "of the original" divides by
+    base: int  # characters of text entering the text stages
+    html: set[str]  # stages whose characters are HTML
+    series: dict[str, tuple[list[float], list[int]]]  # every histogram, as sorted (values, counts)
+    stages: list[StageView]  # per-document stages with something to show, in run order
+    dropped_samples: list[dict[str, Any]] = field(default_factory=list)  # name, reason, n, items
+    kept_samples: list[tuple[Mapping[str, Any], list[tuple[str, bool]]]] = field(default_factory=list)
+
+    def histogram(self, name: str) -> tuple[list[float], list[int]]:
+        return self.series.get(name, ([], []))
+
+
+KEPT_SIGNALS = ("language.score", "gopher_quality.word_count", "gopher_repetition.dup_5gram",
+                "line_corrections.removed_ratio", "minhash_dedup.cluster_size")
+
+
+def build_view(stats: Mapping[str, Any]) -> ReportView:
+    rows = stage_rows(stats)
+    view = ReportView(
+        stats=stats, rows=rows, units=original_units(stats), base=text_baseline(stats), html=html_stages(stats),
+        series={name: whatif.histogram(stats, name) for name in stats.get("histograms", {})},
+        stages=[],
+    )
+    view.stages = [sv for sv in (_stage_view(view, row) for row in rows if not row["dedup"]) if sv is not None]
+    _samples(view)
+    return view
+
+
+def _stage_view(view: ReportView, row: dict[str, Any]) -> StageView | None:
+    stats, name = view.stats, row["name"]
+    rules = whatif.rules_for(name)
+    cls = declared(name)
+    shown = cls.report_histograms if cls is not None else ()
+    extra = [f"{name}.{s}" for s in shown if f"{name}.{s}" in stats.get("histograms", {})]
+    if not rules and not extra:
+        return None
+    params = whatif.stage_params(stats, name)
+    # Stages with failing() count every rule a document fails; no counter means none failed.
+    ov = whatif.overlaps(stats, name) or ({"any": {}, "only": {}} if whatif.counts_failures(name) else {})
+    sv = StageView(name, row, params, [], [], [], ov, [(h, *view.histogram(h)) for h in extra])
+    for rule in rules:
+        curve = whatif.curve(stats, rule, params)
+        if not rule.enabled(params):
+            sv.off.append(rule.key)
+        elif rule.field is None:  # nothing to tune: a block-list match, an empty document
+            sv.fixed.append((rule, rule.fixed))
+        elif curve is not None:
+            t = curve["threshold"]
+            sv.curves.append((rule, curve, lambda v, rule=rule, t=t: rule.fails(v, t, params)))
+    return sv
+
+
+def _samples(view: ReportView) -> None:
+    """The samples in the order of the stage table's reasons, each with its chips: the
+    thresholds it fails (or, without a rule, what the stage measured)."""
+    stats, rows = view.stats, view.rows
+    samples = stats.get("samples", {})
+    order = [f"dropped.{x['reason']}" for r in rows for x in r["reasons"]]
+    counts = {f"dropped.{x['reason']}": x["n"] for r in rows for x in r["reasons"]}
+    names = [s for s in order if s in samples] + sorted(s for s in samples if s not in order and s != "kept")
+    for name in names:
+        reason = name[len("dropped."):]
+        view.dropped_samples.append({"name": name, "reason": reason, "n": counts.get(name, 0),
+                                     "items": [(item, _failing_chips(stats, reason, item)) for item in samples[name]]})
+    for item in samples.get("kept", []):
+        chips = [(f"{k} = {whatif.nice(float(item['signals'][k]))}", False)
+                 for k in KEPT_SIGNALS if k in (item.get("signals") or {})]
+        view.kept_samples.append((item, chips))
+
+
+def _failing_chips(stats: Mapping[str, Any], reason: str, item: Mapping[str, Any]) -> list[tuple[str, bool]]:
+    stage = reason.split(".", 1)[0]
+    params = whatif.stage_params(stats, stage)
+    signals = {k: float(v) for k, v in (item.get("signals") or {}).items()}
+    chips = []
+    for rule in whatif.rules_for(stage):
+        t = rule.threshold(params)
+        if rule.signal in signals and t is not None and rule.enabled(params):
+            if rule.fails(signals[rule.signal], t, params):
+                chips.append((f"{rule.signal} = {whatif.nice(signals[rule.signal])} "
+                              f"{whatif.DIRECTIONS[rule.direction]} {whatif.nice(t)}", True))
+    if not chips:  # rules without a threshold: show what the stage measured
+        chips = [(f"{k} = {whatif.nice(v)}", False) for k, v in list(signals.items())[:4]]
+    return chips

@@ -15,7 +15,16 @@ import math
 from typing import Any, Mapping
 
 from webrefine.filters.stage import DIRECTIONS, Rule
-from webrefine.pipeline.report.view import declared
+
+
+def declared(stage: str) -> type | None:
+    """The stage's class in this version's stage table (its rules, what it reads), or None."""
+    from webrefine.pipeline.config import ConfigError, stage_class
+
+    try:
+        return stage_class(stage)
+    except ConfigError:  # a stage this version does not know
+        return None
 
 
 def rules_for(stage: str) -> tuple[Rule, ...]:
