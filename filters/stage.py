@@ -76,14 +76,9 @@ class Rule:
         return _OPS[self.direction](value, threshold)
 
 
-class Stage:
-    """Base of every per-document stage (filters and rewriters).
-
-    Heavy resources (models, word lists) are loaded in ``setup()`` (called once per worker
-    by ``pipeline/beam``) into attributes whose names start with ``_``; those are never
-    pickled, so shipping a stage to workers stays cheap. Every subclass defines
-    ``__call__(doc) -> Verdict``.
-    """
+class Declared:
+    """What every entry of the stage table declares, as class attributes: its config name,
+    every drop reason, every signal it reports, its rules, what it reads."""
 
     name: ClassVar[str] = ""
     reasons: ClassVar[tuple[str, ...]] = ()
@@ -100,10 +95,20 @@ class Stage:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "rules" in cls.__dict__:
+        if "rules" in cls.__dict__:  # the rules get their stage; its reasons are theirs
             cls.rules = tuple(dataclasses.replace(r, stage=cls.name) for r in cls.rules)
             if "reasons" not in cls.__dict__:
                 cls.reasons = tuple(dict.fromkeys(r.reason for r in cls.rules))
+
+
+class Stage(Declared):
+    """Base of every per-document stage (filters and rewriters).
+
+    Heavy resources (models, word lists) are loaded in ``setup()`` (called once per worker
+    by ``pipeline/beam``) into attributes whose names start with ``_``; those are never
+    pickled, so shipping a stage to workers stays cheap. Every subclass defines
+    ``__call__(doc) -> Verdict``.
+    """
 
     def params(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
@@ -205,17 +210,9 @@ def apply_verdict(stage: Stage, doc: Document, verdict: Verdict) -> tuple[Docume
     return out, verdict
 
 
-class GlobalStage:
+class GlobalStage(Declared):
     """Base of stages that must see all documents at once (deduplication).
 
     Subclasses are frozen dataclasses of parameters only; ``pipeline/beam/dedup_transforms.py``
     maps each to a Beam PTransform. The pure logic they use lives in ``dedup/``.
     """
-
-    name: ClassVar[str] = ""
-    reasons: ClassVar[tuple[str, ...]] = ()
-    signal_names: ClassVar[tuple[str, ...]] = ()
-    rules: ClassVar[tuple[Rule, ...]] = ()
-    input: ClassVar[str] = "text"
-    report_histograms: ClassVar[tuple[str, ...]] = ()
-    decides_by_rules: ClassVar[bool] = False

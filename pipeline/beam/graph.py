@@ -71,13 +71,17 @@ def build(p: beam.Pipeline, plan: RunPlan) -> None:
     _ = tallies | "Stats" >> WriteStats(plan)
 
 
-class ReadInputs(beam.PTransform):
-    """File patterns → Documents and the readers' tallies; spread over workers twice (files,
-    then pages with ``fanout: pages``)."""
+class _PlannedTransform(beam.PTransform):
+    """A composite configured by the run plan."""
 
     def __init__(self, plan: RunPlan) -> None:
         super().__init__()
         self.plan = plan
+
+
+class ReadInputs(_PlannedTransform):
+    """File patterns → Documents and the readers' tallies; spread over workers twice (files,
+    then pages with ``fanout: pages``)."""
 
     def expand(self, p):
         plan = self.plan
@@ -96,13 +100,9 @@ class ReadInputs(beam.PTransform):
         return {"docs": docs, "tally": read[TALLY]}
 
 
-class ApplyStages(beam.PTransform):
+class ApplyStages(_PlannedTransform):
     """Documents → the kept ones, every drop and every tally, through the configured stages
     in order: per-document stages as fused ParDos, deduplication as composites."""
-
-    def __init__(self, plan: RunPlan) -> None:
-        super().__init__()
-        self.plan = plan
 
     def expand(self, docs):
         tallies, rejects = [], []
@@ -155,12 +155,8 @@ class DedupStage(beam.PTransform):
                 "tally": tallies | "FlattenTallies" >> beam.Flatten()}
 
 
-class WriteDocuments(beam.PTransform):
+class WriteDocuments(_PlannedTransform):
     """Kept documents → documents/part-*.parquet; returns the output's tallies."""
-
-    def __init__(self, plan: RunPlan) -> None:
-        super().__init__()
-        self.plan = plan
 
     def expand(self, docs):
         out = self.plan.config.output
@@ -173,12 +169,8 @@ class WriteDocuments(beam.PTransform):
         return counted[TALLY]
 
 
-class WriteRejects(beam.PTransform):
+class WriteRejects(_PlannedTransform):
     """Drops → rejects/: a bounded, deterministic sample per reason (or all of them, if asked)."""
-
-    def __init__(self, plan: RunPlan) -> None:
-        super().__init__()
-        self.plan = plan
 
     def expand(self, rejects):
         out = self.plan.config.output
@@ -193,12 +185,8 @@ class WriteRejects(beam.PTransform):
                     num_shards=1 if out.rejects_per_reason > 0 else 0))
 
 
-class WriteStats(beam.PTransform):
+class WriteStats(_PlannedTransform):
     """Every step's tallies, merged into one → stats.json and report.html, written once."""
-
-    def __init__(self, plan: RunPlan) -> None:
-        super().__init__()
-        self.plan = plan
 
     def expand(self, tallies):
         return (tallies
