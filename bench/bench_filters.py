@@ -62,13 +62,11 @@ def read_pages(paths):
 
 def extract(html):
     """trafilatura as the extract stage runs it: its options, with the speed-up (same text)."""
-    import trafilatura
-
     from webrefine.filters.extract import Extract
-    from webrefine.filters.extract_speedup import install
 
-    install()
-    return trafilatura.extract(html, **Extract().options()) or ""
+    engine = Extract().make_engine()
+    engine.load()  # the speed-up included
+    return engine.extract(html) or ""
 
 
 def load_texts(paths, cache_dir):
