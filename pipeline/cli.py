@@ -268,7 +268,7 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from pipeline.graph import RunPlan, build
     from pipeline.progress import ProgressPrinter
     from pipeline.stats import check_invariant
-    from pipeline.write import join, write_yaml
+    from pipeline.write import join, remove_temp_leftovers, write_yaml
     inputs, fmt = resolve_inputs(args.input or [SAMPLE])
     options = PipelineOptions(beam_args)
     runner = options.view_as(StandardOptions).runner or "DirectRunner"
@@ -299,6 +299,7 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
               file=sys.stderr)
         return EXIT_OK
     stats_path = join(args.output, "stats.json")
+    remove_temp_leftovers(args.output)
     if not FileSystems.exists(stats_path):  # e.g. a remote runner launched without waiting
         print(f"webrefine: submitted; stats will be written to {stats_path}", file=sys.stderr)
         return EXIT_OK

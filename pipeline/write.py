@@ -6,7 +6,11 @@ killed run leaves no partial shard under documents/.
 """
 from __future__ import annotations
 
+import glob
+import inspect
 import json
+import os
+import shutil
 from typing import Any
 
 import apache_beam as beam
@@ -97,6 +101,11 @@ class _CountingFile:
         return False
 
 
+# Beam 2.63+ added this argument (streaming writes); the Flink path runs Beam 2.62 (README "Flink").
+_SINK_EXTRA = ({"triggering_frequency": None}
+               if "triggering_frequency" in inspect.signature(parquetio._ParquetSink.__init__).parameters else {})
+
+
 class _SizedParquetSink(parquetio._ParquetSink):  # the public WriteToParquet cannot size shards
     def open(self, temp_path: str) -> Any:
         self.byte_counter = self._file_handle = _CountingFile(
@@ -119,7 +128,7 @@ class WriteParquetShards(beam.PTransform):
             use_deprecated_int96_timestamps=False, use_compliant_nested_type=False,
             file_name_suffix=".parquet", num_shards=self.num_shards,
             shard_name_template="-SSSSS-of-NNNNN", mime_type="application/x-parquet",
-            triggering_frequency=None,
+            **_SINK_EXTRA,
         )
         # The file sink starts a new shard once this many bytes were written to the current one.
         sink.max_bytes_per_shard = self.shard_mb * 1024 * 1024
@@ -127,6 +136,31 @@ class WriteParquetShards(beam.PTransform):
         row_group = max(1, self.shard_mb // 8) * 1024 * 1024
         to_tables = parquetio._RowDictionariesToArrowTable(self.schema, row_group, 1000)
         return rows | "ToArrowTables" >> beam.ParDo(to_tables) | "WriteFiles" >> iobase.Write(sink)
+
+
+def remove_temp_leftovers(output: str) -> int:
+    """Delete ``beam-temp-*`` folders left in documents/ and rejects/ after a finished job.
+
+    Beam's file sinks rename finished shards out of a temp folder and delete it; a runner
+    that restarts the write's set-up after a failure (Flink, after a lost TaskManager) makes
+    a second temp folder, and the first one, never used, stays behind. Only called once the
+    job has finished, when every complete shard has been renamed.
+    """
+    removed = 0
+    for sub in ("documents", "rejects"):
+        if "://" not in output:  # local folders: FileSystems.match lists files only
+            for folder in glob.glob(os.path.join(output, sub, "beam-temp-*")):
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+            continue
+        try:  # object stores: a "folder" is the objects under a prefix
+            objects = [m.path for m in FileSystems.match([join(output, sub, "beam-temp-*/*")])[0].metadata_list]
+        except Exception:  # noqa: BLE001 - nothing matched
+            objects = []
+        if objects:
+            FileSystems.delete(objects)
+            removed += len(objects)
+    return removed
 
 
 def write_text(path: str, text: str) -> None:
