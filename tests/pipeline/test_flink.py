@@ -62,9 +62,14 @@ def flink():
         local_flink("stop")
 
 
+def command(python):
+    """The ``webrefine`` command installed beside this Python."""
+    return os.path.join(os.path.dirname(python), "webrefine")
+
+
 def webrefine(python, output, *args):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    return subprocess.run([python, "-m", "pipeline", "run", "--output", str(output), "--no-progress", *args],
+    return subprocess.run([command(python), "run", "--output", str(output), "--no-progress", *args],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
 
 
@@ -165,7 +170,7 @@ def test_killed_taskmanager_loses_and_doubles_nothing(flink, direct, tmp_path):
     one: the restart strategy re-runs the lost work, and the output equals a clean run's."""
     job = f"webrefine-test-kill-{uuid.uuid4().hex[:8]}"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    cmd = [flink["python"], "-m", "pipeline", "run", "--output", str(tmp_path / "out"), "--no-progress",
+    cmd = [command(flink["python"]), "run", "--output", str(tmp_path / "out"), "--no-progress",
            *INPUTS["dedup"], *flink_flags("--parallelism", "2"), f"--job_name={job}"]
     with subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         killed_at = None
