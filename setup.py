@@ -32,7 +32,7 @@ setup(
     },
     include_package_data=True,
     install_requires=[
-        "apache-beam>=2.70,<3",
+        "apache-beam>=2.62,<3",
         "fastwarc>=0.15",
         "resiliparse>=2.0",  # extract engine option (the fastwarc project)
         "trafilatura>=2.0,<3",

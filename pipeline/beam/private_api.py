@@ -11,6 +11,8 @@ the behaviour relied on, so a Beam upgrade that changes it fails there, loudly.
 """
 from __future__ import annotations
 
+import inspect
+
 from typing import Any
 
 import pyarrow as pa
@@ -50,6 +52,11 @@ class _CountingFile:
         return False
 
 
+# Beam 2.63 added this argument (streaming writes); the Flink path runs Beam 2.62 (README "Flink").
+_SINK_EXTRA = ({"triggering_frequency": None}
+               if "triggering_frequency" in inspect.signature(parquetio._ParquetSink.__init__).parameters else {})
+
+
 class _SizedParquetSink(parquetio._ParquetSink):  # the public WriteToParquet cannot size shards
     def open(self, temp_path: str) -> Any:
         self.byte_counter = self._file_handle = _CountingFile(
@@ -65,7 +72,7 @@ def sized_parquet_sink(prefix: str, schema: pa.Schema, codec: str, num_shards: i
         use_deprecated_int96_timestamps=False, use_compliant_nested_type=False,
         file_name_suffix=".parquet", num_shards=num_shards,
         shard_name_template="-SSSSS-of-NNNNN", mime_type="application/x-parquet",
-        triggering_frequency=None,
+        **_SINK_EXTRA,
     )
     sink.max_bytes_per_shard = max_bytes
     return sink

@@ -16,7 +16,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from webrefine.pipeline.beam.graph import RunPlan, build
 from webrefine.pipeline.beam.private_api import direct_runner
-from webrefine.pipeline.beam.writers import join, write_yaml
+from webrefine.pipeline.beam.writers import join, remove_temp_leftovers, write_yaml
 from webrefine.pipeline.cli import EXIT_FAILED, EXIT_OK, LOCAL_RUNNERS, SAMPLE, UsageError
 from webrefine.pipeline.io.text_datasets import input_format
 from webrefine.pipeline.progress import ProgressPrinter
@@ -102,6 +102,7 @@ def run_job(args: argparse.Namespace, beam_args: list[str], cfg, runtime_cfg,
               file=sys.stderr)
         return EXIT_OK, None
     stats_path = join(args.output, "stats.json")
+    remove_temp_leftovers(args.output)
     if not FileSystems.exists(stats_path):  # e.g. a remote runner launched without waiting
         print(f"webrefine: submitted; stats will be written to {stats_path}", file=sys.stderr)
         return EXIT_OK, None

@@ -6,7 +6,10 @@ killed run leaves no partial shard under documents/.
 """
 from __future__ import annotations
 
+import glob
 import json
+import os
+import shutil
 from typing import Any
 
 import apache_beam as beam
@@ -82,6 +85,31 @@ class WriteParquetShards(beam.PTransform):
         row_group = max(1, self.shard_mb // 8) * 1024 * 1024
         to_tables = rows_to_arrow_tables(self.schema, row_group)
         return rows | "ToArrowTables" >> beam.ParDo(to_tables) | "WriteFiles" >> iobase.Write(sink)
+
+
+def remove_temp_leftovers(output: str) -> int:
+    """Delete ``beam-temp-*`` folders left in documents/ and rejects/ after a finished job.
+
+    Beam's file sinks rename finished shards out of a temp folder and delete it; a runner
+    that restarts the write's set-up after a failure (Flink, after a lost TaskManager) makes
+    a second temp folder, and the first one, never used, stays behind. Only called once the
+    job has finished, when every complete shard has been renamed.
+    """
+    removed = 0
+    for sub in ("documents", "rejects"):
+        if "://" not in output:  # local folders: FileSystems.match lists files only
+            for folder in glob.glob(os.path.join(output, sub, "beam-temp-*")):
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+            continue
+        try:  # object stores: a "folder" is the objects under a prefix
+            objects = [m.path for m in FileSystems.match([join(output, sub, "beam-temp-*/*")])[0].metadata_list]
+        except Exception:  # noqa: BLE001 - nothing matched
+            objects = []
+        if objects:
+            FileSystems.delete(objects)
+            removed += len(objects)
+    return removed
 
 
 def write_text(path: str, text: str) -> None:

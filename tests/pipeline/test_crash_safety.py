@@ -44,3 +44,16 @@ def test_killed_run_then_rerun_with_overwrite(tmp_path):
     assert main(["run", "--input", str(inputs / "*.warc.gz"), "--output", str(clean), "--config", "extract",
                  "--no-progress"]) == 0
     assert sorted(ids) == sorted(pq.read_table(clean / "documents").column("id").to_pylist())
+
+
+def test_temp_folders_of_a_restarted_write_are_removed_after_the_job(tmp_path):
+    from webrefine.pipeline.beam.writers import remove_temp_leftovers
+
+    (tmp_path / "documents" / "beam-temp-part-1").mkdir(parents=True)
+    (tmp_path / "rejects" / "beam-temp-part-2").mkdir(parents=True)
+    (tmp_path / "rejects" / "beam-temp-part-2" / "orphan").write_text("x")
+    (tmp_path / "documents" / "part-00000-of-00001.parquet").write_text("shard")
+    assert remove_temp_leftovers(str(tmp_path)) == 2
+    assert sorted(p.name for p in (tmp_path / "documents").iterdir()) == ["part-00000-of-00001.parquet"]
+    assert list((tmp_path / "rejects").iterdir()) == []
+    assert remove_temp_leftovers(str(tmp_path)) == 0

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 import tarfile
 import tempfile
 import zipfile
@@ -101,10 +102,16 @@ def test_built_wheel_runs_from_outside_the_source_tree(tmp_path):
     # One top-level package: nothing generic (pipeline, filters, ...) lands in site-packages.
     assert {n.split("/")[0] for n in names} == {"webrefine", wheel.name.split("-py3")[0] + ".dist-info"}, names
     # A fresh venv; its dependencies come from this interpreter's site-packages (no download),
-    # webrefine itself only from the wheel.
+    # webrefine itself only from the wheel. Not `venv --system-site-packages`: run from a venv,
+    # that links the base interpreter's packages, not this environment's.
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     py = str(venv / "bin" / "python")
+    venv_site = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    with open(os.path.join(venv_site, "_webrefine_test_deps.pth"), "w") as fh:
+        fh.write("\n".join(sorted(ours)) + "\n")  # appended to sys.path: the venv's own come first
     subprocess.run([py, "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(wheel)], check=True,
                    capture_output=True)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
