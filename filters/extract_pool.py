@@ -11,6 +11,7 @@ import fcntl
 import os
 import pickle
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -84,6 +85,9 @@ def _read_msg(fd: int, deadline: float | None = None) -> Any:
 
 def serve(options: dict[str, Any], speedup: bool = True) -> None:
     """Helper process main loop: HTML in on stdin, ("ok", text) or ("error", msg) out on stdout."""
+    # Ctrl-C reaches the whole process group; the worker handles it, and a helper ends when
+    # its pipe closes, without a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if options.get("engine", "trafilatura") == "resiliparse":  # import before the first page
         import resiliparse.extract.html2text  # noqa: F401
     else:

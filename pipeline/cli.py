@@ -27,6 +27,7 @@ import tempfile
 from typing import Any, Sequence
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INPUT_ERRORS = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "sample.warc.gz")
 LOCAL_RUNNERS = {"directrunner", "direct", "portablerunner", "prismrunner", "interactiverunner"}
 
@@ -54,10 +55,12 @@ class _BeamImportNoise(logging.Filter):
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger().addFilter(_BeamImportNoise())
-    parser = argparse.ArgumentParser(prog="webrefine", description="RefinedWeb-style web data curation on Apache Beam.")
+    # allow_abbrev=False: a mistyped --overwrit must not pass for --overwrite.
+    parser = argparse.ArgumentParser(prog="webrefine", description="RefinedWeb-style web data curation on Apache Beam.",
+                                     allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"webrefine {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    run_p = sub.add_parser("run", help="run the pipeline (unknown flags go to Beam)")
+    run_p = sub.add_parser("run", help="run the pipeline (other flags go to Beam)", allow_abbrev=False)
     run_p.add_argument("--input", action="append", default=None, metavar="PATTERN",
                        help="WARC (.warc, .warc.gz) or text (.parquet, .jsonl[.gz]) files; globs, gs://, s3://; "
                             "repeatable (default: the bundled sample WARC)")
@@ -68,18 +71,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                        help="spread pages over workers after reading (pages) or only files; auto: pages on "
                             "distributed runners, files on local ones (they would hold every page in memory)")
     run_p.add_argument("--no-progress", action="store_true", help="no live progress line on local runs")
-    sub.add_parser("configs", help="list the config presets")
-    rep_p = sub.add_parser("report", help="write report.html for one run, or several merged, and print a summary")
+    sub.add_parser("configs", help="list the config presets", allow_abbrev=False)
+    rep_p = sub.add_parser("report", help="write report.html for one run, or several merged, and print a summary",
+                           allow_abbrev=False)
     rep_p.add_argument("runs", nargs="+", metavar="OUT", help="run output directories or stats.json paths "
                        "(local, gs://, s3://); several (shards, dumps) are merged exactly")
     rep_p.add_argument("--output", help="path of the HTML report (default OUT/report.html; needed for several OUTs)")
     rep_p.add_argument("--stats", help="also write the merged stats.json to this path")
     args, beam_args = parser.parse_known_args(argv)
     if args.command == "configs":
-        from pipeline.config import CONFIG_DIR, preset_names
+        from pipeline.config import CONFIG_DIR, load_config, preset_names
 
         for name in preset_names():
-            print(f"{name:12s} {os.path.join(CONFIG_DIR, name + '.yaml')}")
+            description = load_config(name).description
+            print(f"{name:12s} {description}\n{'':12s} {os.path.join(CONFIG_DIR, name + '.yaml')}")
         return EXIT_OK
     if args.command != "run" and beam_args:
         parser.error(f"unrecognized arguments: {' '.join(beam_args)}")
@@ -93,6 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"webrefine: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("webrefine: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def console_main() -> int:
@@ -105,6 +113,26 @@ def console_main() -> int:
     return status
 
 
+OUR_FLAGS = ("--input", "--output", "--config", "--overwrite", "--fanout", "--no-progress")
+
+
+def check_beam_flags(beam_args: Sequence[str]) -> None:
+    """Every flag that is not ours must be one Beam defines: Beam itself only warns about
+    the others and runs on, so `--inputs x` would curate the bundled sample and exit 0."""
+    import difflib
+
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    options = PipelineOptions(list(beam_args))
+    known = options.get_all_options(retain_unknown_options=False)
+    unknown = [k for k in options.get_all_options(retain_unknown_options=True) if k not in known]
+    if unknown:
+        flag = "--" + unknown[0]
+        close = difflib.get_close_matches(flag, [*OUR_FLAGS, *("--" + k for k in known)], n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UsageError(f"unknown flag {flag}{hint}: not a webrefine flag, and not one Beam defines")
+
+
 def resolve_inputs(patterns: Sequence[str]) -> tuple[tuple[str, ...], str]:
     from apache_beam.io.filesystems import FileSystems
 
@@ -115,6 +143,13 @@ def resolve_inputs(patterns: Sequence[str]) -> tuple[tuple[str, ...], str]:
         if "://" in pattern:
             # Remote patterns are expanded inside the pipeline, on the workers' credentials.
             paths.append(pattern)
+            continue
+        if os.path.isdir(pattern):  # a folder: the input files in it and below it
+            found = sorted(os.path.join(d, f) for d, _, files in os.walk(pattern) for f in files
+                           if input_format(f) is not None)
+            if not found:
+                raise UsageError(f"--input {pattern!r} is a folder with no .warc[.gz], .parquet or .jsonl[.gz] file")
+            paths += found
             continue
         try:
             matched = [m.path for m in FileSystems.match([pattern])[0].metadata_list]
@@ -252,6 +287,9 @@ def direct_runner(options):
 def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from pipeline.config import ConfigError, load_config
 
+    check_beam_flags(beam_args)
+    if not args.input:
+        print(f"webrefine: no --input given: curating the bundled sample ({SAMPLE})", file=sys.stderr)
     try:
         cfg = load_config(args.config)
     except ConfigError as exc:
@@ -286,8 +324,22 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
         direct = runner.lower() in ("directrunner", "direct") and not options.view_as(StandardOptions).streaming
         p = beam.Pipeline(runner=direct_runner(options) if direct else None, options=options)
         build(p, plan)
+        if dry_run and runner.lower() not in ("dataflowrunner", "dataflow"):
+            # Only Dataflow honours --dry_run (it validates the job and submits nothing); the
+            # other runners would run the job. Here the graph is built and translated, no more.
+            p.to_runner_api()
+            print("webrefine: dry run: the job was built and validated; nothing ran, nothing was written",
+                  file=sys.stderr)
+            return EXIT_OK
         with ProgressPrinter(progress_dir) if progress_dir else contextlib.nullcontext():
             p.run().wait_until_finish()
+    except KeyboardInterrupt:
+        # Ctrl-C: remove what this run wrote (config.yaml, temp shards), so running the same
+        # command again is not refused as writing over an earlier run.
+        if not dry_run:
+            prepare_output(args.output, overwrite=True)
+        print(f"webrefine: interrupted; the partial outputs in {args.output} were removed", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - report, do not dump a Beam traceback on users
         print(f"webrefine: the pipeline failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -306,6 +358,8 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     with FileSystems.open(stats_path) as fh:
         stats = json.load(fh)
     print_summary(stats)
+    print(f"documents: {join(args.output, 'documents')}  stats: {stats_path}  report: "
+          f"{join(args.output, 'report.html')}")
     units, accounted = check_invariant(stats)
     if units != accounted:
         print(f"webrefine: warning: {units} input records but {accounted} accounted for", file=sys.stderr)

@@ -52,10 +52,22 @@ class ReadConfig:
     max_payload_bytes: int = 5_000_000
     # Keep records marked WARC-Truncated (flagged in the output) rather than dropping them.
     keep_truncated: bool = True
+    # Text datasets (Parquet, JSONL): which column holds each field (datatrove's text_key).
+    text_column: str = "text"
+    id_column: str = "id"
+    url_column: str = "url"
+    date_column: str = "date"
 
     def __post_init__(self) -> None:
         if self.max_payload_bytes < 1024:
             raise ConfigError("read.max_payload_bytes must be at least 1024")
+        for name in ("text_column", "id_column", "url_column", "date_column"):
+            if not getattr(self, name):
+                raise ConfigError(f"read.{name} must name a column")
+
+    def columns(self) -> dict[str, str]:
+        """Document field → column of a text dataset."""
+        return {"text": self.text_column, "id": self.id_column, "url": self.url_column, "date": self.date_column}
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
 """Reading already-extracted text datasets (Parquet or JSONL) as Documents.
 
-Columns ``id``, ``url``, ``text`` and optionally ``date``; extraction is skipped and every
+Columns ``id``, ``url``, ``text`` and optionally ``date`` (other names: ``read.text_column``
+etc. in the config); extraction is skipped and every
 later stage applies, so users re-filter and deduplicate existing datasets. A row without
 usable text is a counted error (``read.bad_row``); a missing id becomes a content hash so
-reruns give the same id.
+reruns give the same id. This pipeline's own output read back keeps its ``language``,
+``language_score``, ``signals``, ``truncated`` and original ``source``.
 """
 from __future__ import annotations
 
@@ -34,29 +36,62 @@ def input_format(path: str) -> str | None:
     return None
 
 
-def row_to_document(row: dict[str, Any], source: str) -> Document | None:
-    text = row.get("text")
+# Columns this pipeline writes itself: a re-run on its own output keeps them.
+CARRIED = ("language", "language_score", "signals", "source", "truncated")
+
+
+def _signals(value: Any) -> dict[str, float]:
+    """A signals column as written by this pipeline (a Parquet map reads as (key, value)
+    pairs; JSONL holds an object), or nothing if it is not one."""
+    pairs = value.items() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    out = {}
+    for pair in pairs:
+        try:
+            key, number = pair
+            out[str(key)] = float(number)
+        except (TypeError, ValueError):
+            return {}
+    return out
+
+
+def row_to_document(row: dict[str, Any], source: str, columns: dict[str, str] | None = None) -> Document | None:
+    col = columns or {name: name for name in COLUMNS}
+    text = row.get(col["text"])
     if not isinstance(text, str):
         return None
-    url = row.get("url") if isinstance(row.get("url"), str) else ""
-    doc_id = row.get("id")
+    url = row.get(col["url"]) if isinstance(row.get(col["url"]), str) else ""
+    doc_id = row.get(col["id"])
     if doc_id is None or doc_id == "":
         doc_id = "sha1:" + hashlib.sha1(f"{url}\n{text}".encode("utf-8", "surrogatepass")).hexdigest()
-    date = row.get("date")
-    return Document(id=str(doc_id), url=url, text=text, date="" if date is None else str(date), source=source)
+    date = row.get(col["date"])
+    carried: dict[str, Any] = {}
+    if isinstance(row.get("language"), str):
+        carried["language"] = row["language"]
+    if isinstance(row.get("language_score"), (int, float)):
+        carried["language_score"] = float(row["language_score"])
+    if row.get("signals"):
+        carried["signals"] = _signals(row["signals"])
+    if isinstance(row.get("truncated"), bool):
+        carried["truncated"] = row["truncated"]
+    if isinstance(row.get("source"), str) and row["source"]:
+        source = row["source"]  # the original input file, not this dataset's
+    return Document(id=str(doc_id), url=url, text=text, date="" if date is None else str(date), source=source,
+                    **carried)
 
 
-def _parquet_rows(path: str) -> Iterator[dict[str, Any]]:
+def _parquet_rows(path: str, wanted: tuple[str, ...]) -> Iterator[dict[str, Any]]:
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
         pf = pq.ParquetFile(fh)
-        columns = [c for c in COLUMNS if c in pf.schema_arrow.names]
+        columns = [c for c in dict.fromkeys(wanted) if c in pf.schema_arrow.names]
         for batch in pf.iter_batches(batch_size=1024, columns=columns):
             yield from batch.to_pylist()
 
 
 def _jsonl_rows(path: str) -> Iterator[dict[str, Any] | None]:
     with FileSystems.open(path) as fh:  # AUTO: .gz is decompressed
-        for line in fh:
+        # readline, not iteration: the decompressing file object Beam returns for .gz
+        # (CompressedFile) is not iterable.
+        for line in iter(fh.readline, b""):
             if not line.strip():
                 continue
             try:
@@ -68,9 +103,10 @@ def _jsonl_rows(path: str) -> Iterator[dict[str, Any] | None]:
 
 
 class ReadDocumentsFn(TallyingDoFn):
-    def __init__(self, fmt: str, progress_dir: str | None = None) -> None:
+    def __init__(self, fmt: str, progress_dir: str | None = None, columns: dict[str, str] | None = None) -> None:
         super().__init__(progress_dir)
         self.fmt = fmt
+        self.columns = columns or {name: name for name in COLUMNS}
 
     def setup(self) -> None:
         install_opener()
@@ -78,13 +114,14 @@ class ReadDocumentsFn(TallyingDoFn):
     def process(self, path: str) -> Iterable[Document]:
         tally = self.tally
         tally.count("input.files")
-        rows = _parquet_rows(path) if self.fmt == "parquet" else _jsonl_rows(path)
+        wanted = (*self.columns.values(), *CARRIED)
+        rows = _parquet_rows(path, wanted) if self.fmt == "parquet" else _jsonl_rows(path)
         try:
             for row in rows:
                 tally.count("input.rows")
                 if self.progress_dir:
                     progress.tick(self.progress_dir, "responses")
-                doc = row_to_document(row, path) if row is not None else None
+                doc = row_to_document(row, path, self.columns) if row is not None else None
                 if doc is None:
                     tally.count("errors." + ERR_ROW)
                     tally.sample("errors." + ERR_ROW, f"{path}:{tally.counts['input.rows']}", {"file": path})

@@ -76,7 +76,7 @@ def build(p: beam.Pipeline, plan: RunPlan) -> None:
              | "SpreadFiles" >> beam.Reshuffle())
     if plan.document_input:
         read = paths | "ReadDocuments" >> beam.ParDo(
-            documents.ReadDocumentsFn(plan.input_format, plan.progress_dir)).with_outputs(TALLY, main="docs")
+            documents.ReadDocumentsFn(plan.input_format, plan.progress_dir, plan.config.read.columns())).with_outputs(TALLY, main="docs")
     else:
         read = paths | "ReadWarc" >> beam.ParDo(
             ReadWarcFn(cfg.read, plan.progress_dir)).with_outputs(TALLY, main="docs")
