@@ -106,6 +106,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def console_main() -> int:
     """Entry point of the ``webrefine`` command and ``python -m pipeline``."""
     status = main()
+    if status == EXIT_INTERRUPTED:
+        # The runner's threads were stopped mid-bundle and may never finish; the outputs are
+        # already cleaned up, so leave without waiting for them at interpreter exit.
+        sys.stderr.flush()
+        os._exit(status)
     # Beam imports about a million objects; the garbage collection passes of interpreter
     # shutdown walk them all (0.4-0.5 s of every run). Freezing them first skips that walk;
     # atexit handlers and file closing still run. Not in main(): tests call it in-process.
@@ -131,6 +136,34 @@ def check_beam_flags(beam_args: Sequence[str]) -> None:
         close = difflib.get_close_matches(flag, [*OUR_FLAGS, *("--" + k for k in known)], n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise UsageError(f"unknown flag {flag}{hint}: not a webrefine flag, and not one Beam defines")
+
+
+def check_config_fits(cfg, input_fmt: str) -> None:
+    """Configs that would run and keep nothing useful are refused before anything runs: a
+    text stage on WARC input with no `extract` before it (it would see empty text), and a
+    file the config names (model, word or domain lists) that the driver cannot open."""
+    from pipeline.config import PRE_EXTRACT
+
+    if input_fmt == "warc":
+        for stage in cfg.stages:
+            if stage.name == "extract":
+                break
+            if stage.name not in PRE_EXTRACT:
+                raise UsageError(f"config {cfg.name!r}: stage {stage.name} reads text, but WARC input has none "
+                                 f"before `extract`: add `extract` before it, or give a text dataset as --input")
+    from apache_beam.io.filesystems import FileSystems
+
+    for stage in cfg.stages:
+        for f in dataclasses.fields(stage):
+            value = getattr(stage, f.name)
+            if not (f.name == "model" or f.name.endswith("_lists")) or not isinstance(value, (str, tuple)):
+                continue
+            for path in (value,) if isinstance(value, str) else value:
+                try:
+                    FileSystems.open(path).close()
+                except Exception as exc:  # noqa: BLE001 - missing file, no credentials, bad scheme
+                    raise UsageError(f"config {cfg.name!r}: {stage.name}.{f.name}: cannot open {path!r} "
+                                     f"({type(exc).__name__}: {str(exc)[:200]})") from None
 
 
 def resolve_inputs(patterns: Sequence[str]) -> tuple[tuple[str, ...], str]:
@@ -305,9 +338,12 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
 
     from pipeline.graph import RunPlan, build
     from pipeline.progress import ProgressPrinter
+    from pipeline.stages import install_opener
     from pipeline.stats import check_invariant
     from pipeline.write import join, remove_temp_leftovers, write_yaml
     inputs, fmt = resolve_inputs(args.input or [SAMPLE])
+    install_opener()  # the run header and the checks read config files through Beam's FileSystems
+    check_config_fits(cfg, fmt)
     options = PipelineOptions(beam_args)
     runner = options.view_as(StandardOptions).runner or "DirectRunner"
     local = runner.lower() in LOCAL_RUNNERS
@@ -332,7 +368,14 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
                   file=sys.stderr)
             return EXIT_OK
         with ProgressPrinter(progress_dir) if progress_dir else contextlib.nullcontext():
-            p.run().wait_until_finish()
+            result = p.run()
+            try:
+                result.wait_until_finish()
+            except KeyboardInterrupt:
+                # A remote runner (Flink, Dataflow) would go on with the job without us.
+                with contextlib.suppress(Exception):
+                    result.cancel()
+                raise
     except KeyboardInterrupt:
         # Ctrl-C: remove what this run wrote (config.yaml, temp shards), so running the same
         # command again is not refused as writing over an earlier run.

@@ -97,3 +97,25 @@ def test_a_rerun_on_its_own_output_keeps_language_signals_and_source(tmp_path):
     for column in ("id", "text", "language", "language_score", "signals", "source"):
         assert after.column(column).to_pylist() == before.column(column).to_pylist(), column
     assert set(after.column("source").to_pylist()) == {SAMPLE}
+
+
+def config_file(tmp_path, stages):
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump({"name": "t", "stages": stages}))
+    return str(path)
+
+
+@pytest.mark.parametrize("stages, message", [
+    (["exact_dedup"], "stage exact_dedup reads text, but WARC input has none before `extract`"),
+    (["url_filter", "language", "extract"], "['language'] need extracted text"),
+    (["extract", {"language": {"languages": ["english"]}}], "'english': not a language code of lid.176"),
+    (["extract", {"language": {"model": "/nonexistent/lid.176.bin"}}], "language.model: cannot open '/nonexistent"),
+    ([{"url_filter": {"domain_lists": ["nosuchscheme://bucket/domains"]}}, "extract"],
+     "url_filter.domain_lists: cannot open 'nosuchscheme://bucket/domains'"),
+])
+def test_a_config_that_cannot_fit_the_input_is_refused_before_anything_is_written(tmp_path, capsys, stages,
+                                                                                   message):
+    out = tmp_path / "out"
+    assert main(["run", "--output", str(out), "--no-progress", "--config", config_file(tmp_path, stages)]) == EXIT_USAGE
+    assert message in capsys.readouterr().err
+    assert not out.exists()
