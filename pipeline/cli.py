@@ -53,8 +53,18 @@ class _BeamImportNoise(logging.Filter):
         return not str(record.msg).startswith("apitools not found")
 
 
+class _InterruptNoise(logging.Filter):
+    """Ctrl-C inside a DoFn: Beam logs the KeyboardInterrupt with a traceback before it
+    reaches us; we say "interrupted" once instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[0] if record.exc_info else None
+        return not ((exc and issubclass(exc, KeyboardInterrupt)) or str(record.msg).startswith("KeyboardInterrupt"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger().addFilter(_BeamImportNoise())
+    logging.getLogger("apache_beam.runners.common").addFilter(_InterruptNoise())
     # allow_abbrev=False: a mistyped --overwrit must not pass for --overwrite.
     parser = argparse.ArgumentParser(prog="webrefine", description="RefinedWeb-style web data curation on Apache Beam.",
                                      allow_abbrev=False)
