@@ -377,7 +377,11 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
             print("webrefine: dry run: the job was built and validated; nothing ran, nothing was written",
                   file=sys.stderr)
             return EXIT_OK
-        with ProgressPrinter(progress_dir) if progress_dir else contextlib.nullcontext():
+        local_inputs = all("://" not in path for path in inputs)
+        printer = ProgressPrinter(progress_dir, files_total=len(inputs) if local_inputs else 0,
+                                  bytes_total=sum(map(os.path.getsize, inputs)) if local_inputs else 0,
+                                  unit="responses" if fmt == "warc" else "rows") if progress_dir else None
+        with printer or contextlib.nullcontext():
             result = p.run()
             try:
                 result.wait_until_finish()

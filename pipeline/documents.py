@@ -9,6 +9,7 @@ reruns give the same id. This pipeline's own output read back keeps its ``langua
 """
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 from typing import Any, Iterable, Iterator
@@ -41,17 +42,27 @@ CARRIED = ("language", "language_score", "signals", "source", "truncated")
 
 
 def _signals(value: Any) -> dict[str, float]:
-    """A signals column as written by this pipeline (a Parquet map reads as (key, value)
-    pairs; JSONL holds an object), or nothing if it is not one."""
+    """A signals column as written by this pipeline ({name, value} structs; older runs wrote
+    a map, read as (key, value) pairs; JSONL may hold an object), or nothing."""
     pairs = value.items() if isinstance(value, dict) else value if isinstance(value, list) else ()
     out = {}
     for pair in pairs:
         try:
-            key, number = pair
+            key, number = (pair["name"], pair["value"]) if isinstance(pair, dict) else pair
             out[str(key)] = float(number)
-        except (TypeError, ValueError):
+        except (KeyError, TypeError, ValueError):
             return {}
     return out
+
+
+def _date(value: Any) -> str:
+    """ISO 8601 text, as WARC-Date is: this pipeline writes dates as timestamps."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        utc = value.astimezone(datetime.timezone.utc) if value.tzinfo else value
+        return utc.replace(tzinfo=None).isoformat() + "Z"
+    return str(value)
 
 
 def row_to_document(row: dict[str, Any], source: str, columns: dict[str, str] | None = None) -> Document | None:
@@ -75,7 +86,7 @@ def row_to_document(row: dict[str, Any], source: str, columns: dict[str, str] | 
         carried["truncated"] = row["truncated"]
     if isinstance(row.get("source"), str) and row["source"]:
         source = row["source"]  # the original input file, not this dataset's
-    return Document(id=str(doc_id), url=url, text=text, date="" if date is None else str(date), source=source,
+    return Document(id=str(doc_id), url=url, text=text, date=_date(date), source=source,
                     **carried)
 
 
@@ -130,3 +141,5 @@ class ReadDocumentsFn(TallyingDoFn):
         except Exception as exc:  # noqa: BLE001 - a damaged file is counted, the run goes on
             tally.count("file_errors." + ERR_FILE)
             tally.sample("file_errors." + ERR_FILE, path, {"file": path, "detail": repr(exc)[:300]})
+        if self.progress_dir:
+            progress.file_done(self.progress_dir, path)

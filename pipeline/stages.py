@@ -98,6 +98,7 @@ class ReadWarcFn(TallyingDoFn):
             yield doc
         if self.progress_dir:
             progress.tick(self.progress_dir, "responses", self.tally.counts["input.responses"] - seen)
+            progress.file_done(self.progress_dir, path)
 
 
 class ApplyStageFn(TallyingDoFn):

@@ -94,7 +94,7 @@ def test_a_rerun_on_its_own_output_keeps_language_signals_and_source(tmp_path):
                  "--config", dedup_config(tmp_path)]) == EXIT_OK
     before, after = kept(first), kept(second)
     assert after.num_rows == before.num_rows > 10
-    for column in ("id", "text", "language", "language_score", "signals", "source"):
+    for column in ("id", "date", "text", "language", "language_score", "signals", "source"):
         assert after.column(column).to_pylist() == before.column(column).to_pylist(), column
     assert set(after.column("source").to_pylist()) == {SAMPLE}
 
@@ -119,3 +119,44 @@ def test_a_config_that_cannot_fit_the_input_is_refused_before_anything_is_writte
     assert main(["run", "--output", str(out), "--no-progress", "--config", config_file(tmp_path, stages)]) == EXIT_USAGE
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def sample_output(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sample") / "out"
+    assert main(["run", "--output", str(out), "--no-progress", "--config", "refinedweb"]) == EXIT_OK
+    return out
+
+
+@pytest.mark.parametrize("part", ["documents", "rejects"])
+def test_outputs_load_in_datasets_duckdb_polars_and_pandas(sample_output, part):
+    files = sorted(str(p) for p in (sample_output / part).glob("*.parquet"))
+    want = pq.read_table(files).num_rows
+    assert want > 0
+
+    import datasets
+    import duckdb
+    import pandas as pd
+    import polars as pl
+
+    ds = datasets.load_dataset("parquet", data_files=files, split="train",
+                               cache_dir=str(sample_output.parent / "hf-cache"))
+    assert ds.num_rows == want
+    first = ds[0]
+    assert first["date"].year >= 2000 and isinstance(first["signals"], list)
+    assert {"name", "value"} <= set(first["signals"][0]) if first["signals"] else True
+    pattern = str(sample_output / part / "*.parquet")
+    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{pattern}')").fetchall()[0][0] == want
+    duck_types = {row[0]: row[1] for row in
+                  duckdb.sql(f"DESCRIBE SELECT date, signals FROM read_parquet('{pattern}')").fetchall()}
+    assert duck_types["date"].startswith("TIMESTAMP") and duck_types["signals"].startswith("STRUCT")
+    assert pl.read_parquet(pattern).height == want
+    assert len(pd.concat(pd.read_parquet(f) for f in files)) == want
+
+
+def test_documents_signals_are_named_values(sample_output):
+    docs = pq.read_table(sample_output / "documents")
+    signals = docs.column("signals").to_pylist()[0]
+    names = {s["name"] for s in signals}
+    assert "gopher_quality.word_count" in names or any(n.startswith("gopher_quality.") for n in names)
+    assert all(isinstance(s["value"], float) for s in signals)
