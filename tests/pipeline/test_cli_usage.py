@@ -160,3 +160,17 @@ def test_documents_signals_are_named_values(sample_output):
     names = {s["name"] for s in signals}
     assert "gopher_quality.word_count" in names or any(n.startswith("gopher_quality.") for n in names)
     assert all(isinstance(s["value"], float) for s in signals)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("stages: [gopher_qualty]", "unknown stage 'gopher_qualty' (did you mean 'gopher_quality'?)"),
+    ("stages:\n  - language: {min_scor: 0.5}", "unknown parameter(s) ['min_scor'] (did you mean 'min_score'?)"),
+    ("stage: [extract]", "unknown top-level key(s) ['stage'] (did you mean 'stages'?)"),
+    ("stages:\n  - extract\n  - language:\n    languages: [en]\n",
+     "to give language parameters, indent them under it"),
+])
+def test_config_mistakes_get_a_hint(tmp_path, capsys, text, message):
+    path = tmp_path / "cfg.yaml"
+    path.write_text(text)
+    assert main(["run", "--output", str(tmp_path / "out"), "--config", str(path)]) == EXIT_USAGE
+    assert message in capsys.readouterr().err
