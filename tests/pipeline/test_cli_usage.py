@@ -174,3 +174,9 @@ def test_config_mistakes_get_a_hint(tmp_path, capsys, text, message):
     path.write_text(text)
     assert main(["run", "--output", str(tmp_path / "out"), "--config", str(path)]) == EXIT_USAGE
     assert message in capsys.readouterr().err
+
+
+def test_the_report_does_not_call_shown_dedup_samples_missing(sample_output):
+    html = (sample_output / "report.html").read_text()
+    assert 'data-sample="dropped.exact_dedup.duplicate"' in html
+    assert "No samples recorded for" not in html
