@@ -52,7 +52,9 @@ setup(
         "gcp": ["apache-beam[gcp]>=2.70,<3"],
         "aws": ["apache-beam[aws]>=2.70,<3"],
         # The Dataflow dry-run test needs Beam's GCP extras (offline: nothing is contacted).
-        "test": ["pytest>=8", "hypothesis>=6", "apache-beam[gcp]>=2.70,<3"],
+        # datasets, duckdb, polars, pandas: the outputs must load in each (tests/pipeline/test_cli_usage.py).
+        "test": ["pytest>=8", "hypothesis>=6", "apache-beam[gcp]>=2.70,<3", "datasets>=2.14", "duckdb>=1.0",
+                 "polars>=1.0", "pandas>=2.0"],
     },
     entry_points={"console_scripts": ["webrefine=webrefine.pipeline.cli:console_main"]},
 )

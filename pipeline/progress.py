@@ -12,7 +12,7 @@ import os
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from typing import TextIO
 
 _lock = threading.Lock()
@@ -28,6 +28,16 @@ def tick(directory: str, key: str, n: int = 1) -> None:
     if now - _last_flush >= FLUSH_EVERY_S:
         _last_flush = now
         flush(directory)
+
+
+def file_done(directory: str, path: str) -> None:
+    """A whole input file was read (and, fused with the reading, filtered)."""
+    tick(directory, "files")
+    if "://" not in path:
+        try:
+            tick(directory, "bytes", os.path.getsize(path))
+        except OSError:
+            pass
 
 
 def flush(directory: str) -> None:
@@ -58,12 +68,25 @@ def read_totals(directory: str) -> Counter:
     return total
 
 
-class ProgressPrinter:
-    """A driver-side thread printing one status line per second while the pipeline runs."""
+def _clock(seconds: float) -> str:
+    mins, secs = divmod(int(seconds), 60)
+    hours, mins = divmod(mins, 60)
+    return f"{hours}:{mins:02d}:{secs:02d}" if hours else f"{mins}:{secs:02d}"
 
-    def __init__(self, directory: str, stream: TextIO = sys.stderr, every_s: float = 1.0) -> None:
+
+class ProgressPrinter:
+    """A driver-side thread printing one status line per second while the pipeline runs:
+    the phase, files and bytes done of the total, records read, a rate over the last
+    RATE_WINDOW_S seconds (not the whole run, which sags) and an ETA from it."""
+
+    RATE_WINDOW_S = 20.0
+
+    def __init__(self, directory: str, stream: TextIO = sys.stderr, every_s: float = 1.0, files_total: int = 0,
+                 bytes_total: int = 0, unit: str = "responses") -> None:
         self.directory, self.stream, self.every_s = directory, stream, every_s
+        self.files_total, self.bytes_total, self.unit = files_total, bytes_total, unit
         self.start = time.monotonic()
+        self._history: deque = deque()  # (time, records, bytes)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.tty = stream.isatty()
@@ -77,19 +100,37 @@ class ProgressPrinter:
         self._thread.join(5)
         self._print(final=True)
 
-    def line(self) -> str:
+    def line(self, now: float | None = None, final: bool = False) -> str:
         totals = read_totals(self.directory)
-        elapsed = time.monotonic() - self.start
-        read = totals.get("responses", 0)
-        rate = read / elapsed if elapsed > 0 else 0.0
-        mins, secs = divmod(int(elapsed), 60)
-        return (f"[webrefine] {read:,} responses read · {totals.get('documents', 0):,} documents out"
-                f" · {rate:,.1f} responses/s · {mins}:{secs:02d} elapsed")
+        now = time.monotonic() if now is None else now
+        elapsed = now - self.start
+        records, files, done_bytes = totals.get("responses", 0), totals.get("files", 0), totals.get("bytes", 0)
+        self._history.append((now, records, done_bytes))
+        while len(self._history) > 2 and now - self._history[0][0] > self.RATE_WINDOW_S:
+            self._history.popleft()
+        t0, r0, b0 = self._history[0]
+        span = now - t0
+        rate = (records - r0) / span if span > 0 and not final else (records / elapsed if elapsed > 0 else 0.0)
+        reading = not final and (not self.files_total or files < self.files_total)
+        phase = "done" if final else "reading and filtering" if reading else "deduplicating and writing"
+        parts = [f"[webrefine] {phase}"]
+        if self.files_total:
+            parts.append(f"{files:,}/{self.files_total:,} files")
+        if self.bytes_total:
+            share = done_bytes / self.bytes_total
+            parts.append(f"{done_bytes / 1e6:,.1f}/{self.bytes_total / 1e6:,.1f} MB ({share:.0%})")
+            byte_rate = (done_bytes - b0) / span if span > 0 else 0.0
+            if reading and byte_rate > 0:
+                parts.append(f"ETA {_clock((self.bytes_total - done_bytes) / byte_rate)}")
+        parts.append(f"{records:,} {self.unit} read · {rate:,.1f} {self.unit}/s")
+        parts.append(f"{totals.get('documents', 0):,} documents out")
+        parts.append(f"{_clock(elapsed)} elapsed")
+        return " · ".join(parts)
 
     def _print(self, final: bool = False) -> None:
         end = "\n" if final or not self.tty else ""
-        prefix = "\r" if self.tty else ""
-        print(prefix + self.line(), end=end, file=self.stream, flush=True)
+        prefix = "\r\x1b[K" if self.tty else ""
+        print(prefix + self.line(final=final), end=end, file=self.stream, flush=True)
 
     def _run(self) -> None:
         interval = self.every_s if self.tty else max(self.every_s, 10.0)

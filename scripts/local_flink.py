@@ -37,8 +37,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BEAM_VERSION = "2.62.0"
 FLINK_VERSION = "1.19.3"
 FLINK_MINOR = "1.19"
-REST_PORT = 8081
-WORKER_POOL_PORT = 50000
+# Ports: Flink's defaults; WEBREFINE_FLINK_PORT and WEBREFINE_FLINK_WORKER_PORT move them (a
+# second cluster beside a first one, or a machine where 8081 is taken).
+REST_PORT = int(os.environ.get("WEBREFINE_FLINK_PORT", "8081"))
+WORKER_POOL_PORT = int(os.environ.get("WEBREFINE_FLINK_WORKER_PORT", "50000"))
 
 
 def home() -> str:
@@ -137,6 +139,7 @@ def write_config(p: dict[str, str], slots: int, tm_memory: str) -> None:
         "env.java.opts.all": java_opts,
         "env.log.dir": p["logs"],
         "jobmanager.rpc.address": "localhost",
+        "jobmanager.rpc.port": 6123 + (REST_PORT - 8081),
         "jobmanager.bind-host": "localhost",
         "jobmanager.memory.process.size": "1024m",
         "taskmanager.host": "localhost",

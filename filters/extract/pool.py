@@ -11,6 +11,7 @@ import fcntl
 import os
 import pickle
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -73,6 +74,9 @@ def _read_msg(fd: int, deadline: float | None = None) -> Any:
 
 def serve(name: str, params: dict[str, Any]) -> None:
     """Helper process main loop: HTML in on stdin, ("ok", text) or ("error", msg) out on stdout."""
+    # Ctrl-C reaches the whole process group; the worker handles it, and a helper ends when
+    # its pipe closes, without a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     engine = make_engine(name, params)
     engine.load()  # import before the first page
     # The protocol owns fds 0 and 1; anything printed goes to stderr instead.

@@ -90,7 +90,7 @@ class ReadInputs(_PlannedTransform):
                  | "ExpandPatterns" >> beam.FlatMap(expand_pattern)
                  | "SpreadFiles" >> beam.Reshuffle())
         if plan.document_input:
-            fn, label = ReadDocumentsFn(plan.input_format, plan.progress_dir), "ReadDocuments"
+            fn, label = ReadDocumentsFn(plan.input_format, plan.progress_dir, plan.config.read.columns()), "ReadDocuments"
         else:
             fn, label = ReadWarcFn(plan.config.read, plan.progress_dir), "ReadWarc"
         read = paths | label >> beam.ParDo(fn).with_outputs(TALLY, main="docs")

@@ -11,7 +11,7 @@ from webrefine.filters.document import Document
 from webrefine.pipeline import progress
 from webrefine.pipeline.beam.dofns import TallyingDoFn, install_opener, open_beam_file
 from webrefine.pipeline.config import ReadConfig
-from webrefine.pipeline.io.text_datasets import jsonl_rows, parquet_rows, read_documents
+from webrefine.pipeline.io.text_datasets import CARRIED, COLUMNS, jsonl_rows, parquet_rows, read_documents
 from webrefine.pipeline.io.warc import read_warc
 
 
@@ -40,22 +40,27 @@ class ReadWarcFn(TallyingDoFn):
             yield doc
         if self.progress_dir:
             progress.tick(self.progress_dir, "responses", self.tally.counts["input.responses"] - seen)
+            progress.file_done(self.progress_dir, path)
 
 
 class ReadDocumentsFn(TallyingDoFn):
     """Parquet or JSONL path → Documents (already extracted text)."""
 
-    def __init__(self, fmt: str, progress_dir: str | None = None) -> None:
+    def __init__(self, fmt: str, progress_dir: str | None = None, columns: dict[str, str] | None = None) -> None:
         super().__init__(progress_dir)
         self.fmt = fmt
+        self.columns = columns or {name: name for name in COLUMNS}
 
     def setup(self) -> None:
         install_opener()
 
     def process(self, path: str) -> Iterable[Document]:
         if self.fmt == "parquet":
-            rows = parquet_rows(lambda: FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED))
+            rows = parquet_rows(lambda: FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED),
+                                (*self.columns.values(), *CARRIED))
         else:
             rows = jsonl_rows(lambda: FileSystems.open(path))  # AUTO: .gz is decompressed
         tick = (lambda: progress.tick(self.progress_dir, "responses")) if self.progress_dir else None
-        yield from read_documents(rows, path, self.tally, tick)
+        yield from read_documents(rows, path, self.tally, tick, self.columns)
+        if self.progress_dir:
+            progress.file_done(self.progress_dir, path)

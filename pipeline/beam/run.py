@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import difflib
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -17,9 +20,50 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from webrefine.pipeline.beam.graph import RunPlan, build
 from webrefine.pipeline.beam.private_api import direct_runner
 from webrefine.pipeline.beam.writers import join, remove_temp_leftovers, write_yaml
-from webrefine.pipeline.cli import EXIT_FAILED, EXIT_OK, LOCAL_RUNNERS, SAMPLE, UsageError
+from webrefine.pipeline.beam.dofns import install_opener
+from webrefine.pipeline.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, LOCAL_RUNNERS, SAMPLE, UsageError
 from webrefine.pipeline.io.text_datasets import input_format
 from webrefine.pipeline.progress import ProgressPrinter
+
+
+OUR_FLAGS = ("--input", "--output", "--config", "--overwrite", "--fanout", "--no-progress")
+
+
+def check_beam_flags(beam_args: Sequence[str]) -> None:
+    """Every flag that is not ours must be one Beam defines: Beam itself only warns about
+    the others and runs on, so `--inputs x` would curate the bundled sample and exit 0."""
+    options = PipelineOptions(list(beam_args))
+    known = options.get_all_options(retain_unknown_options=False)
+    unknown = [k for k in options.get_all_options(retain_unknown_options=True) if k not in known]
+    if unknown:
+        flag = "--" + unknown[0]
+        close = difflib.get_close_matches(flag, [*OUR_FLAGS, *("--" + k for k in known)], n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UsageError(f"unknown flag {flag}{hint}: not a webrefine flag, and not one Beam defines")
+
+
+def check_config_fits(cfg, input_fmt: str) -> None:
+    """Configs that would run and keep nothing useful are refused before anything runs: a
+    text stage on WARC input with no `extract` before it (it would see empty text), and a
+    file the config names (model, word or domain lists) that the driver cannot open."""
+    if input_fmt == "warc":
+        for stage in cfg.stages:
+            if stage.input == "html":  # extraction: text from here on
+                break
+            if stage.input == "text":
+                raise UsageError(f"config {cfg.name!r}: stage {stage.name} reads text, but WARC input has none "
+                                 f"before `extract`: add `extract` before it, or give a text dataset as --input")
+    for stage in cfg.stages:
+        for f in dataclasses.fields(stage):
+            value = getattr(stage, f.name)
+            if not (f.name == "model" or f.name.endswith("_lists")) or not isinstance(value, (str, tuple)):
+                continue
+            for path in (value,) if isinstance(value, str) else value:
+                try:
+                    FileSystems.open(path).close()
+                except Exception as exc:  # noqa: BLE001 - missing file, no credentials, bad scheme
+                    raise UsageError(f"config {cfg.name!r}: {stage.name}.{f.name}: cannot open {path!r} "
+                                     f"({type(exc).__name__}: {str(exc)[:200]})") from None
 
 
 def resolve_inputs(patterns: Sequence[str]) -> tuple[tuple[str, ...], str]:
@@ -28,6 +72,13 @@ def resolve_inputs(patterns: Sequence[str]) -> tuple[tuple[str, ...], str]:
         if "://" in pattern:
             # Remote patterns are expanded inside the pipeline, on the workers' credentials.
             paths.append(pattern)
+            continue
+        if os.path.isdir(pattern):  # a folder: the input files in it and below it
+            found = sorted(os.path.join(d, f) for d, _, files in os.walk(pattern) for f in files
+                           if input_format(f) is not None)
+            if not found:
+                raise UsageError(f"--input {pattern!r} is a folder with no .warc[.gz], .parquet or .jsonl[.gz] file")
+            paths += found
             continue
         try:
             matched = [m.path for m in FileSystems.match([pattern])[0].metadata_list]
@@ -72,7 +123,10 @@ def prepare_output(output: str, overwrite: bool) -> None:
 def run_job(args: argparse.Namespace, beam_args: list[str], cfg, runtime_cfg,
             run_header: Callable[..., dict[str, Any]]) -> tuple[int, dict[str, Any] | None]:
     """Run the job; (exit status, stats.json) when it ran here, (status, None) otherwise."""
+    check_beam_flags(beam_args)
     inputs, fmt = resolve_inputs(args.input or [SAMPLE])
+    install_opener()  # the run header and the checks read config files through Beam's FileSystems
+    check_config_fits(cfg, fmt)
     options = PipelineOptions(beam_args)
     runner = options.view_as(StandardOptions).runner or "DirectRunner"
     local = runner.lower() in LOCAL_RUNNERS
@@ -89,8 +143,33 @@ def run_job(args: argparse.Namespace, beam_args: list[str], cfg, runtime_cfg,
         direct = runner.lower() in ("directrunner", "direct") and not options.view_as(StandardOptions).streaming
         p = beam.Pipeline(runner=direct_runner(options) if direct else None, options=options)
         build(p, plan)
-        with ProgressPrinter(progress_dir) if progress_dir else contextlib.nullcontext():
-            p.run().wait_until_finish()
+        if dry_run and runner.lower() not in ("dataflowrunner", "dataflow"):
+            # Only Dataflow honours --dry_run (it validates the job and submits nothing); the
+            # other runners would run the job. Here the graph is built and translated, no more.
+            p.to_runner_api()
+            print("webrefine: dry run: the job was built and validated; nothing ran, nothing was written",
+                  file=sys.stderr)
+            return EXIT_OK, None
+        local_inputs = all("://" not in path for path in inputs)
+        printer = ProgressPrinter(progress_dir, files_total=len(inputs) if local_inputs else 0,
+                                  bytes_total=sum(map(os.path.getsize, inputs)) if local_inputs else 0,
+                                  unit="responses" if fmt == "warc" else "rows") if progress_dir else None
+        with printer or contextlib.nullcontext():
+            result = p.run()
+            try:
+                result.wait_until_finish()
+            except KeyboardInterrupt:
+                # A remote runner (Flink, Dataflow) would go on with the job without us.
+                with contextlib.suppress(Exception):
+                    result.cancel()
+                raise
+    except KeyboardInterrupt:
+        # Ctrl-C: remove what this run wrote (config.yaml, temp shards), so running the same
+        # command again is not refused as writing over an earlier run.
+        if not dry_run:
+            prepare_output(args.output, overwrite=True)
+        print(f"webrefine: interrupted; the partial outputs in {args.output} were removed", file=sys.stderr)
+        return EXIT_INTERRUPTED, None
     except Exception as exc:  # noqa: BLE001 - report, do not dump a Beam traceback on users
         print(f"webrefine: the pipeline failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_FAILED, None

@@ -6,11 +6,12 @@ killed run leaves no partial shard under documents/.
 """
 from __future__ import annotations
 
+import datetime
 import glob
 import json
 import os
 import shutil
-from typing import Any
+from typing import Any, Mapping
 
 import apache_beam as beam
 import pyarrow as pa
@@ -21,12 +22,16 @@ from apache_beam.io.filesystems import FileSystems
 from webrefine.filters.document import Document, Rejection
 from webrefine.pipeline.beam.private_api import rows_to_arrow_tables, sized_parquet_sink
 
-SIGNALS = pa.map_(pa.string(), pa.float64())
+# A list of (name, value) structs, not an Arrow map: Hugging Face `datasets` has no type for
+# maps and refuses the whole file; lists of structs load everywhere (datasets, DuckDB,
+# Polars, pandas, Spark).
+SIGNALS = pa.list_(pa.struct([("name", pa.string()), ("value", pa.float64())]))
+DATE = pa.timestamp("us", tz="UTC")
 
 DOCUMENT_SCHEMA = pa.schema([
     ("id", pa.string()),
     ("url", pa.string()),
-    ("date", pa.string()),
+    ("date", DATE),  # WARC-Date; null when unknown or not ISO 8601
     ("text", pa.string()),
     ("language", pa.string()),
     ("language_score", pa.float64()),
@@ -41,7 +46,7 @@ REJECT_SCHEMA = pa.schema([
     ("reason", pa.string()),
     ("id", pa.string()),
     ("url", pa.string()),
-    ("date", pa.string()),
+    ("date", DATE),
     ("source", pa.string()),
     ("language", pa.string()),
     ("language_score", pa.float64()),
@@ -51,21 +56,39 @@ REJECT_SCHEMA = pa.schema([
 ])
 
 
+def signal_rows(signals: Mapping[str, float]) -> list[dict[str, Any]]:
+    return [{"name": k, "value": v} for k, v in signals.items()]
+
+
+def timestamp(date: str) -> datetime.datetime | None:
+    """An ISO 8601 date (WARC-Date: 2024-05-21T10:11:12Z) as an aware UTC datetime; None
+    when empty or not ISO 8601 (a text dataset's free-form dates)."""
+    if not date:
+        return None
+    try:
+        value = datetime.datetime.fromisoformat(date)
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return value.astimezone(datetime.timezone.utc)
+
+
 def document_row(doc: Document) -> dict[str, Any]:
     return {
-        "id": doc.id, "url": doc.url, "date": doc.date, "text": doc.text,
+        "id": doc.id, "url": doc.url, "date": timestamp(doc.date), "text": doc.text,
         "language": doc.language, "language_score": doc.language_score, "source": doc.source,
-        "truncated": doc.truncated, "n_chars": len(doc.text), "signals": list(doc.signals.items()),
+        "truncated": doc.truncated, "n_chars": len(doc.text), "signals": signal_rows(doc.signals),
     }
 
 
 def reject_row(rej: Rejection) -> dict[str, Any]:
     doc = rej.doc
     return {
-        "stage": rej.stage, "reason": rej.reason, "id": doc.id, "url": doc.url, "date": doc.date,
+        "stage": rej.stage, "reason": rej.reason, "id": doc.id, "url": doc.url, "date": timestamp(doc.date),
         "source": doc.source, "language": doc.language, "language_score": doc.language_score,
-        "text": doc.text, "signals": [(k, float(v)) for k, v in rej.signals.items()],
-        "earlier_signals": list(doc.signals.items()),
+        "text": doc.text, "signals": signal_rows({k: float(v) for k, v in rej.signals.items()}),
+        "earlier_signals": signal_rows(doc.signals),
     }
 
 

@@ -162,7 +162,8 @@ def samples_section(view: ReportView) -> str:
         html.append(f'<details class="samples" data-sample="kept" data-shown="{len(kept)}"><summary>kept '
                     f'<span class="muted">— {len(kept)} shown of {n(stats.get("output", {}).get("documents", 0))} '
                     f'output documents</span></summary><div class="docs">{docs}</div></details>')
-    missing = [r["name"] for r in rows if r["dedup"] and r["dropped"]]
+    missing = [r["name"] for r in rows if r["dedup"] and r["dropped"]
+               and not any(f"dropped.{x['reason']}" in stats.get("samples", {}) for x in r["reasons"])]
     if missing:
         html.append(f'<p class="small muted">No samples recorded for {escape(", ".join(missing))} '
                     '(see rejects/ for the dropped duplicates).</p>')

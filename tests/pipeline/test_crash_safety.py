@@ -57,3 +57,30 @@ def test_temp_folders_of_a_restarted_write_are_removed_after_the_job(tmp_path):
     assert sorted(p.name for p in (tmp_path / "documents").iterdir()) == ["part-00000-of-00001.parquet"]
     assert list((tmp_path / "rejects").iterdir()) == []
     assert remove_temp_leftovers(str(tmp_path)) == 0
+
+
+def test_ctrl_c_prints_one_line_exits_130_and_the_same_command_runs_again(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for i in range(3):
+        shutil.copy(SAMPLE, inputs / f"copy{i}.warc.gz")
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "webrefine", "run", "--input", str(inputs / "*.warc.gz"), "--output", str(out),
+            "--config", "extract", "--no-progress"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.Popen(args, cwd=ROOT, start_new_session=True, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (out / "documents").exists() and any((out / "documents").iterdir()):
+            break  # the shard writer has started
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends: the whole foreground group
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr[-2000:]
+    lines = [line for line in stderr.splitlines() if line.strip() and not line.startswith("webrefine: 3 warc")]
+    assert len(lines) == 1 and lines[0].startswith("webrefine: interrupted"), stderr[-2000:]
+    assert not out.exists() or os.listdir(out) == [], os.listdir(out)
+    rerun = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]

@@ -24,7 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SCRIPT = os.path.join(ROOT, "scripts", "local_flink.py")
 SAMPLE = os.path.join(ROOT, "pipeline", "data", "sample.warc.gz")
 DEDUP_DOCS = os.path.join(ROOT, "tests", "fixtures", "dedup_eval_docs.parquet")
-REST = "http://localhost:8081"
+REST = f"http://localhost:{os.environ.get('WEBREFINE_FLINK_PORT', '8081')}"
 
 _missing = [tool for tool in ("java", "mvn") if not shutil.which(tool)]
 if _missing and os.environ.get("CI") != "true":
