@@ -120,6 +120,18 @@ def prepare_output(output: str, overwrite: bool) -> None:
         FileSystems.delete([path])
 
 
+def interrupted(exc: BaseException) -> bool:
+    """Ctrl-C, also when Beam re-raised it inside a step as a RuntimeError("KeyboardInterrupt
+    [while running ...]")."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt) or str(exc).startswith("KeyboardInterrupt"):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def run_job(args: argparse.Namespace, beam_args: list[str], cfg, runtime_cfg,
             run_header: Callable[..., dict[str, Any]]) -> tuple[int, dict[str, Any] | None]:
     """Run the job; (exit status, stats.json) when it ran here, (status, None) otherwise."""
@@ -163,16 +175,16 @@ def run_job(args: argparse.Namespace, beam_args: list[str], cfg, runtime_cfg,
                 with contextlib.suppress(Exception):
                     result.cancel()
                 raise
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - report, do not dump a Beam traceback
+        if not interrupted(exc):
+            print(f"webrefine: the pipeline failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return EXIT_FAILED, None
         # Ctrl-C: remove what this run wrote (config.yaml, temp shards), so running the same
         # command again is not refused as writing over an earlier run.
         if not dry_run:
             prepare_output(args.output, overwrite=True)
         print(f"webrefine: interrupted; the partial outputs in {args.output} were removed", file=sys.stderr)
         return EXIT_INTERRUPTED, None
-    except Exception as exc:  # noqa: BLE001 - report, do not dump a Beam traceback on users
-        print(f"webrefine: the pipeline failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return EXIT_FAILED, None
     finally:
         if progress_dir:
             shutil.rmtree(progress_dir, ignore_errors=True)
