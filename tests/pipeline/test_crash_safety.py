@@ -13,7 +13,8 @@ from webrefine.pipeline.cli import EXIT_USAGE, SAMPLE, main
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def test_killed_run_then_rerun_with_overwrite(tmp_path):
+def start_a_long_run(tmp_path, **popen):
+    """A run over three copies of the sample, returned once its shard writer has started."""
     inputs = tmp_path / "in"
     inputs.mkdir()
     for i in range(3):
@@ -21,13 +22,17 @@ def test_killed_run_then_rerun_with_overwrite(tmp_path):
     out = tmp_path / "out"
     args = ["run", "--input", str(inputs / "*.warc.gz"), "--output", str(out), "--config", "extract", "--no-progress"]
     proc = subprocess.Popen([sys.executable, "-m", "webrefine", *args], cwd=ROOT, start_new_session=True,
-                            env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, **popen)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         if (out / "documents").exists() and any((out / "documents").iterdir()):
             break  # the shard writer has started
         time.sleep(0.05)
+    return proc, out, args
+
+
+def test_killed_run_then_rerun_with_overwrite(tmp_path):
+    proc, out, args = start_a_long_run(tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (out / "stats.json").exists(), "the run finished before it could be killed"
@@ -60,21 +65,7 @@ def test_temp_folders_of_a_restarted_write_are_removed_after_the_job(tmp_path):
 
 
 def test_ctrl_c_prints_one_line_exits_130_and_the_same_command_runs_again(tmp_path):
-    inputs = tmp_path / "in"
-    inputs.mkdir()
-    for i in range(3):
-        shutil.copy(SAMPLE, inputs / f"copy{i}.warc.gz")
-    out = tmp_path / "out"
-    args = [sys.executable, "-m", "webrefine", "run", "--input", str(inputs / "*.warc.gz"), "--output", str(out),
-            "--config", "extract", "--no-progress"]
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    proc = subprocess.Popen(args, cwd=ROOT, start_new_session=True, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if (out / "documents").exists() and any((out / "documents").iterdir()):
-            break  # the shard writer has started
-        time.sleep(0.05)
+    proc, out, args = start_a_long_run(tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.poll() is None, "the run ended before it could be interrupted"
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends: the whole foreground group
     _, stderr = proc.communicate(timeout=120)
@@ -82,5 +73,6 @@ def test_ctrl_c_prints_one_line_exits_130_and_the_same_command_runs_again(tmp_pa
     lines = [line for line in stderr.splitlines() if line.strip() and not line.startswith("webrefine: 3 warc")]
     assert len(lines) == 1 and lines[0].startswith("webrefine: interrupted"), stderr[-2000:]
     assert not out.exists() or os.listdir(out) == [], os.listdir(out)
-    rerun = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    rerun = subprocess.run([sys.executable, "-m", "webrefine", *args], cwd=ROOT, capture_output=True, text=True,
+                           env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
