@@ -46,7 +46,7 @@ def test_killed_run_then_rerun_with_overwrite(tmp_path):
     assert files and all(f.startswith("part-") and f.endswith(".parquet") for f in files), files
     ids = pq.read_table(out / "documents").column("id").to_pylist()
     clean = tmp_path / "clean"
-    assert main(["run", "--input", str(inputs / "*.warc.gz"), "--output", str(clean), "--config", "extract",
+    assert main(["run", "--input", str(tmp_path / "in" / "*.warc.gz"), "--output", str(clean), "--config", "extract",
                  "--no-progress"]) == 0
     assert sorted(ids) == sorted(pq.read_table(clean / "documents").column("id").to_pylist())
 
