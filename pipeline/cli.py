@@ -84,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                        "(local, gs://, s3://); several (shards, dumps) are merged exactly")
     rep_p.add_argument("--output", help="path of the HTML report (default OUT/report.html; needed for several OUTs)")
     rep_p.add_argument("--stats", help="also write the merged stats.json to this path")
+    rep_p.add_argument("--allow-mixed-configs", action="store_true",
+                       help="merge runs made with different configs (refused otherwise)")
     args, beam_args = parser.parse_known_args(argv)
     if args.command == "configs":
         from webrefine.pipeline.config import CONFIG_DIR, load_config, preset_names
@@ -98,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from webrefine.pipeline.beam.writers import read_text, write_text
         from webrefine.pipeline.report.summary import report_command
 
-        return report_command(args.runs, args.output, args.stats, write_text, read_text)
+        return report_command(args.runs, args.output, args.stats, write_text, read_text, args.allow_mixed_configs)
     try:
         return run(args, beam_args)
     except UsageError as exc:

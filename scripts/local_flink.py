@@ -22,6 +22,7 @@ keeps the newest Beam.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -138,6 +139,7 @@ def write_config(p: dict[str, str], slots: int, tm_memory: str) -> None:
     lines = {
         "env.java.opts.all": java_opts,
         "env.log.dir": p["logs"],
+        "env.pid.dir": os.path.join(p["dir"], "run"),  # not /tmp: another cluster's pid files live there
         "jobmanager.rpc.address": "localhost",
         "jobmanager.rpc.port": 6123 + (REST_PORT - 8081),
         "jobmanager.bind-host": "localhost",
@@ -205,9 +207,18 @@ def daemon(p: dict[str, str], script: str, action: str) -> None:
 
 
 def taskmanager_pids() -> list[int]:
+    """This Flink's TaskManagers (another cluster on the machine is left alone)."""
     out = subprocess.run(["pgrep", "-f", "org.apache.flink.runtime.taskexecutor.TaskManagerRunner"],
                          capture_output=True, text=True).stdout
-    return [int(x) for x in out.split()]
+    pids = []
+    for pid in map(int, out.split()):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                if paths()["flink_home"].encode() in fh.read():
+                    pids.append(pid)
+        except OSError:
+            pass
+    return pids
 
 
 def cmd_start(args) -> None:
@@ -266,7 +277,8 @@ def cmd_stop(args) -> None:
             subprocess.run([os.path.join(p["flink_home"], "bin", script), "stop-all"], env=flink_env(p),
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for pid in taskmanager_pids():  # e.g. one started by hand
-        os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def cmd_taskmanager(args) -> None:

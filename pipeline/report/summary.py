@@ -50,7 +50,7 @@ def summary_table(stats: Mapping[str, Any], width: int = 100) -> str:
 
 
 def report_command(outs: Sequence[str], output: str | None, stats_output: str | None,
-                   write_text=None, read_text=None) -> int:
+                   write_text=None, read_text=None, allow_mixed_configs: bool = False) -> int:
     """``webrefine report``: load, merge, print the summary, write the page. Exit status 0, or 2."""
     from webrefine.pipeline.stats.merge import load_stats, merge_stats
 
@@ -64,6 +64,13 @@ def report_command(outs: Sequence[str], output: str | None, stats_output: str | 
         except (OSError, ValueError) as exc:
             print(f"webrefine: error: cannot read the stats of {out}: {exc}", file=sys.stderr)
             return 2
+    hashes = {run.get("config_hash") for run in runs}
+    if len(hashes) > 1 and not allow_mixed_configs:
+        # Counts of different filters added up describe no run; a user asks for that on purpose.
+        names = ", ".join(f"{out} ({run.get('config_name')}, {run.get('config_hash')})" for out, run in zip(outs, runs))
+        print(f"webrefine: error: these runs used different configs: {names}; pass --allow-mixed-configs to "
+              "merge them anyway", file=sys.stderr)
+        return 2
     stats = merge_stats(runs, list(outs))
     write = write_text or _write_local
     if stats_output:

@@ -341,3 +341,17 @@ def test_every_declared_rule_reaches_the_report(stage):
             assert f'<tr data-reason="{rule.reason}">' in section, rule.key
         else:
             assert f'data-key="{rule.key}"' in section, rule.key
+
+
+def test_report_refuses_to_merge_runs_of_different_configs_unless_asked(shards, tmp_path, capsys):
+    _, parts = shards
+    dirs = []
+    for i, (part, config_hash) in enumerate(zip(parts[:2], ("aaaa", "bbbb"))):
+        d = tmp_path / f"run{i}"
+        d.mkdir()
+        (d / "stats.json").write_text(json.dumps({**part, "config_hash": config_hash}))
+        dirs.append(str(d))
+    assert main(["report", *dirs, "--output", str(tmp_path / "all.html")]) == 2
+    assert "used different configs" in capsys.readouterr().err and not (tmp_path / "all.html").exists()
+    assert main(["report", *dirs, "--output", str(tmp_path / "all.html"), "--allow-mixed-configs"]) == 0
+    assert (tmp_path / "all.html").exists()
