@@ -58,8 +58,20 @@ class _InterruptNoise(logging.Filter):
         return not ((exc and issubclass(exc, KeyboardInterrupt)) or str(record.msg).startswith("KeyboardInterrupt"))
 
 
+class _WorkerNoise(logging.Filter):
+    """What every worker of a multi-process local run logs at start, relayed by Beam as
+    WARNINGs: Beam's own internal flags it does not parse, and a directory this pipeline
+    does not use."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        return not ("No semi_persistent_directory found" in msg
+                    or ("Discarding unparseable args" in msg and "direct_runner_use_stacked_bundle" in msg))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger().addFilter(_BeamImportNoise())
+    logging.getLogger("apache_beam.runners.portability.local_job_service").addFilter(_WorkerNoise())
     logging.getLogger("apache_beam.runners.common").addFilter(_InterruptNoise())
     # allow_abbrev=False: a mistyped --overwrit must not pass for --overwrite.
     parser = argparse.ArgumentParser(prog="webrefine", description="RefinedWeb-style web data curation on Apache Beam.",

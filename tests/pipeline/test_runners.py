@@ -35,6 +35,9 @@ def counts(stats):
             "samples": stats["samples"]}
 
 
+STDERR = {}  # runner → what the run printed on stderr
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     out = {}
@@ -42,10 +45,16 @@ def runs(tmp_path_factory):
         target = tmp_path_factory.mktemp(name) / "out"
         proc = cli("run", "--output", str(target), "--no-progress", *flags)
         assert proc.returncode == 0, proc.stderr[-3000:]
+        STDERR[name] = proc.stderr
         docs = pq.read_table(target / "documents").sort_by("id")
         stats = json.loads((target / "stats.json").read_text())
         out[name] = (docs, stats)
     return out
+
+
+def test_no_beam_warnings_on_any_local_runner(runs):
+    for name, stderr in STDERR.items():
+        assert "WARNING" not in stderr, (name, stderr[-2000:])
 
 
 def test_identical_documents_on_every_runner(runs):
