@@ -132,7 +132,9 @@ def sample_output(tmp_path_factory):
 
 
 @pytest.mark.parametrize("part", ["documents", "rejects"])
-def test_outputs_load_in_datasets_duckdb_polars_and_pandas(sample_output, part):
+def test_outputs_load_in_datasets_duckdb_polars_and_pandas(sample_output, part, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # local files only: never ask the Hub
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     files = sorted(str(p) for p in (sample_output / part).glob("*.parquet"))
     want = pq.read_table(files).num_rows
     assert want > 0

@@ -140,9 +140,11 @@ def job_named(name):
     return rest(f"/jobs/{jobs[0]['jid']}")
 
 
-EXPECTED_VERTICES = {
-    "sample": ["ReadWarc", "Stage[gopher_quality]", "Dedup[minhash_dedup]", "WriteDocuments", "WriteStats"],
-    "dedup": ["ReadDocuments", "Dedup[exact_dedup]", "Dedup[minhash_dedup]", "WriteDocuments", "WriteStats"],
+EXPECTED_VERTICES = {  # Flink vertex names carry the Beam step labels fused into them
+    "sample": ["Read/", "Stages/Dedup[url_dedup]", "Stages/Dedup[minhash_dedup]", "Output/WriteDocuments",
+               "WriteStats"],
+    "dedup": ["Read/", "Stages/Dedup[exact_dedup]", "Stages/Dedup[minhash_dedup]", "Output/WriteDocuments",
+              "WriteStats"],
 }
 
 
