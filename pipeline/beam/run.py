@@ -17,10 +17,10 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
 
+from webrefine.pipeline.beam.dofns import install_opener
 from webrefine.pipeline.beam.graph import RunPlan, build
 from webrefine.pipeline.beam.private_api import direct_runner
 from webrefine.pipeline.beam.writers import join, remove_temp_leftovers, write_yaml
-from webrefine.pipeline.beam.dofns import install_opener
 from webrefine.pipeline.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, LOCAL_RUNNERS, SAMPLE, UsageError
 from webrefine.pipeline.io.text_datasets import input_format
 from webrefine.pipeline.progress import ProgressPrinter
