@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 import pyarrow.parquet as pq
 
@@ -78,6 +79,15 @@ def flink_roots() -> list[int]:
     return roots
 
 
+def cancel_running_jobs() -> None:
+    with urllib.request.urlopen("http://localhost:8081/jobs/overview", timeout=10) as resp:
+        jobs = json.load(resp)["jobs"]
+    for job in jobs:
+        if job["state"] == "RUNNING":
+            req = urllib.request.Request(f"http://localhost:8081/jobs/{job['jid']}?mode=cancel", method="PATCH")
+            urllib.request.urlopen(req, timeout=10).close()
+
+
 class Sampler(threading.Thread):
     def __init__(self, root: int, extra_roots: list[int], cap_mb: float, on_cap) -> None:
         super().__init__(daemon=True)
@@ -111,7 +121,12 @@ def run_once(runner: str, corpus: str, out: str, flink_python: str, cap_gb: floa
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
-    sampler = Sampler(proc.pid, extra_roots, cap_gb * 1024, lambda: os.killpg(proc.pid, signal.SIGKILL))
+    def stop() -> None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        if runner == "flink":  # the cluster would go on with the job
+            cancel_running_jobs()
+
+    sampler = Sampler(proc.pid, extra_roots, cap_gb * 1024, stop)
     sampler.start()
     _, stderr = proc.communicate()
     wall = time.perf_counter() - start

@@ -151,8 +151,20 @@ def write_config(p: dict[str, str], slots: int, tm_memory: str) -> None:
         # A Beam job is one Flink vertex per fused stage (over a hundred here), each with its
         # own network buffer pool: the default 128 MB of buffers is not enough.
         "taskmanager.memory.network.min": "256mb",
-        "taskmanager.memory.network.max": "1gb",
-        "taskmanager.memory.network.fraction": 0.3,
+        "taskmanager.memory.network.max": "512mb",
+        "taskmanager.memory.network.fraction": 0.15,
+        # Elements go to the Python workers over gRPC in direct (off-heap) buffers; while a
+        # worker is busy (MinHash) they queue there. With Flink's default (no task off-heap
+        # memory) a 30k-document dedup failed with "OutOfMemoryError: Direct buffer memory".
+        "taskmanager.memory.task.off-heap.size": "768mb",
+        # And what the workers send back queues on the heap: up to 100 messages of up to
+        # 10 MB per running task. With 680 MB of task heap a 30k-document dedup hit
+        # "OutOfMemoryError: Java heap space" in a gRPC thread, and the job hung. Batch jobs
+        # sort in managed memory; a smaller share of it leaves the heap ~2.8 GB of 6 GB.
+        "taskmanager.memory.managed.fraction": 0.15,
+        # An uncaught error in a TaskManager thread (such as that one) kills the TaskManager,
+        # so the job fails over instead of hanging.
+        "cluster.uncaught-exception-handling": "FAIL",
         "rest.address": "localhost",
         "rest.bind-address": "localhost",
         "rest.port": REST_PORT,
@@ -329,7 +341,7 @@ def main(argv=None) -> None:
     start = sub.add_parser("start", help="start a JobManager and TaskManagers (and the worker pool)")
     start.add_argument("--slots", type=int, default=2, help="task slots per TaskManager")
     start.add_argument("--taskmanagers", type=int, default=1)
-    start.add_argument("--tm-memory", default="2560m", help="TaskManager process size")
+    start.add_argument("--tm-memory", default="6g", help="TaskManager process size")
     start.add_argument("--worker-pool", action="store_true", help=f"start a Beam worker pool on :{WORKER_POOL_PORT}")
     sub.add_parser("stop", help="stop the cluster and the worker pool")
     sub.add_parser("status", help="cluster overview and jobs (REST), as JSON")
