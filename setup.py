@@ -44,6 +44,10 @@ setup(
         "datasketch>=2.0",  # its "affine32" permutation scheme, which dedup/minhash.py matches
         "numba>=0.60",  # the fused MinHash kernel (dedup/kernels.py)
         "numpy>=1.24",
+        # exact_substring_dedup and token counts: the default tokenizer (cl100k_base) ships in
+        # this wheel (no download at run time); libdivsufsort builds the suffix arrays
+        "bpe-openai>=0.1.4",
+        "pydivsufsort>=0.0.20",
         "pyarrow>=14",
         "pyyaml>=6",
         "charset-normalizer>=3",
@@ -51,6 +55,8 @@ setup(
     extras_require={
         "gcp": ["apache-beam[gcp]>=2.70,<3"],
         "aws": ["apache-beam[aws]>=2.70,<3"],
+        # tokenizer: PATH/tokenizer.json (any Hugging Face tokenizer) for counts and substring dedup
+        "tokenizers": ["tokenizers>=0.15"],
         # The Dataflow dry-run test needs Beam's GCP extras (offline: nothing is contacted).
         # datasets, duckdb, polars, pandas: the outputs must load in each (tests/pipeline/test_cli_usage.py).
         "test": ["pytest>=8", "hypothesis>=6", "apache-beam[gcp]>=2.70,<3", "datasets>=2.14", "duckdb>=1.0",

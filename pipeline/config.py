@@ -35,6 +35,7 @@ STAGES: dict[str, str] = {
     "exact_dedup": "webrefine.dedup.exact:ExactDedup",
     "url_dedup": "webrefine.dedup.urls:UrlDedup",
     "minhash_dedup": "webrefine.dedup.minhash:MinhashDedup",
+    "exact_substring_dedup": "webrefine.dedup.substring:ExactSubstringDedup",
 }
 
 CONFIG_DIR = os.path.dirname(os.path.abspath(configs.__file__))

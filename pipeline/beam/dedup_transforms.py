@@ -9,6 +9,7 @@ are pipeline data (one Tally per bundle) and Beam Metrics counters, both exact.
 from __future__ import annotations
 
 import hashlib
+import importlib
 from collections import Counter
 
 import apache_beam as beam
@@ -35,6 +36,8 @@ def dedup_transform(stage: GlobalStage) -> beam.PTransform:
         return _KeepBestPerKey(stage, _url_key)
     if isinstance(stage, MinhashDedup):
         return _MinhashDedupTransform(stage)
+    if stage.name == "exact_substring_dedup":  # its module imports this one, hence by name
+        return importlib.import_module("webrefine.pipeline.beam.substring_transforms").ExactSubstringDedupTransform(stage)
     raise TypeError(f"not a dedup stage: {type(stage).__name__}")
 
 

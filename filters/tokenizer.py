@@ -1,0 +1,140 @@
+"""Tokens: the unit RefinedWeb and FineWeb state their sizes in, and the unit of
+exact-substring deduplication (docs/rules.md, Tokens).
+
+A tokenizer is named in the config:
+- ``cl100k_base`` (the default) or ``o200k_base``: OpenAI's byte-level BPE vocabularies,
+  shipped inside the ``bpe-openai`` wheel (a dependency: nothing is downloaded at run time);
+- ``whitespace``: whitespace-separated words (``str.split``), the fallback that needs nothing;
+- a path (local, ``gs://``, ``s3://``) to a Hugging Face ``tokenizer.json``: needs the
+  ``tokenizers`` extra (``pip install '.[tokenizers]'``).
+
+``spans(text)`` gives what exact-substring dedup needs: one integer id per token and each
+token's character range. For byte-level BPE a token can end inside a multi-byte UTF-8
+character; its range is then shrunk to whole characters (start rounded up, end rounded
+down), so a range never splits a character. ``count(text)`` is the number of tokens.
+"""
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from functools import lru_cache
+from typing import Callable
+
+import numpy as np
+
+BUILTIN = ("cl100k_base", "o200k_base", "whitespace")
+DEFAULT = "cl100k_base"
+_WORD = re.compile(r"\S+")
+# Recent texts and their counts, so the stages after a filter that kept the text as it was
+# (the same str object: the lookup is an identity check) do not tokenize it again.
+_COUNT_CACHE_SIZE = 64
+
+
+def check_name(name: str, where: str) -> None:
+    if not name:
+        raise ValueError(f"{where}: tokenizer must be one of {BUILTIN} or a path to a tokenizer.json")
+    if name not in BUILTIN and not name.endswith(".json"):
+        raise ValueError(f"{where}: unknown tokenizer {name!r}: use one of {BUILTIN}, or a path to a "
+                         f"Hugging Face tokenizer.json")
+
+
+class Tokenizer:
+    """One tokenizer, loaded once per process (``get``)."""
+
+    def __init__(self, name: str, encode: Callable[[str], tuple[np.ndarray, np.ndarray, np.ndarray]],
+                 count: Callable[[str], int]) -> None:
+        self.name = name
+        self._spans = encode
+        self._count = count
+        self._cache: OrderedDict[str, int] = OrderedDict()
+
+    def spans(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ids int64, char starts int64, char ends int64), one entry per token."""
+        return self._spans(text)
+
+    def count(self, text: str) -> int:
+        if not text:
+            return 0
+        cache = self._cache
+        n = cache.get(text)
+        if n is None:
+            n = self._count(text)
+            cache[text] = n
+            if len(cache) > _COUNT_CACHE_SIZE:
+                cache.popitem(last=False)
+        return n
+
+
+@lru_cache(maxsize=None)
+def get(name: str = DEFAULT) -> Tokenizer:
+    check_name(name, "tokenizer")
+    if name == "whitespace":
+        return Tokenizer(name, _whitespace_spans, lambda text: len(text.split()))
+    if name in BUILTIN:
+        import bpe_openai  # the vocabularies are inside the wheel
+
+        enc = bpe_openai.get_encoding(name)
+        # UTF-8 bytes of every token id, looked up per token with numpy
+        lengths = np.array([_token_length(enc, t) for t in range(enc.max_token_value + 1)], dtype=np.int64)
+        return Tokenizer(name, lambda text: _bpe_spans(enc, lengths, text),
+                         lambda text: len(enc.encode_ordinary(text)))
+    return _hf_tokenizer(name)
+
+
+def _token_length(enc, token: int) -> int:
+    try:
+        return len(enc.decode_single_token_bytes(token))
+    except KeyError:  # an unused id between the vocabulary and the special tokens
+        return 0
+
+
+def _whitespace_spans(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Words get ids from a 64-bit BLAKE2b of their UTF-8 bytes; two different words share
+    an id with probability 2⁻⁶⁴ per pair (docs/rules.md: negligible at any corpus size)."""
+    import hashlib
+
+    words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+    ids = np.fromiter((int.from_bytes(hashlib.blake2b(text[s:e].encode("utf-8", "surrogatepass"),
+                                                      digest_size=8).digest(), "little") >> 1
+                       for s, e in words), dtype=np.int64, count=len(words))
+    bounds = np.array(words, dtype=np.int64).reshape(-1, 2)
+    return ids, bounds[:, 0].copy(), bounds[:, 1].copy()
+
+
+def _byte_to_char(text: str, data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """For every byte offset 0..len(data): the character index when rounding up, and when
+    rounding down (equal at character boundaries)."""
+    b = np.frombuffer(data, dtype=np.uint8)
+    is_start = np.empty(len(b) + 1, dtype=bool)
+    is_start[:-1] = (b & 0xC0) != 0x80
+    is_start[-1] = True  # the end of the text is a boundary
+    up = np.concatenate(([0], np.cumsum(is_start[:-1], dtype=np.int64)))  # starts before offset
+    down = up - (~is_start).astype(np.int64)
+    return up, down
+
+
+def _bpe_spans(enc, lengths: np.ndarray, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ids = np.asarray(enc.encode_ordinary(text), dtype=np.int64)
+    sizes = lengths[ids]
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    up, down = _byte_to_char(text, text.encode("utf-8", "surrogatepass"))
+    return ids, up[starts], down[ends]
+
+
+def _hf_tokenizer(path: str) -> Tokenizer:
+    try:
+        from tokenizers import Tokenizer as HFTokenizer
+    except ImportError:
+        raise ValueError(f"tokenizer {path!r} needs Hugging Face tokenizers: pip install 'webrefine[tokenizers]'") \
+            from None
+    from webrefine.filters import resources
+
+    tok = HFTokenizer.from_str(resources.read_bytes(path).decode("utf-8"))
+
+    def spans(text: str):
+        enc = tok.encode(text, add_special_tokens=False)
+        offsets = np.array(enc.offsets, dtype=np.int64).reshape(-1, 2)
+        return np.asarray(enc.ids, dtype=np.int64), offsets[:, 0].copy(), offsets[:, 1].copy()
+
+    return Tokenizer(path, spans, lambda text: len(tok.encode(text, add_special_tokens=False).ids))
