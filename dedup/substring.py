@@ -43,6 +43,7 @@ from webrefine.filters.document import Document
 from webrefine.filters.stage import GlobalStage
 
 REPEATED = ("keep_first", "cut_all")
+SPAN_TEXT_CHARS = 300  # characters of a cut span kept in stats.json's sample of cut spans
 
 
 @dataclass(frozen=True)

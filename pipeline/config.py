@@ -20,6 +20,7 @@ from typing import Any, Mapping
 import yaml
 
 from webrefine import configs
+from webrefine.filters import tokenizer as tokenizers
 from webrefine.filters.stage import GlobalStage, Stage
 
 # The one table from config names to stage classes ("module:Class", imported on use).
@@ -80,6 +81,8 @@ class OutputConfig:
     rejects_per_reason: int = 100
     # Text kept per reject row, in characters (the full text is rarely needed to judge).
     reject_text_chars: int = 2000
+    # What counts the tokens of documents/ (n_tokens) and of stats.json (filters/tokenizer.py).
+    tokenizer: str = tokenizers.DEFAULT
 
     def __post_init__(self) -> None:
         if self.compression not in {"zstd", "snappy", "gzip", "none", "lz4", "brotli"}:
@@ -88,6 +91,10 @@ class OutputConfig:
             raise ConfigError("output.shard_mb must be >= 1")
         if self.rejects_per_reason < -1:
             raise ConfigError("output.rejects_per_reason must be -1 (all), 0 (none) or a positive count")
+        try:
+            tokenizers.check_name(self.tokenizer, "output")
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
 
 
 @dataclass(frozen=True)

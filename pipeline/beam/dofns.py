@@ -16,7 +16,7 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
-from webrefine.filters import resources
+from webrefine.filters import resources, tokenizer as tokenizers
 from webrefine.filters.document import Document, Rejection, Verdict
 from webrefine.filters.stage import Stage, apply_stage
 from webrefine.pipeline import progress
@@ -80,14 +80,16 @@ class ApplyStageFn(TallyingDoFn):
     """One per-document stage: kept documents on the main output, drops on ``rejected``."""
 
     def __init__(self, stage: Stage, reject_text_chars: int, rejects_per_reason: int,
-                 progress_dir: str | None = None) -> None:
+                 progress_dir: str | None = None, tokenizer: str = tokenizers.DEFAULT) -> None:
         super().__init__(progress_dir)
         self.stage = stage
+        self.tokenizer = tokenizer
         self.reject_text_chars = reject_text_chars
         self.rejects_per_reason = rejects_per_reason  # -1: all, 0: none, k: bottom-k per bundle
 
     def setup(self) -> None:
         install_opener()
+        self.tokens = tokenizers.get(self.tokenizer)
         self.stage.setup()
         freeze_heap()
         self.prefix = f"stage.{self.stage.name}."
@@ -105,6 +107,8 @@ class ApplyStageFn(TallyingDoFn):
         chars = len(doc.text) if doc.text else len(doc.html or "")
         tally.count(self.prefix + "in")
         tally.count(self.prefix + "chars_in", chars)
+        if doc.text:  # tokens of text only (none for HTML); cached, so a kept text is counted once
+            tally.count(self.prefix + "tokens_in", self.tokens.count(doc.text))
         for key, value in verdict.signals.items():
             # Documents and characters per signal value: what-if curves for every threshold.
             tally.observe(f"{name}.{key}", value)
@@ -117,6 +121,8 @@ class ApplyStageFn(TallyingDoFn):
         if out is not None:
             tally.count(self.prefix + "out")
             tally.count(self.prefix + "chars_out", len(out.text) if out.text else len(out.html or ""))
+            if out.text:
+                tally.count(self.prefix + "tokens_out", self.tokens.count(out.text))
             yield out
             return
         reason = verdict.reason or f"{name}.unknown"
@@ -165,24 +171,38 @@ class DedupDropsFn(TallyingDoFn):
 
 
 class CountCharsFn(TallyingDoFn):
-    """Characters of text entering or leaving a dedup stage (``stage.<name>.chars_in|out``)."""
+    """Characters of text entering or leaving a dedup stage (``stage.<name>.chars_in|out``),
+    and its tokens (``tokens_key``: ``stage.<name>.tokens_in|out``)."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, tokens_key: str | None = None, tokenizer: str = tokenizers.DEFAULT) -> None:
         super().__init__(None)
-        self.key = key
+        self.key, self.tokens_key, self.tokenizer = key, tokens_key, tokenizer
+
+    def setup(self) -> None:
+        self.tokens = tokenizers.get(self.tokenizer)
 
     def process(self, doc: Document) -> Iterable[Document]:
         self.tally.count(self.key, len(doc.text))
+        if self.tokens_key:
+            self.tally.count(self.tokens_key, self.tokens.count(doc.text))
         yield doc
 
 
 class CountOutputFn(TallyingDoFn):
-    """The last step before the shard writer: counts output documents and characters."""
+    """The last step before the shard writer: counts output documents, characters and tokens."""
+
+    def __init__(self, progress_dir: str | None = None, tokenizer: str = tokenizers.DEFAULT) -> None:
+        super().__init__(progress_dir)
+        self.tokenizer = tokenizer
+
+    def setup(self) -> None:
+        self.tokens = tokenizers.get(self.tokenizer)
 
     def process(self, doc: Document) -> Iterable[Document]:
         self.tally.sample("kept", doc.id, sample_row(doc))
         self.tally.count("output.documents")
         self.tally.count("output.chars", len(doc.text))
+        self.tally.count("output.tokens", self.tokens.count(doc.text))
         if self.progress_dir:
             progress.tick(self.progress_dir, "documents")
         yield doc

@@ -128,7 +128,7 @@ class FilterStage(beam.PTransform):
     def expand(self, docs):
         out = self.plan.config.output
         step = ExtractFn if isinstance(self.stage, Extract) else ApplyStageFn  # extraction: its own step
-        fn = step(self.stage, out.reject_text_chars, out.rejects_per_reason, self.plan.progress_dir)
+        fn = step(self.stage, out.reject_text_chars, out.rejects_per_reason, self.plan.progress_dir, out.tokenizer)
         res = docs | "Apply" >> beam.ParDo(fn).with_outputs(TALLY, REJECTED, main="kept")
         return {"kept": res["kept"], "rejected": res[REJECTED], "tally": res[TALLY]}
 
@@ -144,10 +144,12 @@ class DedupStage(beam.PTransform):
     def expand(self, docs):
         name, out = self.stage.name, self.plan.config.output
         chars_in = docs | "CharsIn" >> beam.ParDo(
-            CountCharsFn(f"stage.{name}.chars_in")).with_outputs(TALLY, main="docs")
+            CountCharsFn(f"stage.{name}.chars_in", f"stage.{name}.tokens_in", out.tokenizer)).with_outputs(
+                TALLY, main="docs")
         result = chars_in["docs"] | "Dedup" >> dedup_transform(self.stage)
         chars_out = result["kept"] | "CharsOut" >> beam.ParDo(
-            CountCharsFn(f"stage.{name}.chars_out")).with_outputs(TALLY, main="docs")
+            CountCharsFn(f"stage.{name}.chars_out", f"stage.{name}.tokens_out", out.tokenizer)).with_outputs(
+                TALLY, main="docs")
         drops = result["rejected"] | "Drops" >> beam.ParDo(
             DedupDropsFn(out.rejects_per_reason, out.reject_text_chars)).with_outputs(TALLY, REJECTED, main="none")
         tallies = (result["tallies"], chars_in[TALLY], chars_out[TALLY], drops[TALLY])
@@ -160,10 +162,10 @@ class WriteDocuments(_PlannedTransform):
 
     def expand(self, docs):
         out = self.plan.config.output
-        counted = docs | "CountOutput" >> beam.ParDo(CountOutputFn(self.plan.progress_dir)).with_outputs(
+        counted = docs | "CountOutput" >> beam.ParDo(CountOutputFn(self.plan.progress_dir, out.tokenizer)).with_outputs(
             TALLY, main="docs")
         _ = (counted["docs"]
-             | "DocumentRows" >> beam.Map(document_row)
+             | "DocumentRows" >> beam.Map(document_row, out.tokenizer)
              | "WriteDocuments" >> WriteParquetShards(
                  join(self.plan.output, "documents", "part"), DOCUMENT_SCHEMA, out.compression, out.shard_mb))
         return counted[TALLY]

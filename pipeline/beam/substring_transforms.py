@@ -15,11 +15,9 @@ import apache_beam as beam
 from apache_beam.pvalue import TaggedOutput
 
 from webrefine.dedup import substring
-from webrefine.dedup.substring import ExactSubstringDedup
+from webrefine.dedup.substring import SPAN_TEXT_CHARS, ExactSubstringDedup
 from webrefine.filters.document import Rejection
 from webrefine.pipeline.beam.dedup_transforms import REJECTED, TALLY, _Counting
-
-SPAN_TEXT_CHARS = 300  # characters of a cut span kept in stats.json's sample
 
 
 class _KeyByPart(_Counting):

@@ -19,6 +19,7 @@ import yaml
 from apache_beam.io import iobase
 from apache_beam.io.filesystems import FileSystems
 
+from webrefine.filters import tokenizer as tokenizers
 from webrefine.filters.document import Document, Rejection
 from webrefine.pipeline.beam.private_api import rows_to_arrow_tables, sized_parquet_sink
 
@@ -38,6 +39,7 @@ DOCUMENT_SCHEMA = pa.schema([
     ("source", pa.string()),
     ("truncated", pa.bool_()),
     ("n_chars", pa.int64()),
+    ("n_tokens", pa.int64()),  # output.tokenizer's tokens (filters/tokenizer.py)
     ("signals", SIGNALS),
 ])
 
@@ -74,11 +76,14 @@ def timestamp(date: str) -> datetime.datetime | None:
     return value.astimezone(datetime.timezone.utc)
 
 
-def document_row(doc: Document) -> dict[str, Any]:
+def document_row(doc: Document, tokenizer: str = tokenizers.DEFAULT) -> dict[str, Any]:
     return {
         "id": doc.id, "url": doc.url, "date": timestamp(doc.date), "text": doc.text,
         "language": doc.language, "language_score": doc.language_score, "source": doc.source,
-        "truncated": doc.truncated, "n_chars": len(doc.text), "signals": signal_rows(doc.signals),
+        "truncated": doc.truncated, "n_chars": len(doc.text),
+        # counted just before by CountOutputFn on the same text: a cache hit
+        "n_tokens": tokenizers.get(tokenizer).count(doc.text),
+        "signals": signal_rows(doc.signals),
     }
 
 

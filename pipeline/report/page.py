@@ -199,7 +199,30 @@ def _funnel(view: ReportView) -> str:
             f'{n(units)} input {"responses" if "responses" in stats.get("input", {}) else "rows"}; '
             f'red = dropped by the stage</span></h3>{"".join(docs)}</div>'
             f'<div class="funnel" id="funnel-chars"><h3>Characters of text <span class="sub small">bar = share of '
-            f'{base / 1e6:.2f}M; red = removed (drops and line edits)</span></h3>{html_note}{"".join(chars)}</div></div>')
+            f'{base / 1e6:.2f}M; red = removed (drops and line edits)</span></h3>{html_note}{"".join(chars)}</div>'
+            f'{_token_funnel(view)}</div>')
+
+
+def _token_funnel(view: ReportView) -> str:
+    """Tokens of text (output.tokenizer) through the text stages: how corpora state their size."""
+    rows = view.rows
+    base = next((r["tokens_out"] for r in rows if r["extracts"]), 0) or next(
+        (r["tokens_in"] for r in rows if r["tokens_in"]), 0)
+    if not base:
+        return ""  # stats from before token counts, or no text
+    bars = []
+    for r in rows:
+        if r["extracts"]:
+            bars.append(_frow("extracted text", 1.0, 0.0, f'{r["tokens_out"] / 1e6:.2f}M', chars=True))
+        elif r["tokens_in"]:
+            cut = r["tokens_in"] - r["tokens_out"]
+            bars.append(_frow(r["name"], ratio(r["tokens_out"], base), ratio(cut, base),
+                              f'{r["tokens_out"] / 1e6:.2f}M <span class=muted>(−{pct(ratio(cut, r["tokens_in"]))})'
+                              f'</span>', chars=True))
+    tokenizer = escape(str(view.stats.get("config", {}).get("output", {}).get("tokenizer", "")))
+    return (f'<div class="funnel" id="funnel-tokens"><h3>Tokens of text <span class="sub small">{tokenizer} tokens; '
+            f'bar = share of {base / 1e6:.2f}M; red = removed (drops, line edits and cut spans)</span></h3>'
+            f'{"".join(bars)}</div>')
 
 
 def _stage_table(rows: list[dict[str, Any]]) -> str:

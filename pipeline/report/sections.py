@@ -6,7 +6,8 @@ from typing import Any, Mapping
 
 from webrefine.filters.stage import Rule
 from webrefine.pipeline.report import whatif
-from webrefine.pipeline.report.view import ReportView
+from webrefine.dedup.substring import SPAN_TEXT_CHARS
+from webrefine.pipeline.report.view import ReportView, ratio
 
 TEXT_LINES, LINE_CHARS = 6, 220
 
@@ -97,6 +98,8 @@ def dedup_section(view: ReportView) -> str:
                     f'{n(row["out"])} out · removed {n(row["dropped"])} ({pct(row["drop_rate"])})</span></h3>')
         if kv:
             html.append(f'<dl class="kv">{kv}</dl>')
+        if row.get("chars_cut") is not None:
+            html.append(_cut_spans_html(stats, row))
         values, counts = view.histogram(f"{name}.cluster_size")
         if values:
             bins = _log2_bins(dict(zip(values, counts)))
@@ -118,6 +121,22 @@ def dedup_section(view: ReportView) -> str:
     if not found:
         html.append('<p class="muted">No deduplication stage in this config.</p>')
     return "".join(html)
+
+
+def _cut_spans_html(stats: Mapping[str, Any], row: dict[str, Any]) -> str:
+    """What a stage that cuts repeated spans (exact_substring_dedup) removed from kept text."""
+    name = row["name"]
+    summary = (f'<p id="cut-{escape(name)}">Cut from documents: <b>{n(row["chars_cut"])}</b> characters '
+               f'({pct(ratio(row["chars_cut"], row["chars_in"]))} of the stage\'s input) and '
+               f'<b>{n(row.get("tokens_cut") or 0)}</b> tokens ({pct(ratio(row.get("tokens_cut") or 0, row["tokens_in"]))})'
+               f'; documents left too short are dropped above.</p>')
+    spans = stats.get("top", {}).get(f"{name}.cut_spans", [])
+    trs = "".join(f'<tr><td class=n>{n(int(s.get("occurrences", 0)))}</td><td class=n>{n(int(s.get("chars", 0)))}</td>'
+                  f'<td>{escape(str(s.get("text", "")))}</td></tr>' for s in spans)
+    return (summary + '<h3>Most repeated cut spans <span class="sub small">occurrences within their part; the '
+            f'first {SPAN_TEXT_CHARS} characters</span></h3><table class="full" id="cut-spans-{escape(name)}"><tr>'
+            '<th class=n>occurrences</th><th class=n>chars</th><th>span</th></tr>'
+            f'{trs or "<tr><td colspan=3 class=muted>nothing was cut</td></tr>"}</table>')
 
 
 def _link(url: str) -> str:

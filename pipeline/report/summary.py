@@ -39,8 +39,9 @@ def summary_table(stats: Mapping[str, Any], width: int = 100) -> str:
     out = stats.get("output", {})
     base = text_baseline(stats)
     chars = f", {out.get('chars', 0):,} chars ({_pct(ratio(out.get('chars', 0), base))} of extracted text)" if base else ""
+    tokens = f", {out['tokens']:,} tokens" if out.get("tokens") else ""
     lines.append(f"output: {out.get('documents', 0):,} documents ({_pct(ratio(out.get('documents', 0), units))} "
-                 f"of input){chars}")
+                 f"of input){chars}{tokens}")
     errors = sum(stats.get("errors", {}).values())
     file_errors = sum(stats.get("file_errors", {}).values())
     if errors or file_errors:

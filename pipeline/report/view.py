@@ -43,6 +43,8 @@ def stage_rows(stats: Mapping[str, Any]) -> list[dict[str, Any]]:
             "drop_rate": ratio(dropped, n_in), "dropped_of_original": ratio(dropped, units),
             "kept_of_original": ratio(st.get("out", 0), units),
             "chars_in": st.get("chars_in", 0), "chars_out": st.get("chars_out", 0),
+            "tokens_in": st.get("tokens_in", 0), "tokens_out": st.get("tokens_out", 0),  # 0 in stats before them
+            "chars_cut": st.get("chars_cut"), "tokens_cut": st.get("tokens_cut"),  # None: the stage cuts no spans
             "chars_kind": "html" if st["name"] in html else "text",  # of chars_out
             "chars_in_kind": "html" if st["name"] in html or (st["name"] == extracting and is_warc) else "text",
             "extracts": st["name"] == extracting,  # HTML in, text out

@@ -2,8 +2,9 @@
 
 Contract (other tools read it; only ever extended):
   {"input": {"files", "records", "responses"} (document input: "rows" instead of records
-   and responses), "stages": [{"name", "in", "out", "dropped": {reason: n}}] in run order,
-   "output": {"documents", "chars"}, "errors": {reason: n}, ...}
+   and responses), "stages": [{"name", "in", "out", "dropped": {reason: n}, "chars_in",
+   "chars_out", "tokens_in", "tokens_out", ["chars_cut", "tokens_cut"]}] in run order,
+   "output": {"documents", "chars", "tokens"}, "errors": {reason: n}, ...}
 Invariant: responses (or rows) == output.documents + all stage drops + all errors.
 File-level problems (an unreadable file, a corrupt gzip stretch) are in "file_errors":
 they are not records, so they stay out of the invariant; the records inside a corrupt
@@ -38,6 +39,11 @@ def build_stats(tally: Tally, stage_names: Iterable[str], header: dict[str, Any]
             "dropped_chars": _sub(counts, prefix + "dropped_chars."),
             "chars_in": counts.get(prefix + "chars_in", 0),
             "chars_out": counts.get(prefix + "chars_out", 0),
+            # tokens of text (output.tokenizer; none for HTML) entering and leaving the stage
+            "tokens_in": counts.get(prefix + "tokens_in", 0),
+            "tokens_out": counts.get(prefix + "tokens_out", 0),
+            # stages that cut spans out of kept documents (exact_substring_dedup): what they cut
+            **{key: counts[prefix + key] for key in ("chars_cut", "tokens_cut") if prefix + key in counts},
         })
     if document_input:
         inputs = {"files": counts.get("input.files", 0), "rows": counts.get("input.rows", 0)}
@@ -49,7 +55,8 @@ def build_stats(tally: Tally, stage_names: Iterable[str], header: dict[str, Any]
         **header,
         "input": inputs,
         "stages": stages,
-        "output": {"documents": counts.get("output.documents", 0), "chars": counts.get("output.chars", 0)},
+        "output": {"documents": counts.get("output.documents", 0), "chars": counts.get("output.chars", 0),
+                   "tokens": counts.get("output.tokens", 0)},
         "errors": _sub(counts, "errors."),
         "file_errors": _sub(counts, "file_errors."),
         "error_samples": {

@@ -105,13 +105,16 @@ def _merge_stages(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 prev = r["stages"][i - 1]["name"] if i else None
                 order.insert(order.index(prev) + 1 if prev in order else len(order), st["name"])
     merged = {name: {"name": name, "in": 0, "out": 0, "dropped": Counter(), "dropped_chars": Counter(),
-                     "chars_in": 0, "chars_out": 0} for name in order}
+                     "chars_in": 0, "chars_out": 0, "tokens_in": 0, "tokens_out": 0} for name in order}
     partial = set()  # stages of which some run has no dropped_chars (stats from before it existed)
     for r in runs:
         for st in r.get("stages", []):
             m = merged[st["name"]]
-            for k in ("in", "out", "chars_in", "chars_out"):
+            for k in ("in", "out", "chars_in", "chars_out", "tokens_in", "tokens_out"):
                 m[k] += st.get(k, 0)
+            for k in ("chars_cut", "tokens_cut"):  # only stages that cut spans have them
+                if k in st:
+                    m[k] = m.get(k, 0) + st[k]
             m["dropped"].update(st.get("dropped", {}))
             if "dropped_chars" in st:
                 m["dropped_chars"].update(st["dropped_chars"])
