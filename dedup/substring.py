@@ -26,8 +26,8 @@ Per part, exactly (no sampling, no hashing of spans):
 
 A document with something cut and fewer than ``min_words`` whitespace words left is
 dropped (``exact_substring_dedup.too_short``); a document that lost nothing is never dropped.
-Memory per part: ~40 bytes per token (the token ids, the suffix and LCP arrays, the marks),
-plus the documents themselves (bench/bench_substring.py).
+Memory per part: the documents, plus a peak of about 40-60 bytes per token (token ids, the
+suffix and LCP arrays, the marks; bench/bench_substring.py measures it).
 """
 from __future__ import annotations
 
@@ -113,47 +113,61 @@ class Outcome(NamedTuple):
 def repeated_tokens(ids: list[np.ndarray], k: int, keep_first: bool = True) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """For documents given as token id arrays, in order: per document, a bool mask of the
     tokens inside a repeated ``k``-token span, and the number of occurrences in all the
-    documents of the ``k``-gram starting at each token (0 where none starts)."""
+    documents of the ``k``-gram starting at each token (0 where none starts).
+
+    Arrays are 32-bit and freed as soon as they are used: the peak is about 40 bytes per
+    token (bench/bench_substring.py)."""
     lengths = np.array([len(a) for a in ids], dtype=np.int64)
     offsets = np.concatenate(([0], np.cumsum(lengths + 1)))  # each document then a separator
     n = int(offsets[-1])
-    masks = [np.zeros(len(a), dtype=bool) for a in ids]
-    occurrences = [np.zeros(len(a), dtype=np.int64) for a in ids]
     if n == 0 or k < 1 or int(lengths.max(initial=0)) < k:
-        return masks, occurrences
-    # Dense ranks ≥ 1 for the token ids of this part; 0 is the separator.
-    flat = np.zeros(n, dtype=np.int64)
-    doc_of = np.repeat(np.arange(len(ids)), lengths + 1)
-    pos = np.arange(n) - offsets[doc_of]  # position inside its document (len = the separator)
-    text_at = pos < lengths[doc_of]
-    if text_at.any():
-        _, ranks = np.unique(np.concatenate(ids), return_inverse=True)
-        flat[text_at] = ranks + 1
-    seq = flat.astype(np.uint32 if flat.max() >= 1 << 16 else np.uint16)
+        return [np.zeros(len(a), dtype=bool) for a in ids], [np.zeros(len(a), dtype=np.int32) for a in ids]
+    if n >= 2**31 - 1:
+        raise ValueError(f"a part of {n:,} tokens is too large: raise exact_substring_dedup.parts")
+    # Dense ranks >= 1 for the token ids of this part; 0 is the separator after each document.
+    _, ranks = np.unique(np.concatenate(ids), return_inverse=True)
+    seq = np.zeros(n, dtype=np.uint16 if len(ranks) == 0 or ranks.max() < 2**16 - 1 else np.uint32)
+    is_text = np.ones(n, dtype=bool)
+    is_text[offsets[1:] - 1] = False
+    seq[is_text] = ranks + 1
+    del ranks, is_text
     sa, lcp = _suffix_array_lcp(seq)
+    del seq
     # A suffix has a valid k-gram when at least k tokens of its document follow it.
-    valid = (lengths[doc_of] - pos)[sa] >= k
+    doc_end = np.repeat((offsets[1:] - 1).astype(np.int32), (lengths + 1).astype(np.int64))
+    valid = (doc_end[sa] - sa) >= k
+    del doc_end
     # Neighbours in the suffix array share their k-gram when LCP >= k (both valid then:
     # a k-gram holding the separator cannot equal one without it).
     same_as_prev = np.zeros(n, dtype=bool)
     same_as_prev[1:] = (lcp[:-1] >= k) & valid[1:]
-    group = np.cumsum(~same_as_prev) - 1
+    del lcp
     starts = np.flatnonzero(~same_as_prev)
-    size = np.diff(np.append(starts, n))[group]
-    first = np.minimum.reduceat(sa, starts)[group]
+    del same_as_prev
+    sizes = np.diff(np.append(starts, n)).astype(np.int32)
+    size = np.repeat(sizes, sizes)  # per suffix: how many suffixes share its k-gram
     repeat = valid & (size > 1)
-    if keep_first:
-        repeat &= sa != first
-    cover = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(cover, sa[repeat], 1)
-    np.add.at(cover, sa[repeat] + k, -1)
-    cut = np.cumsum(cover[:-1]) > 0
-    occ = np.zeros(n, dtype=np.int64)
+    if keep_first:  # the smallest position of a group is its first occurrence
+        repeat &= sa != np.repeat(np.minimum.reduceat(sa, starts), sizes)
+    del starts, sizes
+    occ = np.zeros(n, dtype=np.int32)
     occ[sa[valid]] = size[valid]
+    del size, valid
+    # token i is cut when a repeated k-gram starts in (i - k, i]
+    is_start = np.zeros(n, dtype=np.int32)
+    is_start[sa[repeat]] = 1
+    del sa, repeat
+    started = np.cumsum(is_start, dtype=np.int32)
+    del is_start
+    cut = started.copy()
+    cut[k:] -= started[:-k]
+    del started
+    cut = cut > 0
+    masks, occurrences = [], []
     for i in range(len(ids)):
         a, b = offsets[i], offsets[i] + lengths[i]
-        masks[i] = cut[a:b]
-        occurrences[i] = occ[a:b]
+        masks.append(cut[a:b])
+        occurrences.append(occ[a:b])
     return masks, occurrences
 
 
@@ -164,7 +178,7 @@ def _suffix_array_lcp(seq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     seq = np.ascontiguousarray(seq)
     sa = pydivsufsort.divsufsort(seq)
     lcp = pydivsufsort.kasai(seq, sa)
-    return sa.astype(np.int64, copy=False), lcp.astype(np.int64, copy=False)
+    return sa, lcp
 
 
 def _is_space(ch: str) -> bool:
@@ -220,12 +234,16 @@ def dedup_part(stage: ExactSubstringDedup, docs: Iterable[Document]) -> list[Out
     """Every document of one part, in survivor order, with what was cut from it."""
     tok = tokenizers.get(stage.tokenizer)
     ordered = sorted(docs, key=lambda d: full_key(d, stage.survivor))
-    encoded = [tok.spans(d.text) for d in ordered]
-    masks, occurrences = repeated_tokens([e[0] for e in encoded], stage.min_tokens,
-                                         keep_first=stage.repeated == "keep_first")
+    ids, bounds = [], []
+    for d in ordered:
+        token_ids, starts, ends = tok.spans(d.text)
+        ids.append(token_ids)
+        bounds.append((starts.astype(np.int32), ends.astype(np.int32)))
+    masks, occurrences = repeated_tokens(ids, stage.min_tokens, keep_first=stage.repeated == "keep_first")
+    del ids
     out = []
-    for doc, (ids, starts, ends), mask, occ in zip(ordered, encoded, masks, occurrences):
-        tokens_in = len(ids)
+    for doc, (starts, ends), mask, occ in zip(ordered, bounds, masks, occurrences):
+        tokens_in = len(starts)
         spans = tuple(char_ranges(doc.text, starts, ends, mask, occ))
         if not spans:
             out.append(Outcome(doc, doc.text, (), tokens_in, tokens_in, False))

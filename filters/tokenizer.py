@@ -11,7 +11,8 @@ A tokenizer is named in the config:
 ``spans(text)`` gives what exact-substring dedup needs: one integer id per token and each
 token's character range. For byte-level BPE a token can end inside a multi-byte UTF-8
 character; its range is then shrunk to whole characters (start rounded up, end rounded
-down), so a range never splits a character. ``count(text)`` is the number of tokens.
+down), so a range never splits a character (a token inside one character gets end = start - 1;
+the range of a run of tokens, first start to last end, holds every character they cover whole). ``count(text)`` is the number of tokens.
 """
 from __future__ import annotations
 

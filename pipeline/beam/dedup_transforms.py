@@ -21,6 +21,7 @@ from webrefine.dedup import groups
 from webrefine.dedup.exact import ExactDedup
 from webrefine.dedup.minhash import MinhashDedup
 from webrefine.dedup.select import rank, split_group
+from webrefine.dedup.substring import ExactSubstringDedup
 from webrefine.dedup.urls import UrlDedup
 from webrefine.filters.document import Document, Rejection
 from webrefine.filters.stage import GlobalStage
@@ -36,7 +37,7 @@ def dedup_transform(stage: GlobalStage) -> beam.PTransform:
         return _KeepBestPerKey(stage, _url_key)
     if isinstance(stage, MinhashDedup):
         return _MinhashDedupTransform(stage)
-    if stage.name == "exact_substring_dedup":  # its module imports this one, hence by name
+    if isinstance(stage, ExactSubstringDedup):  # its module imports this one: imported here
         return importlib.import_module("webrefine.pipeline.beam.substring_transforms").ExactSubstringDedupTransform(stage)
     raise TypeError(f"not a dedup stage: {type(stage).__name__}")
 

@@ -1,0 +1,69 @@
+"""filters/tokenizer.py: real BPE counts offline, character ranges that never split a character."""
+from __future__ import annotations
+
+import pytest
+
+from webrefine.filters import tokenizer
+
+TEXTS = ["", "Hello world", "  spaced   out\n\nlines ", "Ünïcödé ßtraße 日本語のテキスト 😀🎉 кириллица",
+         "<|endoftext|> is only text here", "a" * 5000]
+
+
+@pytest.mark.parametrize("name", ["cl100k_base", "o200k_base", "whitespace"])
+@pytest.mark.parametrize("text", TEXTS)
+def test_spans_cover_the_text_in_order_without_splitting_a_character(name, text):
+    tok = tokenizer.get(name)
+    ids, starts, ends = tok.spans(text)
+    assert len(ids) == len(starts) == len(ends) == tok.count(text)
+    assert all(0 <= s <= len(text) and 0 <= e <= len(text) for s, e in zip(starts, ends))
+    assert all(s <= e or e == s - 1 for s, e in zip(starts, ends))  # e = s - 1: inside one character
+    assert list(starts) == sorted(starts) and list(ends) == sorted(ends)
+    assert all(e <= s for e, s in zip(ends, starts[1:]))  # disjoint
+    if name != "whitespace" and text:  # byte-level BPE: a run of tokens is all the text it spans
+        assert starts[0] == 0 and ends[-1] == len(text)
+        joined = "".join(text[s:e] for s, e in zip(starts, ends))
+        assert len(joined) <= len(text) and set(joined) <= set(text)
+
+
+def test_bpe_counts_are_the_vocabularys():
+    tok = tokenizer.get("cl100k_base")
+    assert tok.count("Hello world") == 2  # "Hello", " world"
+    assert tok.count("<|endoftext|>") > 1  # special tokens are text, never one id
+    assert tokenizer.get("o200k_base").count("Hello world") == 2
+    assert tokenizer.get("whitespace").count(" a  b\tc\n") == 3
+
+
+def test_a_character_split_between_tokens_belongs_only_to_a_run_of_all_of_them():
+    text = "a😀"
+    ids, starts, ends = tokenizer.get("cl100k_base").spans(text)
+    assert len(ids) > 2  # the emoji's four bytes are several tokens
+    assert [text[s:e] for s, e in zip(starts, ends) if e > s] == ["a"]  # no token has the emoji alone
+    assert text[starts[1]:ends[-1]] == "😀"  # the run of its tokens covers it whole
+
+
+def test_counts_are_cached_by_text():
+    tok = tokenizer.get("cl100k_base")
+    text = "a text counted twice " * 10
+    assert tok.count(text) == tok.count(str(text)) and text in tok._cache
+
+
+@pytest.mark.parametrize("name", ["", "gpt5", "model.bin"])
+def test_unknown_tokenizers_are_errors(name):
+    with pytest.raises(ValueError, match="tokenizer"):
+        tokenizer.check_name(name, "output")
+
+
+def test_a_tokenizer_json_path_needs_the_extra_or_loads(tmp_path):
+    path = tmp_path / "tokenizer.json"
+    try:
+        from tokenizers import Tokenizer, models, pre_tokenizers
+    except ImportError:
+        path.write_text("{}")
+        with pytest.raises(ValueError, match="tokenizers"):
+            tokenizer.get(str(path))
+        return
+    tok = Tokenizer(models.WordLevel({"hello": 0, "world": 1, "[UNK]": 2}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.save(str(path))
+    ids, starts, ends = tokenizer.get(str(path)).spans("hello big world")
+    assert list(ids) == [0, 2, 1] and list(starts) == [0, 6, 10] and list(ends) == [5, 9, 15]
