@@ -53,7 +53,6 @@ class ExactSubstringDedup(GlobalStage):
     name: ClassVar[str] = "exact_substring_dedup"
     reasons: ClassVar[tuple[str, ...]] = ("exact_substring_dedup.too_short",)
     signal_names: ClassVar[tuple[str, ...]] = ("chars_cut", "tokens_cut")
-    report_histograms: ClassVar[tuple[str, ...]] = ("chars_cut", "tokens_cut")
 
     min_tokens: int = 50  # RefinedWeb: "more than 50 consecutive tokens" (Lee et al.: 50)
     tokenizer: str = tokenizers.DEFAULT  # cl100k_base | o200k_base | whitespace | path to tokenizer.json

@@ -61,3 +61,16 @@ def test_registry_names_match_class_names():
     assert set(STAGES) >= {"url_filter", "extract", "language", "gopher_repetition", "gopher_quality",
                            "line_corrections", "c4_quality", "fineweb_quality", "exact_dedup",
                            "url_dedup", "minhash_dedup"}
+
+
+def test_output_tokenizer_is_checked_before_anything_runs():
+    assert parse_config({"stages": ["exact_dedup"]}).output.tokenizer == "cl100k_base"
+    assert parse_config({"stages": ["exact_dedup"], "output": {"tokenizer": "whitespace"}}).output.tokenizer == "whitespace"
+    with pytest.raises(ConfigError, match="unknown tokenizer 'gpt5'"):
+        parse_config({"stages": ["exact_dedup"], "output": {"tokenizer": "gpt5"}})
+
+
+def test_refinedweb_preset_ends_with_exact_substring_dedup():
+    stages = load_config("refinedweb").stages
+    assert [s.name for s in stages[-2:]] == ["minhash_dedup", "exact_substring_dedup"]
+    assert (stages[-1].min_tokens, stages[-1].min_words, stages[-1].repeated) == (50, 50, "keep_first")
