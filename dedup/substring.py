@@ -123,12 +123,12 @@ def repeated_tokens(ids: list[np.ndarray], k: int, keep_first: bool = True) -> t
         return [np.zeros(len(a), dtype=bool) for a in ids], [np.zeros(len(a), dtype=np.int32) for a in ids]
     if n >= 2**31 - 1:
         raise ValueError(f"a part of {n:,} tokens is too large: raise exact_substring_dedup.parts")
-    # Dense ranks >= 1 for the token ids of this part; 0 is the separator after each document.
-    _, ranks = np.unique(np.concatenate(ids), return_inverse=True)
-    seq = np.zeros(n, dtype=np.uint16 if len(ranks) == 0 or ranks.max() < 2**16 - 1 else np.uint32)
+    ranks = _dense_ranks(np.concatenate(ids))
+    ids = None  # the caller passes the only reference: free the per-document arrays now
+    seq = np.zeros(n, dtype=np.uint16 if len(ranks) == 0 or ranks.max() < 2**16 else np.uint32)
     is_text = np.ones(n, dtype=bool)
     is_text[offsets[1:] - 1] = False
-    seq[is_text] = ranks + 1
+    seq[is_text] = ranks
     del ranks, is_text
     sa, lcp = _suffix_array_lcp(seq)
     del seq
@@ -163,11 +163,24 @@ def repeated_tokens(ids: list[np.ndarray], k: int, keep_first: bool = True) -> t
     del started
     cut = cut > 0
     masks, occurrences = [], []
-    for i in range(len(ids)):
+    for i in range(len(lengths)):
         a, b = offsets[i], offsets[i] + lengths[i]
         masks.append(cut[a:b])
         occurrences.append(occ[a:b])
     return masks, occurrences
+
+
+def _dense_ranks(flat: np.ndarray) -> np.ndarray:
+    """Token ids → 1, 2, ... in id order (0 stays free for the separator), exactly: a lookup
+    table for vocabulary ids (BPE: < 2²⁴), a sort for hashed ones (whitespace words)."""
+    if len(flat) == 0:
+        return flat.astype(np.int32)
+    if flat.min() >= 0 and flat.max() < 1 << 24:
+        present = np.zeros(int(flat.max()) + 1, dtype=bool)
+        present[flat] = True
+        return np.cumsum(present, dtype=np.int32)[flat]
+    _, inverse = np.unique(flat, return_inverse=True)
+    return (inverse + 1).astype(np.int32)
 
 
 def _suffix_array_lcp(seq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -233,13 +246,17 @@ def dedup_part(stage: ExactSubstringDedup, docs: Iterable[Document]) -> list[Out
     """Every document of one part, in survivor order, with what was cut from it."""
     tok = tokenizers.get(stage.tokenizer)
     ordered = sorted(docs, key=lambda d: full_key(d, stage.survivor))
-    ids, bounds = [], []
-    for d in ordered:
-        token_ids, starts, ends = tok.spans(d.text)
-        ids.append(token_ids)
-        bounds.append((starts.astype(np.int32), ends.astype(np.int32)))
-    masks, occurrences = repeated_tokens(ids, stage.min_tokens, keep_first=stage.repeated == "keep_first")
-    del ids
+    bounds = []
+
+    def token_ids():
+        for d in ordered:
+            ids, starts, ends = tok.spans(d.text)
+            bounds.append((starts.astype(np.int32), ends.astype(np.int32)))
+            yield ids
+
+    # the id arrays live only inside repeated_tokens, which frees them once concatenated
+    masks, occurrences = repeated_tokens(list(token_ids()), stage.min_tokens,
+                                         keep_first=stage.repeated == "keep_first")
     out = []
     for doc, (starts, ends), mask, occ in zip(ordered, bounds, masks, occurrences):
         tokens_in = len(starts)

@@ -47,6 +47,8 @@ def test_matches_brute_force_on_random_token_streams(seed, keep_first):
             ids[dst][at:at] = piece
     for k in (1, 2, 3, 5, 8):
         assert masks_of(ids, k, keep_first) == brute_force(ids, k, keep_first), (ids, k)
+    hashed = [[(t + 1) << 40 for t in doc] for doc in ids]  # 64-bit ids (hashed words) are ranked by sorting
+    assert masks_of(hashed, 3, keep_first) == brute_force(ids, 3, keep_first)
 
 
 @pytest.mark.parametrize("length,cut_expected", [(4, False), (5, True), (6, True), (20, True)])
