@@ -17,6 +17,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
 
+from webrefine.filters import tokenizer as tokenizers
 from webrefine.pipeline.beam.dofns import install_opener
 from webrefine.pipeline.beam.graph import RunPlan, build
 from webrefine.pipeline.beam.private_api import direct_runner
@@ -64,6 +65,14 @@ def check_config_fits(cfg, input_fmt: str) -> None:
                 except Exception as exc:  # noqa: BLE001 - missing file, no credentials, bad scheme
                     raise UsageError(f"config {cfg.name!r}: {stage.name}.{f.name}: cannot open {path!r} "
                                      f"({type(exc).__name__}: {str(exc)[:200]})") from None
+    named = [("output.tokenizer", cfg.output.tokenizer)] + [
+        (f"{s.name}.tokenizer", s.tokenizer) for s in cfg.stages if isinstance(getattr(s, "tokenizer", None), str)]
+    for where, name in named:  # loaded once here: a tokenizer.json that is missing, or needs an extra
+        try:
+            tokenizers.get(name)
+        except Exception as exc:  # noqa: BLE001
+            raise UsageError(f"config {cfg.name!r}: {where}: cannot load tokenizer {name!r} "
+                             f"({type(exc).__name__}: {str(exc)[:200]})") from None
 
 
 def resolve_inputs(patterns: Sequence[str]) -> tuple[tuple[str, ...], str]:

@@ -96,3 +96,16 @@ def test_report_shows_tokens_and_cut_spans(run):
     html = (run / "report.html").read_text()
     assert 'id="funnel-tokens"' in html and "cl100k_base tokens" in html
     assert 'id="cut-spans-exact_substring_dedup"' in html and "does not constitute legal" in html
+
+
+def test_a_tokenizer_that_cannot_load_is_a_usage_error_before_the_run(tmp_path, capsys):
+    from webrefine.pipeline.cli import EXIT_USAGE
+
+    path = tmp_path / "docs.parquet"
+    pq.write_table(pa.Table.from_pylist(rows()[:2]), path)
+    config = {**CONFIG, "stages": [{"exact_substring_dedup": {"tokenizer": str(tmp_path / "missing" / "tokenizer.json")}}]}
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(config))
+    assert main(["run", "--config", str(tmp_path / "cfg.yaml"), "--input", str(path), "--output",
+                 str(tmp_path / "out"), "--no-progress"]) == EXIT_USAGE
+    assert "exact_substring_dedup.tokenizer: cannot load tokenizer" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "stats.json").exists()
