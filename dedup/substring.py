@@ -26,7 +26,7 @@ Per part, exactly (no sampling, no hashing of spans):
 
 A document with something cut and fewer than ``min_words`` whitespace words left is
 dropped (``exact_substring_dedup.too_short``); a document that lost nothing is never dropped.
-Memory per part: the documents, plus a peak of about 40-60 bytes per token (token ids, the
+Memory per part: the documents, plus a peak of about 50 bytes per token (token ids, the
 suffix and LCP arrays, the marks; bench/bench_substring.py measures it).
 """
 from __future__ import annotations
@@ -114,8 +114,8 @@ def repeated_tokens(ids: list[np.ndarray], k: int, keep_first: bool = True) -> t
     tokens inside a repeated ``k``-token span, and the number of occurrences in all the
     documents of the ``k``-gram starting at each token (0 where none starts).
 
-    Arrays are 32-bit and freed as soon as they are used: the peak is about 40 bytes per
-    token (bench/bench_substring.py)."""
+    Arrays are 32-bit and freed as soon as they are used (bench/bench_substring.py measures
+    the peak)."""
     lengths = np.array([len(a) for a in ids], dtype=np.int64)
     offsets = np.concatenate(([0], np.cumsum(lengths + 1)))  # each document then a separator
     n = int(offsets[-1])
