@@ -54,7 +54,7 @@ class ExactSubstringDedup(GlobalStage):
     reasons: ClassVar[tuple[str, ...]] = ("exact_substring_dedup.too_short",)
     signal_names: ClassVar[tuple[str, ...]] = ("chars_cut", "tokens_cut")
 
-    min_tokens: int = 50  # RefinedWeb: "more than 50 consecutive tokens" (Lee et al.: 50)
+    min_tokens: int = 50  # spans of at least this many tokens (Lee et al.'s 50; docs/rules.md)
     tokenizer: str = tokenizers.DEFAULT  # cl100k_base | o200k_base | whitespace | path to tokenizer.json
     parts: int = 1  # documents spread over this many parts by id hash; each deduplicated alone
     repeated: str = "keep_first"  # keep_first: the first occurrence (survivor order) stays | cut_all
