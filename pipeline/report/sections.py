@@ -126,9 +126,13 @@ def dedup_section(view: ReportView) -> str:
 def _cut_spans_html(stats: Mapping[str, Any], row: dict[str, Any]) -> str:
     """What a stage that cuts repeated spans (exact_substring_dedup) removed from kept text."""
     name = row["name"]
+    # tokens_cut counts the stage's own tokenizer; tokens_in that of output.tokenizer
+    tokenizer = whatif.stage_params(stats, name).get("tokenizer", "")
+    same = tokenizer == (stats.get("config") or {}).get("output", {}).get("tokenizer", "")
+    share = f' ({pct(ratio(row.get("tokens_cut") or 0, row["tokens_in"]))})' if same else ""
     summary = (f'<p id="cut-{escape(name)}">Cut from documents: <b>{n(row["chars_cut"])}</b> characters '
                f'({pct(ratio(row["chars_cut"], row["chars_in"]))} of the stage\'s input) and '
-               f'<b>{n(row.get("tokens_cut") or 0)}</b> tokens ({pct(ratio(row.get("tokens_cut") or 0, row["tokens_in"]))})'
+               f'<b>{n(row.get("tokens_cut") or 0)}</b> {escape(str(tokenizer))} tokens{share}'
                f'; documents left too short are dropped above.</p>')
     spans = stats.get("top", {}).get(f"{name}.cut_spans", [])
     trs = "".join(f'<tr><td class=n>{n(int(s.get("occurrences", 0)))}</td><td class=n>{n(int(s.get("chars", 0)))}</td>'
