@@ -24,11 +24,16 @@ from typing import Callable
 import numpy as np
 
 BUILTIN = ("cl100k_base", "o200k_base", "whitespace")
+# bpe-openai refuses a text of 1M characters or one giving over 200k tokens: longer texts are
+# encoded in pieces of at most this many characters (≤ 4 tokens each, one per UTF-8 byte),
+# cut after a whitespace character where there is one, so only the pieces' edges can differ.
+_BPE_PIECE_CHARS = 40_000
+_WHITESPACE = re.compile(r"\s")
 DEFAULT = "cl100k_base"
 _WORD = re.compile(r"\S+")
 # Recent texts and their counts, so the stages after a filter that kept the text as it was
 # (the same str object: the lookup is an identity check) do not tokenize it again.
-_COUNT_CACHE_SIZE = 64
+_COUNT_CACHE_SIZE = 16
 
 
 def check_name(name: str, where: str) -> None:
@@ -78,8 +83,22 @@ def get(name: str = DEFAULT) -> Tokenizer:
         # UTF-8 bytes of every token id, looked up per token with numpy
         lengths = np.array([_token_length(enc, t) for t in range(enc.max_token_value + 1)], dtype=np.int64)
         return Tokenizer(name, lambda text: _bpe_spans(enc, lengths, text),
-                         lambda text: len(enc.encode_ordinary(text)))
+                         lambda text: sum(len(enc.encode_ordinary(p)) for p in _pieces(text)))
     return _hf_tokenizer(name)
+
+
+def _pieces(text: str) -> list[str]:
+    if len(text) <= _BPE_PIECE_CHARS:
+        return [text]
+    out, at = [], 0
+    while len(text) - at > _BPE_PIECE_CHARS:
+        end = at + _BPE_PIECE_CHARS
+        spaces = [m.end() for m in _WHITESPACE.finditer(text, end - _BPE_PIECE_CHARS // 4, end)]
+        cut = spaces[-1] if spaces else end
+        out.append(text[at:cut])
+        at = cut
+    out.append(text[at:])
+    return out
 
 
 def _token_length(enc, token: int) -> int:
@@ -115,7 +134,7 @@ def _byte_to_char(text: str, data: bytes) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _bpe_spans(enc, lengths: np.ndarray, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    ids = np.asarray(enc.encode_ordinary(text), dtype=np.int64)
+    ids = np.asarray([t for piece in _pieces(text) for t in enc.encode_ordinary(piece)], dtype=np.int64)
     sizes = lengths[ids]
     ends = np.cumsum(sizes)
     starts = ends - sizes

@@ -67,3 +67,11 @@ def test_a_tokenizer_json_path_needs_the_extra_or_loads(tmp_path):
     tok.save(str(path))
     ids, starts, ends = tokenizer.get(str(path)).spans("hello big world")
     assert list(ids) == [0, 2, 1] and list(starts) == [0, 6, 10] and list(ends) == [5, 9, 15]
+
+
+@pytest.mark.parametrize("text", ["word " * 500_000, "x" * 2_100_000, "😀" * 300_000 + " end"])
+def test_very_long_texts_are_counted_in_pieces(text):
+    tok = tokenizer.get("cl100k_base")
+    ids, starts, ends = tok.spans(text)  # bpe-openai alone refuses these
+    assert tok.count(text) == len(ids) > len(text) // 20
+    assert starts[0] == 0 and ends[-1] == len(text)
