@@ -173,10 +173,12 @@ def _feed(tally: Tally, i: int, rng: random.Random) -> None:
     for name in ("language", "gopher_quality"):
         tally.count(f"stage.{name}.in")
         tally.count(f"stage.{name}.chars_in", words * 6)
+        tally.count(f"stage.{name}.tokens_in", words + 3)
     tally.observe("gopher_quality.word_count", words)
     tally.observe("gopher_quality.word_count#chars", words, words * 6)
     tally.count("stage.language.out")
     tally.count("stage.language.chars_out", words * 6)
+    tally.count("stage.language.tokens_out", words + 3)
     if words < 50:
         tally.count("stage.gopher_quality.dropped.gopher_quality.word_count_low")
         tally.count("gopher_quality.fails.gopher_quality.word_count_low")
@@ -187,10 +189,13 @@ def _feed(tally: Tally, i: int, rng: random.Random) -> None:
     size = rng.choice([1, 1, 1, 2, 3, 9])
     tally.count("stage.minhash_dedup.in")
     tally.count("stage.minhash_dedup.out")
+    if size == 9:  # a key only some shards have (as chars_cut of a stage that cuts spans)
+        tally.count("stage.minhash_dedup.chars_cut", words)
     tally.observe("minhash_dedup.cluster_size", size)
     tally.top("minhash_dedup.largest_clusters", doc, size, {"size": size, "url": f"https://x/{i}", "id": doc}, k=3)
     tally.sample("kept", doc, {"id": doc, "signals": {}}, k=6)
     tally.count("output.documents")
+    tally.count("output.tokens", words + 3)
 
 
 def _stats(tally: Tally, started: str, finished: str) -> dict:
