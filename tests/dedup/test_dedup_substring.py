@@ -195,3 +195,16 @@ def test_parts_spread_documents_by_id():
     parts = [stage.part(f"<urn:uuid:{i}>") for i in range(800)]
     assert set(parts) == set(range(8)) and max(parts.count(p) for p in range(8)) < 150
     assert ExactSubstringDedup(parts=8).part("x") == stage.part("x")
+
+
+def test_a_hugging_face_tokenizer_json(tmp_path):
+    tk = pytest.importorskip("tokenizers")
+    vocab = {w: i for i, w in enumerate(sorted(set((BOILER + " one two three four").replace(".", " ").replace(",", " ")
+                                                   .split())))}
+    vocab["[UNK]"] = len(vocab)
+    tok = tk.Tokenizer(tk.models.WordLevel(vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = tk.pre_tokenizers.Whitespace()
+    tok.save(str(tmp_path / "tokenizer.json"))
+    stage = ExactSubstringDedup(min_tokens=10, min_words=0, tokenizer=str(tmp_path / "tokenizer.json"))
+    out = dedup_part(stage, [doc("a", "one two " + BOILER), doc("b", BOILER + " three four")])
+    assert out[0].text == "one two " + BOILER and out[1].text == "three four"
