@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -102,17 +103,20 @@ def prepare_flink(p: dict[str, str]) -> None:
 
 def prepare_python(p: dict[str, str]) -> None:
     """A venv with the SDK that matches the job server, and this checkout (editable, so a
-    change to the code needs no reinstall)."""
+    change to the code needs no reinstall; a change to setup.py, new dependencies or a new
+    package folder, does: the marker holds setup.py's digest)."""
     venv = os.path.dirname(os.path.dirname(p["python"]))
     marker = os.path.join(venv, ".webrefine-installed")
-    if os.path.exists(marker) and open(marker).read() == REPO:
+    with open(os.path.join(REPO, "setup.py"), "rb") as fh:
+        stamp = f"{REPO}\n{hashlib.sha256(fh.read()).hexdigest()}"
+    if os.path.exists(marker) and open(marker).read() == stamp:
         return
     if not os.path.exists(p["python"]):
         run([sys.executable, "-m", "venv", venv])
     run([p["python"], "-m", "pip", "install", "-q", "--disable-pip-version-check", "-e", REPO,
          f"apache-beam=={BEAM_VERSION}"])
     with open(marker, "w") as fh:
-        fh.write(REPO)
+        fh.write(stamp)
 
 
 def cmd_prepare(args) -> None:
