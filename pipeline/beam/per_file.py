@@ -99,7 +99,8 @@ class ProcessFileFn(beam.DoFn):
         freeze_heap()
 
     def teardown(self) -> None:
-        self.phase.teardown()
+        if getattr(self, "phase", None) is not None:  # setup may have failed before it
+            self.phase.teardown()
 
     def process(self, path: str) -> Iterator[Any]:
         key = file_key(path)

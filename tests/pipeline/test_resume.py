@@ -173,3 +173,19 @@ def test_resume_of_a_finished_run_is_refused_and_without_a_run_starts_afresh(tmp
     assert not (tmp_path / "out" / "_work").exists()
     assert main([*args, "--resume"]) == EXIT_USAGE
     assert "finished run (stats.json): nothing to resume" in capsys.readouterr().err
+
+
+def test_resume_on_the_multi_processing_runner_processes_only_the_unfinished_file(unfinished, tmp_path):
+    """Workers in other processes read the saved results and commit the file left to do."""
+    out, args, docs = unfinished
+    todo, *done = sorted((out / "_work").glob("*.done"))
+    left = json.loads(todo.read_text())["input"]
+    todo.unlink()  # that file's results stay, without their marker: unfinished, to do again
+    for warc in (tmp_path / "in").iterdir():
+        if str(warc) != left:
+            warc.write_bytes(b"\0" * warc.stat().st_size)
+    flags = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+    assert main([*args, "--resume", *flags]) == EXIT_OK
+    assert pq.read_table(out / "documents").sort_by("id").to_pylist() == docs
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["resume"] == {"files_processed": 1, "files_resumed": 2} and not stats["file_errors"]

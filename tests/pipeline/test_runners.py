@@ -30,9 +30,17 @@ def cli(*args, cwd=ELSEWHERE, python=sys.executable, env=ENV):
 
 
 def counts(stats):
+    """What every runner must agree on; not "timings" (seconds per stage, which depend on the
+    machine) or "resume" (how the run went), nor the run header's clocks."""
     return {"input": stats["input"], "output": stats["output"], "errors": stats["errors"],
             "file_errors": stats["file_errors"], "stages": stats["stages"], "histograms": stats["histograms"],
-            "samples": stats["samples"]}
+            "samples": stats["samples"], "counters": stats["counters"]}
+
+
+def test_the_comparison_leaves_out_only_times_and_how_the_run_went(runs):
+    _, stats = runs["direct-in-process"]
+    assert stats["timings"] and stats["resume"]["files_processed"] == 1
+    assert not any(key.startswith(("timing.", "resume.")) for key in stats["counters"])
 
 
 STDERR = {}  # runner → what the run printed on stderr
