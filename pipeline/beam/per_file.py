@@ -44,17 +44,13 @@ def work_dir(output: str) -> str:
     return FileSystems.join(output, WORK_DIR)
 
 
-def committed_inputs(output: str) -> list[str]:
-    """The input files whose results the work area holds (from their markers)."""
+def committed_files(output: str) -> int:
+    """How many input files the work area holds committed results for (its markers; listed,
+    not opened: one listing however many files)."""
     try:
-        markers = FileSystems.match([FileSystems.join(work_dir(output), "*" + MARKER_SUFFIX)])[0].metadata_list
+        return len(FileSystems.match([FileSystems.join(work_dir(output), "*" + MARKER_SUFFIX)])[0].metadata_list)
     except Exception:  # noqa: BLE001 - no work area
-        return []
-    inputs = []
-    for m in markers:
-        with FileSystems.open(m.path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
-            inputs.append(json.loads(fh.read().decode("utf-8"))["input"])
-    return sorted(inputs)
+        return 0
 
 
 def remove_work_area(output: str) -> None:

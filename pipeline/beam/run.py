@@ -20,7 +20,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from webrefine.pipeline.beam.dofns import install_opener
 from webrefine.pipeline.beam.graph import RunPlan, build
-from webrefine.pipeline.beam.per_file import committed_inputs, remove_work_area, work_dir
+from webrefine.pipeline.beam.per_file import committed_files, remove_work_area, work_dir
 from webrefine.pipeline.beam.private_api import direct_runner
 from webrefine.pipeline.beam.writers import join, read_text, remove_temp_leftovers, write_json, write_yaml
 from webrefine.pipeline.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, LOCAL_RUNNERS, SAMPLE, UsageError, version
@@ -130,9 +130,9 @@ def prepare_output(output: str, overwrite: bool) -> None:
     """
     present = _present(output)
     if present and not overwrite:
-        done = committed_inputs(output)
+        done = committed_files(output)
         if done and not FileSystems.exists(join(output, "stats.json")):
-            raise UsageError(f"{output} holds an unfinished run ({len(done)} input file(s) done): pass --resume "
+            raise UsageError(f"{output} holds an unfinished run ({done} input file(s) done): pass --resume "
                              "to continue it, or --overwrite to start again")
         raise UsageError(f"{output} is not empty ({present[0].path}); pass --overwrite to replace an "
                          "earlier run's outputs there, or choose another --output")
@@ -166,11 +166,11 @@ def prepare_resume(output: str, cfg, current_manifest: dict[str, Any]) -> int:
         if why:
             raise UsageError(f"--resume: {output} holds another run: {why}; resume with the same inputs and "
                              "config, or pass --overwrite to start again")
-    elif committed_inputs(output) or not FileSystems.exists(config_path):
+    elif committed_files(output) or not FileSystems.exists(config_path):
         raise UsageError(f"--resume: {output} holds no run of webrefine's that can be resumed "
                          f"({present[0].path}); pass --overwrite or choose another --output")
     remove_outputs(output, OUTPUTS)  # the interrupted attempt's temp shards
-    return len(committed_inputs(output))
+    return committed_files(output)
 
 
 def interrupted(exc: BaseException) -> bool:
@@ -240,7 +240,7 @@ def run_job(args: argparse.Namespace, beam_args: list[str], cfg, runtime_cfg,
                     result.cancel()
                 raise
     except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - report, do not dump a Beam traceback
-        done = 0 if dry_run else len(committed_inputs(args.output))
+        done = 0 if dry_run else committed_files(args.output)
         kept = (f"; {done} of {len(inputs)} input file(s) are done and kept in {work_dir(args.output)}: "
                 "run the same command with --resume to continue")
         if not interrupted(exc):
