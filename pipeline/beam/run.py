@@ -203,20 +203,29 @@ def run_job(args: argparse.Namespace, beam_args: list[str], cfg, runtime_cfg,
     current = manifest(inputs, sizes, fmt, cfg.fingerprint(), version())
     resumed = 0
     if not dry_run:
-        if args.resume:
-            resumed = prepare_resume(args.output, cfg, current)
-        else:
-            prepare_output(args.output, args.overwrite)
-        write_yaml(join(args.output, "config.yaml"), cfg.to_dict())
-        write_json(join(work_dir(args.output), MANIFEST), current)
+        try:
+            if args.resume:
+                resumed = prepare_resume(args.output, cfg, current)
+            else:
+                prepare_output(args.output, args.overwrite)
+            write_yaml(join(args.output, "config.yaml"), cfg.to_dict())
+            write_json(join(work_dir(args.output), MANIFEST), current)
+        except KeyboardInterrupt:
+            if args.resume:  # what the earlier run did is kept
+                print("webrefine: interrupted", file=sys.stderr)
+            else:  # nothing ran yet: leave --output as a new run finds it
+                prepare_output(args.output, overwrite=True)
+                print(f"webrefine: interrupted; the partial outputs in {args.output} were removed", file=sys.stderr)
+            return EXIT_INTERRUPTED, None
     progress_dir = tempfile.mkdtemp(prefix="webrefine-progress-") if local and not args.no_progress else None
-    plan = RunPlan(inputs=inputs, input_format=fmt, output=args.output, config=runtime_cfg,
-                   header=run_header(cfg, inputs, fmt, runner), progress_dir=progress_dir)
-    if resumed:
-        print(f"webrefine: resuming: {resumed} of {len(inputs)} input file(s) are done and will not be read again",
-              file=sys.stderr)
-    print(f"webrefine: {len(inputs)} {fmt} file(s) → {args.output} (config {cfg.name}, {runner})", file=sys.stderr)
     try:
+        plan = RunPlan(inputs=inputs, input_format=fmt, output=args.output, config=runtime_cfg,
+                       header=run_header(cfg, inputs, fmt, runner), progress_dir=progress_dir)
+        if resumed:
+            print(f"webrefine: resuming: {resumed} of {len(inputs)} input file(s) are done and will not be read "
+                  "again", file=sys.stderr)
+        print(f"webrefine: {len(inputs)} {fmt} file(s) → {args.output} (config {cfg.name}, {runner})",
+              file=sys.stderr)
         direct = runner.lower() in ("directrunner", "direct") and not options.view_as(StandardOptions).streaming
         p = beam.Pipeline(runner=direct_runner(options) if direct else None, options=options)
         build(p, plan)
