@@ -183,9 +183,13 @@ class WriteStats(_PlannedTransform):
 def write_stats(tally, names, header, document_input, output):
     stats = build_stats(tally, names, {**header, "finished": datetime.datetime.now(
         datetime.timezone.utc).isoformat(timespec="seconds")}, document_input)
+    write_stats_files(stats, output)
+    return stats
+
+
+def write_stats_files(stats: dict[str, Any], output: str) -> None:
     write_json(join(output, "stats.json"), stats)
     try:  # the page is a view of stats.json: a bug in it must not fail a finished run
         write_text(join(output, "report.html"), render_report(stats))
     except Exception:  # noqa: BLE001
         logging.getLogger(__name__).exception("webrefine: could not write report.html")
-    return stats

@@ -19,9 +19,9 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
 
 from webrefine.pipeline.beam.dofns import install_opener
-from webrefine.pipeline.beam.graph import RunPlan, build
+from webrefine.pipeline.beam.graph import RunPlan, build, write_stats_files
 from webrefine.pipeline.beam.per_file import committed_files, remove_work_area, work_dir
-from webrefine.pipeline.beam.private_api import direct_runner
+from webrefine.pipeline.beam.private_api import direct_runner, step_seconds
 from webrefine.pipeline.beam.writers import join, read_text, remove_temp_leftovers, write_json, write_yaml
 from webrefine.pipeline.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, LOCAL_RUNNERS, SAMPLE, UsageError, version
 from webrefine.pipeline.io.text_datasets import input_format
@@ -282,4 +282,21 @@ def run_job(args: argparse.Namespace, beam_args: list[str], cfg, runtime_cfg,
     if not args.keep_work:  # the run is complete: the per-file results are in documents/ and stats.json
         remove_work_area(args.output)
     with FileSystems.open(stats_path) as fh:
-        return EXIT_OK, json.load(fh)
+        stats = json.load(fh)
+    if add_dedup_times(stats, plan, step_seconds(result)):
+        write_stats_files(stats, args.output)
+    return EXIT_OK, stats
+
+
+def add_dedup_times(stats: dict[str, Any], plan: RunPlan, seconds: dict[str, float]) -> bool:
+    """Put each dedup stage's time, as the runner sampled it over the stage's steps, into
+    stats.json "timings" (``runner_s``); only where the runner reports step times (the
+    DirectRunner does). The per-document stages' times are measured in the workers."""
+    added = False
+    for stage in plan.global_stages():
+        prefix = f"Stages/Dedup[{stage.name}]/"
+        total = sum(s for label, s in seconds.items() if label.startswith(prefix))
+        if any(label.startswith(prefix) for label in seconds):
+            stats.setdefault("timings", {})[stage.name] = {"runner_s": round(total, 3)}
+            added = True
+    return added

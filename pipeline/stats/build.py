@@ -6,7 +6,8 @@ Contract (other tools read it; only ever extended):
    "output": {"documents", "chars"}, "errors": {reason: n}, ...}
 Invariant: responses (or rows) == output.documents + all stage drops + all errors.
 "timings" ({stage: {"wall_s", "cpu_s"}}, read and the per-document stages, summed over
-workers) and "resume" ({"files_processed", "files_resumed"}) depend on the machine and on
+workers; the driver adds {"runner_s"} for dedup stages where the runner reports step times,
+pipeline/beam/run.py) and "resume" ({"files_processed", "files_resumed"}) depend on the machine and on
 how the run went, not on the data: comparisons of runs leave them out.
 File-level problems (an unreadable file, a corrupt gzip stretch) are in "file_errors":
 they are not records, so they stay out of the invariant; the records inside a corrupt
