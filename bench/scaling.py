@@ -1,6 +1,6 @@
 """Local scaling: records/s with 1..N DirectRunner workers (multi_processing) on the same input.
 
-    python bench/scaling.py --data DIR --workers 1 2 [--replicas K] [--fanout files pages]
+    python bench/scaling.py --data DIR --workers 1 2 [--replicas K]
 
 DIR's *.warc.gz files are linked ``--replicas`` times (renamed) into a temp dir so every
 worker has files to read; the stages are the refinedweb filters without dedup (copies are
@@ -23,14 +23,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STAGES = ["url_filter", "extract", "language", "gopher_repetition", "gopher_quality", "line_corrections"]
 
 
-def run(pattern: str, workers: int, fanout: str, tmp: str, processes: int = 1) -> tuple[float, dict]:
+def run(pattern: str, workers: int, tmp: str, processes: int = 1) -> tuple[float, dict]:
     cfg = os.path.join(tmp, "scaling.yaml")
     stages = [{"extract": {"processes": processes}} if s == "extract" else s for s in STAGES]
     with open(cfg, "w") as fh:
         json.dump({"name": "scaling", "stages": stages}, fh)  # JSON is YAML
-    out = os.path.join(tmp, f"out-{workers}-{processes}-{fanout}")
+    out = os.path.join(tmp, f"out-{workers}-{processes}")
     cmd = [sys.executable, "-m", "webrefine", "run", "--input", pattern, "--output", out, "--config", cfg,
-           "--no-progress", "--fanout", fanout]
+           "--no-progress"]
     if workers > 1:
         cmd += ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
     start = time.perf_counter()
@@ -47,7 +47,6 @@ def main() -> None:
     ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "cc-sample"))
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--replicas", type=int, default=1)
-    ap.add_argument("--fanout", nargs="+", default=["files"])
     ap.add_argument("--processes", type=int, nargs="+", default=[1],
                     help="extract.processes (helper processes per worker) to try with each worker count")
     args = ap.parse_args()
@@ -59,19 +58,17 @@ def main() -> None:
             for f in files:
                 os.symlink(os.path.abspath(f), os.path.join(data, f"r{r:03d}-{os.path.basename(f)}"))
         pattern = os.path.join(data, "*.warc.gz")
-        base: dict[str, float] = {}
+        base = 0.0
         print(f"{len(files) * args.replicas} files, cores: {os.cpu_count()}", flush=True)
-        print(f"{'fanout':7s} {'workers':>7s} {'extract procs':>13s} {'seconds':>8s} {'responses/s':>12s} "
+        print(f"{'workers':>7s} {'extract procs':>13s} {'seconds':>8s} {'responses/s':>12s} "
               f"{'efficiency':>10s}", flush=True)
-        for fanout in args.fanout:
-            for w in args.workers:
-                for procs in args.processes:
-                    secs, stats = run(pattern, w, fanout, tmp, procs)
-                    rate = stats["input"]["responses"] / secs
-                    cores = w * procs
-                    base.setdefault(fanout, rate / cores)  # the first run is the 1-core reference
-                    print(f"{fanout:7s} {w:7d} {procs:13d} {secs:8.1f} {rate:12.1f} "
-                          f"{rate / (cores * base[fanout]):10.2f}", flush=True)
+        for w in args.workers:
+            for procs in args.processes:
+                secs, stats = run(pattern, w, tmp, procs)
+                rate = stats["input"]["responses"] / secs
+                cores = w * procs
+                base = base or rate / cores  # the first run is the 1-core reference
+                print(f"{w:7d} {procs:13d} {secs:8.1f} {rate:12.1f} {rate / (cores * base):10.2f}", flush=True)
 
 
 if __name__ == "__main__":

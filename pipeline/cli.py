@@ -1,6 +1,6 @@
 """``webrefine``: the one command line (also ``python -m webrefine``).
 
-  webrefine run [--input PATTERN ...] --output OUT [--config NAME|PATH] [Beam options]
+  webrefine run [--input PATTERN ...] --output OUT [--config NAME|PATH] [--overwrite | --resume] [Beam options]
   webrefine configs
   webrefine report OUT [OUT2 ...] [--output PATH] [--stats PATH]
 
@@ -85,9 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_p.add_argument("--output", required=True, help="output directory (local, gs://, s3://)")
     run_p.add_argument("--config", default="refinedweb", help="preset name in configs/ or a YAML path")
     run_p.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier run in --output")
-    run_p.add_argument("--fanout", choices=("auto", "pages", "files"), default="auto",
-                       help="spread pages over workers after reading (pages) or only files; auto: pages on "
-                            "distributed runners, files on local ones (they would hold every page in memory)")
+    run_p.add_argument("--resume", action="store_true",
+                       help="continue an interrupted run in --output: input files it finished are not read again "
+                            "(same inputs and config required)")
+    run_p.add_argument("--keep-work", action="store_true",
+                       help="keep the per-file results in OUTPUT/_work after a finished run (removed by default)")
     run_p.add_argument("--no-progress", action="store_true", help="no live progress line on local runs")
     sub.add_parser("configs", help="list the config presets", allow_abbrev=False)
     rep_p = sub.add_parser("report", help="write report.html for one run, or several merged, and print a summary",
@@ -242,6 +244,10 @@ def print_summary(stats: dict[str, Any]) -> None:
     inp = stats["input"]
     units = inp.get("responses", inp.get("rows", 0))
     print(f"input: {inp.get('files', 0)} files, {units:,} {'responses' if 'responses' in inp else 'rows'}")
+    resumed = stats.get("resume", {}).get("files_resumed", 0)
+    if resumed:
+        print(f"resumed: {resumed} file(s) done by the interrupted run were not read again; "
+              f"{stats['resume'].get('files_processed', 0)} processed now")
     print(f"{'stage':20s} {'in':>9s} {'out':>9s} {'dropped':>9s}  top reasons")
     for st in stats["stages"]:
         dropped = sum(st["dropped"].values())

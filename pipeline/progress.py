@@ -115,7 +115,8 @@ class ProgressPrinter:
         phase = "done" if final else "reading and filtering" if reading else "deduplicating and writing"
         parts = [f"[webrefine] {phase}"]
         if self.files_total:
-            parts.append(f"{files:,}/{self.files_total:,} files")
+            resumed = totals.get("resumed", 0)  # done by an interrupted run, not read again
+            parts.append(f"{files:,}/{self.files_total:,} files" + (f" ({resumed:,} resumed)" if resumed else ""))
         if self.bytes_total:
             share = done_bytes / self.bytes_total
             parts.append(f"{done_bytes / 1e6:,.1f}/{self.bytes_total / 1e6:,.1f} MB ({share:.0%})")

@@ -115,7 +115,10 @@ class Helper:
     def _start(self) -> None:
         # The helper imports the installed package, like any process on the worker.
         name, params = self.engine.spec()
-        code = f"from webrefine.filters.extract.pool import serve; serve({name!r}, {params!r})"
+        # SIGINT is ignored before anything is imported: a Ctrl-C while a helper still starts
+        # must not print the traceback of an interrupted import (serve() ignores it again).
+        code = ("import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+                f"from webrefine.filters.extract.pool import serve; serve({name!r}, {params!r})")
         self.proc = subprocess.Popen(
             [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
         )

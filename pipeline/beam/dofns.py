@@ -1,7 +1,8 @@
-"""The DoFns that wrap pure stages: counting, rejects and tallies are written once, here.
+"""The DoFns around deduplication and the output: counting, rejects and tallies.
 
 Each DoFn keeps a Tally per bundle and emits it on the ``tally`` output when the bundle
 ends; the same numbers go to Beam Metrics (namespace ``webrefine``) for live monitoring.
+The per-document stages run in ``per_file.py``, their accounting in ``pipeline/document_phase.py``.
 """
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
 from webrefine.filters import resources, tokenizer as tokenizers
-from webrefine.filters.document import Document, Rejection, Verdict
-from webrefine.filters.stage import Stage, apply_stage
+from webrefine.filters.document import Document, Rejection
 from webrefine.pipeline import progress
+from webrefine.pipeline.document_phase import sample_row
 from webrefine.pipeline.stats.tally import Tally
 
 TALLY = "tally"
@@ -74,80 +75,6 @@ class TallyingDoFn(beam.DoFn):
         if self.progress_dir:
             progress.flush(self.progress_dir)
         yield beam.pvalue.TaggedOutput(TALLY, in_global_window(tally))
-
-
-class ApplyStageFn(TallyingDoFn):
-    """One per-document stage: kept documents on the main output, drops on ``rejected``."""
-
-    def __init__(self, stage: Stage, reject_text_chars: int, rejects_per_reason: int,
-                 progress_dir: str | None = None, tokenizer: str = tokenizers.DEFAULT) -> None:
-        super().__init__(progress_dir)
-        self.stage = stage
-        self.tokenizer = tokenizer
-        self.reject_text_chars = reject_text_chars
-        self.rejects_per_reason = rejects_per_reason  # -1: all, 0: none, k: bottom-k per bundle
-
-    def setup(self) -> None:
-        install_opener()
-        self.tokens = tokenizers.get(self.tokenizer)
-        self.stage.setup()
-        freeze_heap()
-        self.prefix = f"stage.{self.stage.name}."
-        # Stages that decide by their rules: count every rule a document fails.
-        self.failing = self.stage.failing if self.stage.decides_by_rules else None
-
-    def teardown(self) -> None:
-        self.stage.teardown()
-
-    def process(self, doc: Document) -> Iterable[Any]:
-        yield from self._account(doc, *apply_stage(self.stage, doc))
-
-    def _account(self, doc: Document, out: Document | None, verdict: Verdict) -> Iterable[Any]:
-        tally, name = self.tally, self.stage.name
-        chars = len(doc.text) if doc.text else len(doc.html or "")
-        tally.count(self.prefix + "in")
-        tally.count(self.prefix + "chars_in", chars)
-        if doc.text:  # tokens of text only (none for HTML); cached, so a kept text is counted once
-            tally.count(self.prefix + "tokens_in", self.tokens.count(doc.text))
-        for key, value in verdict.signals.items():
-            # Documents and characters per signal value: what-if curves for every threshold.
-            tally.observe(f"{name}.{key}", value)
-            tally.observe(f"{name}.{key}#chars", value, chars)
-        if self.failing is not None:
-            # Every rule the document fails, not only the first: which filter "owns" a drop.
-            failed = self.failing(verdict.signals)
-            if failed:
-                tally.count(f"{name}.fails." + "+".join(failed))
-        if out is not None:
-            tally.count(self.prefix + "out")
-            tally.count(self.prefix + "chars_out", len(out.text) if out.text else len(out.html or ""))
-            if out.text:
-                tally.count(self.prefix + "tokens_out", self.tokens.count(out.text))
-            yield out
-            return
-        reason = verdict.reason or f"{name}.unknown"
-        tally.count(self.prefix + "dropped." + reason)
-        tally.count(self.prefix + "dropped_chars." + reason, chars)
-        tally.sample("dropped." + reason, doc.id, sample_row(verdict.doc or doc, verdict.signals))
-        if self.rejects_per_reason:
-            dropped = verdict.doc if verdict.doc is not None else doc
-            dropped = dropped.replace(text=dropped.text[: self.reject_text_chars], html=None)
-            rejection = Rejection(name, reason, dropped, dict(verdict.signals))
-            if self.rejects_per_reason < 0:
-                yield beam.pvalue.TaggedOutput(REJECTED, rejection)
-            else:
-                # Sample within the bundle already: what leaves this step stays bounded
-                # whatever the input size (the global bottom-k is exact over these).
-                self.rejects.sample(reason, dropped.id, rejection, self.rejects_per_reason)
-
-
-def sample_row(doc: Document, signals: dict | None = None, text_chars: int = 600) -> dict[str, Any]:
-    """A small, JSON-ready view of a document for the samples in stats.json and the report."""
-    return {
-        "id": doc.id, "url": doc.url, "language": doc.language,
-        "text": (doc.text or "")[:text_chars],
-        "signals": {k: round(float(v), 4) for k, v in (signals if signals is not None else doc.signals).items()},
-    }
 
 
 class DedupDropsFn(TallyingDoFn):

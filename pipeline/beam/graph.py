@@ -1,9 +1,11 @@
 """The pipeline graph, top to bottom (one screen); each step is a small composite.
 
-  patterns ─ Read: ReadWarc (fastwarc; every record counted) | ReadDocuments (Parquet / JSONL)
-     → [SpreadPages: fan out pages]
-     → Stages: Stage[url_filter] → Stage[extract] → Stage[language] → … in config order
-               → Dedup[exact_dedup] → Dedup[url_dedup] → Dedup[minhash_dedup]
+  patterns ─ Files: expand patterns, spread files over workers
+     → ProcessFiles, one whole file at a time (per_file.py): read (fastwarc WARC, or Parquet /
+       JSONL) → url_filter → extract → language → … every per-document stage in config order;
+       each file's results committed to OUT/_work/ with a completion marker, or replayed from
+       there when an earlier attempt committed them (--resume)
+     → Stages: Dedup[exact_dedup] → Dedup[url_dedup] → Dedup[minhash_dedup] over every file
      → Output: CountOutput → WriteDocuments (documents/part-*.parquet)
   drops of every stage ─ Rejects: SampleRejects (bottom-k per reason) → rejects/
   tallies of every step ─ Stats: MergeTallies → stats.json, report.html
@@ -17,14 +19,13 @@ from typing import Any
 
 import apache_beam as beam
 
-from webrefine.filters.extract import Extract
 from webrefine.filters.stage import GlobalStage, Stage
 from webrefine.pipeline.beam.dedup_transforms import dedup_transform
 from webrefine.pipeline.beam.dofns import (
-    REJECTED, TALLY, ApplyStageFn, CountCharsFn, CountOutputFn, DedupDropsFn, MergeTallies, SampleRejects,
+    REJECTED, TALLY, CountCharsFn, CountOutputFn, DedupDropsFn, MergeTallies, SampleRejects,
 )
-from webrefine.pipeline.beam.extraction import ExtractFn
-from webrefine.pipeline.beam.read import ReadDocumentsFn, ReadWarcFn, expand_pattern
+from webrefine.pipeline.beam.per_file import ProcessFileFn, work_dir
+from webrefine.pipeline.beam.read import expand_pattern
 from webrefine.pipeline.beam.writers import (
     DOCUMENT_SCHEMA, REJECT_SCHEMA, WriteParquetShards, document_row, join, reject_row, write_json, write_text,
 )
@@ -42,7 +43,6 @@ class RunPlan:
     output: str
     config: RunConfig
     header: dict[str, Any]  # run header for stats.json (versions, config, start time)
-    fanout: str = "pages"  # "pages": Reshuffle pages after reading; "files": only files
     progress_dir: str | None = None
 
     @property
@@ -55,6 +55,13 @@ class RunPlan:
             return tuple(s for s in self.config.stages if s.input != "html")
         return self.config.stages
 
+    def document_stages(self) -> tuple[Stage, ...]:
+        """The per-document phase: every stage before deduplication (config.py keeps them first)."""
+        return tuple(s for s in self.stages() if not isinstance(s, GlobalStage))
+
+    def global_stages(self) -> tuple[GlobalStage, ...]:
+        return tuple(s for s in self.stages() if isinstance(s, GlobalStage))
+
     def stage_names(self) -> tuple[str, ...]:
         first = () if self.document_input else ("read",)
         return first + tuple(s.name for s in self.stages())
@@ -62,12 +69,12 @@ class RunPlan:
 
 def build(p: beam.Pipeline, plan: RunPlan) -> None:
     """The whole job: every composite below, wired."""
-    read = p | "Read" >> ReadInputs(plan)  # {"docs": Documents, "tally": Tallies}
-    staged = read["docs"] | "Stages" >> ApplyStages(plan)  # {"kept", "rejected", "tally"}
+    files = p | "Files" >> ProcessFiles(plan)  # {"docs": Documents, "rejected", "tally"}
+    staged = files | "Stages" >> ApplyGlobalStages(plan)  # {"kept", "rejected", "tally"}
     written = staged["kept"] | "Output" >> WriteDocuments(plan)  # Tallies of the output
     if plan.config.output.rejects_per_reason != 0:
         _ = staged["rejected"] | "Rejects" >> WriteRejects(plan)
-    tallies = (read["tally"], staged["tally"], written) | "FlattenTallies" >> beam.Flatten()
+    tallies = (staged["tally"], written) | "FlattenTallies" >> beam.Flatten()
     _ = tallies | "Stats" >> WriteStats(plan)
 
 
@@ -79,58 +86,36 @@ class _PlannedTransform(beam.PTransform):
         self.plan = plan
 
 
-class ReadInputs(_PlannedTransform):
-    """File patterns → Documents and the readers' tallies; spread over workers twice (files,
-    then pages with ``fanout: pages``)."""
+class ProcessFiles(_PlannedTransform):
+    """File patterns → every per-document stage, one whole file at a time, committed per file
+    to the work area (``per_file.py``): the kept Documents, drops and tallies."""
 
     def expand(self, p):
         plan = self.plan
-        paths = (p
-                 | "InputPatterns" >> beam.Create(list(plan.inputs))
-                 | "ExpandPatterns" >> beam.FlatMap(expand_pattern)
-                 | "SpreadFiles" >> beam.Reshuffle())
-        if plan.document_input:
-            fn, label = ReadDocumentsFn(plan.input_format, plan.progress_dir, plan.config.read.columns()), "ReadDocuments"
-        else:
-            fn, label = ReadWarcFn(plan.config.read, plan.progress_dir), "ReadWarc"
-        read = paths | label >> beam.ParDo(fn).with_outputs(TALLY, main="docs")
-        docs = read["docs"]
-        if plan.fanout == "pages":
-            docs = docs | "SpreadPages" >> beam.Reshuffle()
-        return {"docs": docs, "tally": read[TALLY]}
+        fn = ProcessFileFn(plan.input_format, plan.config.read, plan.document_stages(), plan.config.output,
+                           work_dir(plan.output), plan.progress_dir)
+        res = (p
+               | "InputPatterns" >> beam.Create(list(plan.inputs))
+               | "ExpandPatterns" >> beam.FlatMap(expand_pattern)
+               | "SpreadFiles" >> beam.Reshuffle()
+               | "ProcessFiles" >> beam.ParDo(fn).with_outputs(TALLY, REJECTED, main="docs"))
+        return {"docs": res["docs"], "rejected": res[REJECTED], "tally": res[TALLY]}
 
 
-class ApplyStages(_PlannedTransform):
-    """Documents → the kept ones, every drop and every tally, through the configured stages
-    in order: per-document stages as fused ParDos, deduplication as composites."""
+class ApplyGlobalStages(_PlannedTransform):
+    """The per-file results → the kept documents, every drop and every tally, through the
+    deduplication stages in config order, over all files at once."""
 
-    def expand(self, docs):
-        tallies, rejects = [], []
-        for stage in self.plan.stages():
-            step = DedupStage(stage, self.plan) if isinstance(stage, GlobalStage) else FilterStage(stage, self.plan)
-            label = f"Dedup[{stage.name}]" if isinstance(stage, GlobalStage) else f"Stage[{stage.name}]"
-            out = docs | label >> step
+    def expand(self, files):
+        docs, tallies, rejects = files["docs"], [files["tally"]], [files["rejected"]]
+        for stage in self.plan.global_stages():
+            out = docs | f"Dedup[{stage.name}]" >> DedupStage(stage, self.plan)
             docs = out["kept"]
             tallies.append(out["tally"])
             rejects.append(out["rejected"])
         return {"kept": docs,
                 "rejected": rejects | "FlattenRejects" >> beam.Flatten(),
                 "tally": tallies | "FlattenStageTallies" >> beam.Flatten()}
-
-
-class FilterStage(beam.PTransform):
-    """One per-document stage: kept documents, drops (for rejects/) and tallies."""
-
-    def __init__(self, stage: Stage, plan: RunPlan) -> None:
-        super().__init__()
-        self.stage, self.plan = stage, plan
-
-    def expand(self, docs):
-        out = self.plan.config.output
-        step = ExtractFn if isinstance(self.stage, Extract) else ApplyStageFn  # extraction: its own step
-        fn = step(self.stage, out.reject_text_chars, out.rejects_per_reason, self.plan.progress_dir, out.tokenizer)
-        res = docs | "Apply" >> beam.ParDo(fn).with_outputs(TALLY, REJECTED, main="kept")
-        return {"kept": res["kept"], "rejected": res[REJECTED], "tally": res[TALLY]}
 
 
 class DedupStage(beam.PTransform):
@@ -200,9 +185,13 @@ class WriteStats(_PlannedTransform):
 def write_stats(tally, names, header, document_input, output):
     stats = build_stats(tally, names, {**header, "finished": datetime.datetime.now(
         datetime.timezone.utc).isoformat(timespec="seconds")}, document_input)
+    write_stats_files(stats, output)
+    return stats
+
+
+def write_stats_files(stats: dict[str, Any], output: str) -> None:
     write_json(join(output, "stats.json"), stats)
     try:  # the page is a view of stats.json: a bug in it must not fail a finished run
         write_text(join(output, "report.html"), render_report(stats))
     except Exception:  # noqa: BLE001
         logging.getLogger(__name__).exception("webrefine: could not write report.html")
-    return stats

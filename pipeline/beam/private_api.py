@@ -8,6 +8,9 @@ the behaviour relied on, so a Beam upgrade that changes it fails there, loudly.
   step ``WriteToParquet`` itself puts before its sink.
 - ``fn_runner.FnApiRunner``: the engine behind the DirectRunner for batch jobs, started
   directly (``direct_runner``).
+- ``RunnerResult.monitoring_infos()`` and the ``ptransform_execution_time:total_msecs`` system
+  metric: the seconds the runner's state sampler attributes to each step (``step_seconds``);
+  the FnApiRunner reports them, other runners' results may not.
 """
 from __future__ import annotations
 
@@ -100,3 +103,23 @@ def direct_runner(options):
     encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
     info = beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded)
     return fn_runner.FnApiRunner(provision_info=fn_runner.ExtendedProvisionInfo(info))
+
+
+EXECUTION_MSECS = "beam:metric:ptransform_execution_time:total_msecs:v1"
+
+
+def step_seconds(result) -> dict[str, float]:
+    """Seconds per step label (``Stages/Dedup[exact_dedup]/...``) as the runner sampled them,
+    summed over workers; empty when the runner's result does not report them."""
+    from apache_beam.metrics import monitoring_infos
+
+    try:
+        infos = list(result.monitoring_infos())
+    except Exception:  # noqa: BLE001 - not reported by this runner
+        return {}
+    out: dict[str, float] = {}
+    for info in infos:
+        if info.urn == EXECUTION_MSECS and "PTRANSFORM" in info.labels:
+            label = info.labels["PTRANSFORM"]
+            out[label] = out.get(label, 0.0) + monitoring_infos.extract_counter_value(info) / 1000
+    return out

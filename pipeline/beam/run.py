@@ -14,20 +14,24 @@ import tempfile
 from typing import Any, Callable, Sequence
 
 import apache_beam as beam
+import yaml
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
 
 from webrefine.filters import tokenizer as tokenizers
 from webrefine.pipeline.beam.dofns import install_opener
-from webrefine.pipeline.beam.graph import RunPlan, build
-from webrefine.pipeline.beam.private_api import direct_runner
-from webrefine.pipeline.beam.writers import join, remove_temp_leftovers, write_yaml
-from webrefine.pipeline.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, LOCAL_RUNNERS, SAMPLE, UsageError
+from webrefine.pipeline.beam.graph import RunPlan, build, write_stats_files
+from webrefine.pipeline.beam.per_file import committed_files, remove_work_area, work_dir
+from webrefine.pipeline.beam.private_api import direct_runner, step_seconds
+from webrefine.pipeline.beam.writers import join, read_text, remove_temp_leftovers, write_json, write_yaml
+from webrefine.pipeline.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, LOCAL_RUNNERS, SAMPLE, UsageError, version
 from webrefine.pipeline.io.text_datasets import input_format
 from webrefine.pipeline.progress import ProgressPrinter
+from webrefine.pipeline.workarea import MANIFEST, config_mismatch, manifest, manifest_mismatch
 
 
-OUR_FLAGS = ("--input", "--output", "--config", "--overwrite", "--fanout", "--no-progress")
+OUR_FLAGS = ("--input", "--output", "--config", "--overwrite", "--resume", "--keep-work", "--no-progress")
+OUTPUTS = ("documents", "rejects", "stats.json", "report.html")  # what a finished run adds to config.yaml
 
 
 def check_beam_flags(beam_args: Sequence[str]) -> None:
@@ -105,20 +109,17 @@ def resolve_inputs(patterns: Sequence[str]) -> tuple[tuple[str, ...], str]:
     return tuple(dict.fromkeys(paths)), formats.pop()
 
 
-def prepare_output(output: str, overwrite: bool) -> None:
-    """Refuse a non-empty --output unless --overwrite; then remove an earlier run's outputs.
-
-    Only our own outputs are removed (documents/, rejects/, stats.json, config.yaml,
-    report.html), including temp files a killed run left in documents/ or rejects/.
-    """
+def _present(output: str) -> list:
     try:
-        present = FileSystems.match([join(output, "*")])[0].metadata_list
+        return FileSystems.match([join(output, "*")])[0].metadata_list
     except Exception:  # noqa: BLE001 - a directory that does not exist yet
-        present = []
-    if present and not overwrite:
-        raise UsageError(f"{output} is not empty ({present[0].path}); pass --overwrite to replace an "
-                         "earlier run's outputs there, or choose another --output")
-    for name in ("documents", "rejects", "stats.json", "config.yaml", "report.html"):
+        return []
+
+
+def remove_outputs(output: str, names: Sequence[str]) -> None:
+    """Remove our own outputs named ``names`` from ``output`` (documents/ and rejects/ with
+    whatever is inside them, temp files of a killed run included)."""
+    for name in names:
         path = join(output, name)
         if not FileSystems.exists(path):
             continue
@@ -127,6 +128,58 @@ def prepare_output(output: str, overwrite: bool) -> None:
             if inside:
                 FileSystems.delete([m.path for m in inside])
         FileSystems.delete([path])
+
+
+def prepare_output(output: str, overwrite: bool) -> None:
+    """Refuse a non-empty --output unless --overwrite; then remove an earlier run's outputs.
+
+    Only our own outputs are removed (documents/, rejects/, stats.json, config.yaml,
+    report.html, the work area _work/), including temp files a killed run left in
+    documents/ or rejects/. An unfinished run is named, with the way to continue it.
+    """
+    present = _present(output)
+    if present and not overwrite:
+        done = committed_files(output)
+        if done and not FileSystems.exists(join(output, "stats.json")):
+            raise UsageError(f"{output} holds an unfinished run ({done} input file(s) done): pass --resume "
+                             "to continue it, or --overwrite to start again")
+        raise UsageError(f"{output} is not empty ({present[0].path}); pass --overwrite to replace an "
+                         "earlier run's outputs there, or choose another --output")
+    remove_outputs(output, (*OUTPUTS, "config.yaml"))
+    remove_work_area(output)
+
+
+def prepare_resume(output: str, cfg, current_manifest: dict[str, Any]) -> int:
+    """Check that --output holds an unfinished run of this same job, and clear what its
+    interrupted attempt left outside the work area. Returns how many files are done."""
+    present = _present(output)
+    if not present:
+        print(f"webrefine: --resume: {output} holds no earlier run; starting from the first file", file=sys.stderr)
+        return 0
+    if FileSystems.exists(join(output, "stats.json")):
+        raise UsageError(f"--resume: {output} holds a finished run (stats.json): nothing to resume; pass "
+                         "--overwrite to run it again")
+    config_path = join(output, "config.yaml")
+    manifest_path = join(work_dir(output), MANIFEST)
+    if FileSystems.exists(manifest_path) and not FileSystems.exists(config_path):
+        raise UsageError(f"--resume: {config_path} is missing, so the earlier run's config is unknown; pass "
+                         "--overwrite to start again")
+    if FileSystems.exists(config_path):
+        saved = yaml.safe_load(read_text(config_path))
+        diff = config_mismatch(saved, cfg.to_dict())
+        if diff:
+            raise UsageError(f"--resume: the config differs from the earlier run's ({config_path}): {diff}; "
+                             "resume with the same config, or pass --overwrite to start again")
+    if FileSystems.exists(manifest_path):
+        why = manifest_mismatch(json.loads(read_text(manifest_path)), current_manifest)
+        if why:
+            raise UsageError(f"--resume: {output} holds another run: {why}; resume with the same inputs and "
+                             "config, or pass --overwrite to start again")
+    elif committed_files(output) or not FileSystems.exists(config_path):
+        raise UsageError(f"--resume: {output} holds no run of webrefine's that can be resumed "
+                         f"({present[0].path}); pass --overwrite or choose another --output")
+    remove_outputs(output, OUTPUTS)  # the interrupted attempt's temp shards
+    return committed_files(output)
 
 
 def interrupted(exc: BaseException) -> bool:
@@ -152,15 +205,36 @@ def run_job(args: argparse.Namespace, beam_args: list[str], cfg, runtime_cfg,
     runner = options.view_as(StandardOptions).runner or "DirectRunner"
     local = runner.lower() in LOCAL_RUNNERS
     dry_run = options.view_as(TestOptions).dry_run  # build and validate the job only
-    fanout = args.fanout if args.fanout != "auto" else ("files" if local else "pages")
+    if args.resume and args.overwrite:
+        raise UsageError("--resume continues the run in --output and --overwrite replaces it: pass one of them")
+    local_inputs = all("://" not in path for path in inputs)
+    sizes = {path: os.path.getsize(path) for path in inputs} if local_inputs else {}
+    current = manifest(inputs, sizes, fmt, cfg.fingerprint(), version())
+    resumed = 0
     if not dry_run:
-        prepare_output(args.output, args.overwrite)
-        write_yaml(join(args.output, "config.yaml"), cfg.to_dict())
+        try:
+            if args.resume:
+                resumed = prepare_resume(args.output, cfg, current)
+            else:
+                prepare_output(args.output, args.overwrite)
+            write_yaml(join(args.output, "config.yaml"), cfg.to_dict())
+            write_json(join(work_dir(args.output), MANIFEST), current)
+        except KeyboardInterrupt:
+            if args.resume:  # what the earlier run did is kept
+                print("webrefine: interrupted", file=sys.stderr)
+            else:  # nothing ran yet: leave --output as a new run finds it
+                prepare_output(args.output, overwrite=True)
+                print(f"webrefine: interrupted; the partial outputs in {args.output} were removed", file=sys.stderr)
+            return EXIT_INTERRUPTED, None
     progress_dir = tempfile.mkdtemp(prefix="webrefine-progress-") if local and not args.no_progress else None
-    plan = RunPlan(inputs=inputs, input_format=fmt, output=args.output, config=runtime_cfg,
-                   header=run_header(cfg, inputs, fmt, runner), fanout=fanout, progress_dir=progress_dir)
-    print(f"webrefine: {len(inputs)} {fmt} file(s) → {args.output} (config {cfg.name}, {runner})", file=sys.stderr)
     try:
+        plan = RunPlan(inputs=inputs, input_format=fmt, output=args.output, config=runtime_cfg,
+                       header=run_header(cfg, inputs, fmt, runner), progress_dir=progress_dir)
+        if resumed:
+            print(f"webrefine: resuming: {resumed} of {len(inputs)} input file(s) are done and will not be read "
+                  "again", file=sys.stderr)
+        print(f"webrefine: {len(inputs)} {fmt} file(s) → {args.output} (config {cfg.name}, {runner})",
+              file=sys.stderr)
         direct = runner.lower() in ("directrunner", "direct") and not options.view_as(StandardOptions).streaming
         p = beam.Pipeline(runner=direct_runner(options) if direct else None, options=options)
         build(p, plan)
@@ -171,9 +245,8 @@ def run_job(args: argparse.Namespace, beam_args: list[str], cfg, runtime_cfg,
             print("webrefine: dry run: the job was built and validated; nothing ran, nothing was written",
                   file=sys.stderr)
             return EXIT_OK, None
-        local_inputs = all("://" not in path for path in inputs)
         printer = ProgressPrinter(progress_dir, files_total=len(inputs) if local_inputs else 0,
-                                  bytes_total=sum(map(os.path.getsize, inputs)) if local_inputs else 0,
+                                  bytes_total=sum(sizes.values()),
                                   unit="responses" if fmt == "warc" else "rows") if progress_dir else None
         with printer or contextlib.nullcontext():
             result = p.run()
@@ -185,14 +258,23 @@ def run_job(args: argparse.Namespace, beam_args: list[str], cfg, runtime_cfg,
                     result.cancel()
                 raise
     except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - report, do not dump a Beam traceback
+        done = 0 if dry_run else committed_files(args.output)
+        kept = (f"; {done} of {len(inputs)} input file(s) are done and kept in {work_dir(args.output)}: "
+                "run the same command with --resume to continue")
         if not interrupted(exc):
-            print(f"webrefine: the pipeline failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            print(f"webrefine: the pipeline failed: {type(exc).__name__}: {exc}" + (kept if done else ""),
+                  file=sys.stderr)
             return EXIT_FAILED, None
-        # Ctrl-C: remove what this run wrote (config.yaml, temp shards), so running the same
-        # command again is not refused as writing over an earlier run.
-        if not dry_run:
+        # Ctrl-C: the files done so far are kept for --resume; the rest of this attempt
+        # (temp shards) goes. With none done, nothing is worth keeping: the same command runs again.
+        if dry_run:
+            pass
+        elif done:
+            remove_outputs(args.output, OUTPUTS)
+        else:
             prepare_output(args.output, overwrite=True)
-        print(f"webrefine: interrupted; the partial outputs in {args.output} were removed", file=sys.stderr)
+        print("webrefine: interrupted" + (kept if done else f"; the partial outputs in {args.output} were removed"),
+              file=sys.stderr)
         return EXIT_INTERRUPTED, None
     finally:
         if progress_dir:
@@ -206,5 +288,24 @@ def run_job(args: argparse.Namespace, beam_args: list[str], cfg, runtime_cfg,
     if not FileSystems.exists(stats_path):  # e.g. a remote runner launched without waiting
         print(f"webrefine: submitted; stats will be written to {stats_path}", file=sys.stderr)
         return EXIT_OK, None
+    if not args.keep_work:  # the run is complete: the per-file results are in documents/ and stats.json
+        remove_work_area(args.output)
     with FileSystems.open(stats_path) as fh:
-        return EXIT_OK, json.load(fh)
+        stats = json.load(fh)
+    if add_dedup_times(stats, plan, step_seconds(result)):
+        write_stats_files(stats, args.output)
+    return EXIT_OK, stats
+
+
+def add_dedup_times(stats: dict[str, Any], plan: RunPlan, seconds: dict[str, float]) -> bool:
+    """Put each dedup stage's time, as the runner sampled it over the stage's steps, into
+    stats.json "timings" (``runner_s``); only where the runner reports step times (the
+    DirectRunner does). The per-document stages' times are measured in the workers."""
+    added = False
+    for stage in plan.global_stages():
+        prefix = f"Stages/Dedup[{stage.name}]/"
+        total = sum(s for label, s in seconds.items() if label.startswith(prefix))
+        if any(label.startswith(prefix) for label in seconds):
+            stats.setdefault("timings", {})[stage.name] = {"runner_s": round(total, 3)}
+            added = True
+    return added

@@ -36,6 +36,12 @@ ERR_RECORD = "read.bad_record"
 FILE_UNREADABLE = "read.unreadable_file"
 FILE_CORRUPT = "read.corrupt_gzip"
 FILE_NOT_WARC = "read.not_warc"
+FILE_HEADER_TOO_LONG = "read.header_too_long"
+# fastwarc refuses WARC headers over 32 KB by default and stops with "Maximum header length
+# exceeded": one record with a 100 KB URL then cost its whole gzip member, uncounted, reported
+# as a corrupt gzip. Real headers are a few hundred bytes; a long URL (query strings, tracking
+# blobs) is still a page, so headers up to this size are read like any other.
+MAX_HEADER_BYTES = 4 << 20
 
 
 def is_html(content_type: str | None, payload_head: bytes) -> bool:
@@ -185,7 +191,7 @@ def read_warc(
             search_from = base + 1  # always move forward, so resynchronising ends
             try:
                 stream.seek(base)
-                for record in ArchiveIterator(stream, parse_http=False, auto_decode="all"):
+                for record in _records(stream):
                     seen_any = True
                     records_since_error += 1
                     # stream_pos counts from where this iterator started.
@@ -206,15 +212,23 @@ def read_warc(
                         yield page
             except Exception as exc:  # noqa: BLE001 - corrupt data: resynchronise
                 if records_since_error:  # a failed resync attempt is the same damage
-                    corrupt.append(f"after byte {search_from - 1}: {exc!r}"[:300])
+                    reason = FILE_HEADER_TOO_LONG if "header length" in str(exc) else FILE_CORRUPT
+                    corrupt.append((reason, f"after byte {search_from - 1}: {exc!r}"[:300]))
                 records_since_error = 0
                 offset = _next_member(stream, search_from, marker)
         if not seen_any:
-            detail = "no WARC record found" + (f" ({corrupt[0]})" if corrupt else "")
+            detail = "no WARC record found" + (f" ({corrupt[0][1]})" if corrupt else "")
             _file_error(tally, FILE_NOT_WARC, source, detail)
         else:
-            for detail in corrupt:
-                _file_error(tally, FILE_CORRUPT, source, detail)
+            for reason, detail in corrupt:
+                _file_error(tally, reason, source, detail)
+
+
+def _records(stream: BinaryIO):
+    try:
+        return ArchiveIterator(stream, parse_http=False, auto_decode="all", max_header_len=MAX_HEADER_BYTES)
+    except TypeError:  # fastwarc before max_header_len (setup.py allows >= 0.15): its own limit
+        return ArchiveIterator(stream, parse_http=False, auto_decode="all")
 
 
 def _next_member(stream: BinaryIO, start: int, marker: bytes) -> int | None:

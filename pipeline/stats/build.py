@@ -6,6 +6,10 @@ Contract (other tools read it; only ever extended):
    "chars_out", "tokens_in", "tokens_out", ["chars_cut", "tokens_cut"]}] in run order,
    "output": {"documents", "chars", "tokens"}, "errors": {reason: n}, ...}
 Invariant: responses (or rows) == output.documents + all stage drops + all errors.
+"timings" ({stage: {"wall_s", "cpu_s"}}, read and the per-document stages, summed over
+workers; the driver adds {"runner_s"} for dedup stages where the runner reports step times,
+pipeline/beam/run.py) and "resume" ({"files_processed", "files_resumed"}) depend on the machine and on
+how the run went, not on the data: comparisons of runs leave them out.
 File-level problems (an unreadable file, a corrupt gzip stretch) are in "file_errors":
 they are not records, so they stay out of the invariant; the records inside a corrupt
 stretch cannot be counted by anyone.
@@ -26,6 +30,7 @@ def _sub(counts: dict[str, int], prefix: str) -> dict[str, int]:
 def build_stats(tally: Tally, stage_names: Iterable[str], header: dict[str, Any],
                 document_input: bool) -> dict[str, Any]:
     counts = dict(tally.counts)
+    stage_names = tuple(stage_names)
     stages = []
     for name in stage_names:
         prefix = f"stage.{name}."
@@ -49,7 +54,7 @@ def build_stats(tally: Tally, stage_names: Iterable[str], header: dict[str, Any]
         inputs = {"files": counts.get("input.files", 0), "rows": counts.get("input.rows", 0)}
     else:
         inputs = {k: counts.get(f"input.{k}", 0) for k in ("files", "records", "responses")}
-    known = ("input.", "stage.", "output.", "errors.", "file_errors.")
+    known = ("input.", "stage.", "output.", "errors.", "file_errors.", "timing.", "resume.")
     return {
         "schema_version": SCHEMA_VERSION,
         **header,
@@ -64,6 +69,9 @@ def build_stats(tally: Tally, stage_names: Iterable[str], header: dict[str, Any]
             for name in sorted(tally.samples) if name.startswith(("errors.", "file_errors."))
         },
         "counters": {k: v for k, v in sorted(counts.items()) if not k.startswith(known)},
+        "timings": _timings(counts, stage_names),
+        "resume": {"files_processed": counts.get("resume.files_processed", 0),
+                   "files_resumed": counts.get("resume.files_resumed", 0)},
         "histograms": {
             name: {repr(value): n for value, n in sorted(hist.items())}
             for name, hist in sorted(tally.hists.items())
@@ -81,6 +89,16 @@ def build_stats(tally: Tally, stage_names: Iterable[str], header: dict[str, Any]
         "top_keys": {name: _top_keys(tally.tops[name], tally.sizes.get("top:" + name, SAMPLE_K))
                      for name in sorted(tally.tops)},
     }
+
+
+def _timings(counts: dict[str, Any], stage_names: Iterable[str]) -> dict[str, dict[str, float]]:
+    """Seconds per stage, in run order (pipeline/document_phase.py says what is measured)."""
+    out = {}
+    for name in dict.fromkeys(("read", *stage_names)):  # text input: reading has a time, no stage
+        wall, cpu = counts.get(f"timing.{name}.wall_s"), counts.get(f"timing.{name}.cpu_s")
+        if wall is not None:
+            out[name] = {"wall_s": round(wall, 3), "cpu_s": round(cpu or 0.0, 3)}
+    return out
 
 
 def _bucket_keys(bucket: dict, k: int) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Sequence
 from webrefine.pipeline.stats.tally import SAMPLE_K, Tally
 
 _HEADER_FIRST = ("config_name", "config", "versions", "runner", "input_format", "language_model")
-_SUMMED = ("input", "output", "errors", "file_errors", "counters")
+_SUMMED = ("input", "output", "errors", "file_errors", "counters", "timings", "resume")
 
 
 def load_stats(path: str, read_text: Callable[[str], str] | None = None) -> dict[str, Any]:

@@ -207,3 +207,13 @@ def test_extract_processes_auto_follows_the_runner(monkeypatch):
 def test_config_yaml_keeps_auto_processes(sample_run):
     written = yaml.safe_load((sample_run / "config.yaml").read_text())
     assert written["stages"][0]["extract"]["processes"] == 0  # auto, as asked: the same hash on any machine
+
+
+def test_stats_hold_each_per_document_stage_time(sample_run):
+    stats = json.loads((sample_run / "stats.json").read_text())
+    timings = stats["timings"]
+    assert list(timings) == ["read", "extract", "language"]
+    assert all(t["wall_s"] >= 0 and t["cpu_s"] >= 0 for t in timings.values())
+    assert timings["extract"]["wall_s"] > timings["language"]["cpu_s"] > 0
+    # Times are not counts: they stay out of "counters", which runs of one job share.
+    assert not any(k.startswith("timing.") for k in stats["counters"])

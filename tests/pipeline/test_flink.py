@@ -85,6 +85,8 @@ def result(output):
 
 
 def counts(stats):
+    """What every runner must agree on; not "timings" (seconds per stage) or "resume" (how
+    the run went), nor the run header's clocks."""
     return {key: stats[key] for key in ("input", "output", "errors", "file_errors", "stages", "histograms",
                                         "samples")}
 
@@ -141,9 +143,9 @@ def job_named(name):
 
 
 EXPECTED_VERTICES = {  # Flink vertex names carry the Beam step labels fused into them
-    "sample": ["Read/", "Stages/Dedup[url_dedup]", "Stages/Dedup[minhash_dedup]", "Output/WriteDocuments",
+    "sample": ["Files/", "Stages/Dedup[url_dedup]", "Stages/Dedup[minhash_dedup]", "Output/WriteDocuments",
                "WriteStats"],
-    "dedup": ["Read/", "Stages/Dedup[exact_dedup]", "Stages/Dedup[minhash_dedup]", "Output/WriteDocuments",
+    "dedup": ["Files/", "Stages/Dedup[exact_dedup]", "Stages/Dedup[minhash_dedup]", "Output/WriteDocuments",
               "WriteStats"],
 }
 

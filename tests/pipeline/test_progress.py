@@ -38,3 +38,9 @@ def test_the_last_line_says_done_with_the_whole_run_rate(tmp_path):
     worker_counts(tmp_path, responses=60, files=1, documents=25)
     line = printer.line(now=printer.start + 10, final=True)
     assert line.startswith("[webrefine] done") and "6.0 responses/s" in line and "25 documents out" in line
+
+
+def test_files_resumed_from_an_interrupted_run_are_shown(tmp_path):
+    printer = ProgressPrinter(str(tmp_path), stream=io.StringIO(), files_total=8)
+    worker_counts(tmp_path, responses=60, files=5, resumed=3)
+    assert "5/8 files (3 resumed)" in printer.line(now=printer.start + 5)

@@ -30,9 +30,25 @@ def cli(*args, cwd=ELSEWHERE, python=sys.executable, env=ENV):
 
 
 def counts(stats):
+    """What every runner must agree on; not "timings" (seconds per stage, which depend on the
+    machine) or "resume" (how the run went), nor the run header's clocks."""
     return {"input": stats["input"], "output": stats["output"], "errors": stats["errors"],
             "file_errors": stats["file_errors"], "stages": stats["stages"], "histograms": stats["histograms"],
             "samples": stats["samples"]}
+
+
+def test_the_comparison_leaves_out_only_times_and_how_the_run_went(runs):
+    _, stats = runs["direct-in-process"]
+    assert stats["resume"] == {"files_processed": 1, "files_resumed": 0}
+    assert not any(key.startswith(("timing.", "resume.")) for key in stats["counters"])
+    timings = stats["timings"]
+    # Per-document stages: measured in the workers; dedup stages: the DirectRunner's step times.
+    per_document = ["read", "url_filter", "extract", "language", "gopher_repetition", "gopher_quality",
+                    "line_corrections"]
+    assert list(timings)[:len(per_document)] == per_document
+    assert all(set(timings[n]) == {"wall_s", "cpu_s"} for n in per_document) and timings["extract"]["wall_s"] > 0
+    assert {"exact_dedup", "url_dedup", "minhash_dedup"} <= timings.keys()
+    assert timings["minhash_dedup"]["runner_s"] > 0
 
 
 STDERR = {}  # runner → what the run printed on stderr

@@ -136,3 +136,27 @@ def test_content_encoding_gzip_payload_is_decoded():
     data = warcgen.gz(warcgen.page(body, headers={"Content-Type": "text/html", "Content-Encoding": "gzip"}))
     docs, _ = read(data)
     assert "walk in the hills" in docs[0].html
+
+
+def test_a_100_kb_url_is_read_and_no_record_is_lost():
+    """fastwarc's default 32 KB header limit used to stop at such a record: it and the rest of
+    its gzip member were lost, uncounted, and reported as a corrupt gzip."""
+    long_url = "https://a.example/?q=" + "x" * 100_000
+    for pack in (warcgen.gz, lambda *r: b"".join(r)):  # Common Crawl's .warc.gz, and plain .warc
+        data = pack(warcgen.page(warcgen.ARTICLE, url="https://a/1"), warcgen.page(warcgen.ARTICLE, url=long_url),
+                    warcgen.page(warcgen.ARTICLE, url="https://a/3"))
+        docs, counts = read(data)
+        assert [d.url for d in docs] == ["https://a/1", long_url, "https://a/3"]
+        assert counts["input.responses"] == 3 and accounted(counts) == 3
+        assert not any(k.startswith("file_errors.") for k in counts), counts
+
+
+def test_a_header_beyond_the_limit_is_named_and_the_next_records_are_read():
+    from webrefine.pipeline.io.warc import MAX_HEADER_BYTES
+
+    huge = "https://a.example/" + "x" * (MAX_HEADER_BYTES + 10)
+    data = warcgen.gz(warcgen.page(warcgen.ARTICLE, url="https://a/1"), warcgen.page(warcgen.ARTICLE, url=huge),
+                      warcgen.page(warcgen.ARTICLE, url="https://a/3"))
+    docs, counts = read(data)
+    assert [d.url for d in docs] == ["https://a/1", "https://a/3"]
+    assert counts["file_errors.read.header_too_long"] == 1 and "file_errors.read.corrupt_gzip" not in counts

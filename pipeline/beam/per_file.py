@@ -1,0 +1,190 @@
+"""The per-document phase, one whole input file at a time, committed to the work area.
+
+``ProcessFileFn`` takes an input path: if the work area holds that file's completion marker,
+it replays the saved results (the file is not read, nothing is extracted); otherwise it
+reads the file, runs every per-document stage (``pipeline/document_phase.py``), writes the
+results under a temporary name as they come, renames them when the file is done and writes
+the marker last (``pipeline/workarea.py`` has the layout). Either way it emits the same
+things: the kept Documents (main output), Rejections (``rejected``) and one Tally for the
+file (``tally``), so deduplication and stats.json see every file alike.
+
+Everything goes through Beam's FileSystems (local, gs://, s3://). A bundle the runner
+retries writes the same results again under the same names, or replays them if its first
+attempt got as far as the marker: either way each file is counted once.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, Iterable, Iterator
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+
+from webrefine.filters.document import Document, Rejection
+from webrefine.filters.stage import Stage
+from webrefine.pipeline import progress
+from webrefine.pipeline.beam.dofns import METRICS_NAMESPACE, REJECTED, TALLY, freeze_heap, install_opener, \
+    open_beam_file
+from webrefine.pipeline.config import OutputConfig, ReadConfig
+from webrefine.pipeline.document_phase import DocumentPhase, StageTimer
+from webrefine.pipeline.io.text_datasets import CARRIED, jsonl_rows, parquet_rows, read_documents
+from webrefine.pipeline.io.warc import read_warc
+from webrefine.pipeline.stats.tally import Tally
+from webrefine.pipeline.workarea import (
+    MARKER_SUFFIX, RESULTS_SUFFIX, WORK_DIR, document_from_json, document_json, file_key, rejection_from_json,
+    rejection_json, tally_from_json, tally_json,
+)
+
+GZIP = CompressionTypes.GZIP
+
+
+def work_dir(output: str) -> str:
+    return FileSystems.join(output, WORK_DIR)
+
+
+def committed_files(output: str) -> int:
+    """How many input files the work area holds committed results for (its markers; listed,
+    not opened: one listing however many files)."""
+    try:
+        return len(FileSystems.match([FileSystems.join(work_dir(output), "*" + MARKER_SUFFIX)])[0].metadata_list)
+    except Exception:  # noqa: BLE001 - no work area
+        return 0
+
+
+def remove_work_area(output: str) -> None:
+    """Delete OUT/_work and everything in it."""
+    work = work_dir(output)
+    try:
+        inside = [m.path for m in FileSystems.match([FileSystems.join(work, "*")])[0].metadata_list]
+    except Exception:  # noqa: BLE001 - nothing there
+        inside = []
+    if inside:
+        FileSystems.delete(inside)
+    if FileSystems.exists(work):
+        FileSystems.delete([work])
+
+
+def write_atomically(path: str, lines: Iterable[bytes]) -> None:
+    """Write ``path`` under a temporary name, then rename it: readers see all of it or nothing."""
+    tmp = f"{path}.{uuid.uuid4().hex}.tmp"
+    with FileSystems.create(tmp, mime_type="application/json",
+                            compression_type=CompressionTypes.UNCOMPRESSED) as fh:
+        for line in lines:
+            fh.write(line)
+    FileSystems.rename([tmp], [path])
+
+
+def _line(kind: str, value: Any) -> bytes:
+    return json.dumps({kind: value}, ensure_ascii=False, allow_nan=True).encode("utf-8") + b"\n"
+
+
+class ProcessFileFn(beam.DoFn):
+    """Input path → its kept Documents, Rejections and Tally; committed per file (module doc)."""
+
+    def __init__(self, input_format: str, read: ReadConfig, stages: tuple[Stage, ...], output: OutputConfig,
+                 work: str, progress_dir: str | None = None) -> None:
+        self.input_format, self.read, self.stages, self.output = input_format, read, stages, output
+        self.work, self.progress_dir = work, progress_dir
+
+    def setup(self) -> None:
+        install_opener()
+        self.phase = DocumentPhase(self.stages, self.output.reject_text_chars, self.output.rejects_per_reason,
+                                   self.output.tokenizer)
+        self.phase.setup()
+        freeze_heap()
+
+    def teardown(self) -> None:
+        if getattr(self, "phase", None) is not None:  # setup may have failed before it
+            self.phase.teardown()
+
+    def process(self, path: str) -> Iterator[Any]:
+        key = file_key(path)
+        results = FileSystems.join(self.work, key + RESULTS_SUFFIX)
+        marker = FileSystems.join(self.work, key + MARKER_SUFFIX)
+        if FileSystems.exists(marker):
+            yield from self._replay(path, results)
+        else:
+            yield from self._process(path, results, marker)
+        if self.progress_dir:
+            progress.file_done(self.progress_dir, path)
+            progress.flush(self.progress_dir)
+
+    def _documents(self, path: str, tally: Tally) -> Iterator[Document]:
+        """The file's documents, read as they are needed; progress ticks per record."""
+        tick = (lambda n=1: progress.tick(self.progress_dir, "responses", n)) if self.progress_dir else None
+        if self.input_format == "warc":
+            seen = 0
+            for doc in read_warc(lambda: open_beam_file(path), path, self.read, tally):
+                if tick:
+                    now = tally.counts["input.responses"]
+                    tick(now - seen)
+                    seen = now
+                yield doc
+            if tick:
+                tick(tally.counts["input.responses"] - seen)
+            return
+        if self.input_format == "parquet":
+            rows = parquet_rows(lambda: FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED),
+                                (*self.read.columns().values(), *CARRIED))
+        else:
+            rows = jsonl_rows(lambda: FileSystems.open(path))  # AUTO: .gz is decompressed
+        yield from read_documents(rows, path, tally, tick, self.read.columns())
+
+    def _process(self, path: str, results: str, marker: str) -> Iterator[Any]:
+        """Read and process the file, emitting as it goes (a failed bundle's output is
+        discarded by the runner) while its results are written; commit at the end."""
+        tally, rejects = Tally(), Tally()
+        counts = {"documents": 0, "rejections": 0}
+        tmp = f"{results}.{uuid.uuid4().hex}.tmp"
+        with FileSystems.create(tmp, mime_type="application/octet-stream", compression_type=GZIP) as fh:
+            docs = StageTimer("read").iterate(tally, self._documents(path, tally))
+            for item in self.phase.run(docs, tally, rejects):
+                if isinstance(item, Rejection):
+                    counts["rejections"] += 1
+                    fh.write(_line("rejection", rejection_json(item)))
+                    yield beam.pvalue.TaggedOutput(REJECTED, item)
+                else:
+                    counts["documents"] += 1
+                    fh.write(_line("doc", document_json(item)))
+                    yield item
+            for reason in sorted(rejects.samples):  # the file's bottom-k sample per reason
+                for item in rejects.sample_items(reason):
+                    counts["rejections"] += 1
+                    fh.write(_line("rejection", rejection_json(item)))
+                    yield beam.pvalue.TaggedOutput(REJECTED, item)
+            fh.write(_line("tally", tally_json(tally)))
+        FileSystems.rename([tmp], [results])
+        done = {"input": path, "results": results.rsplit("/", 1)[-1], **counts,
+                "records": tally.counts.get("input.responses", tally.counts.get("input.rows", 0))}
+        write_atomically(marker, [json.dumps(done).encode("utf-8")])  # last: the file is complete
+        tally.count("resume.files_processed")
+        yield from self._emit_tally(tally)
+
+    def _replay(self, path: str, results: str) -> Iterator[Any]:
+        tally = None
+        with FileSystems.open(results, compression_type=GZIP) as fh:
+            for raw in iter(fh.readline, b""):  # Beam's CompressedFile is not iterable
+                item = json.loads(raw)
+                if "doc" in item:
+                    yield document_from_json(item["doc"])
+                elif "rejection" in item:
+                    yield beam.pvalue.TaggedOutput(REJECTED, rejection_from_json(item["rejection"]))
+                else:
+                    tally = tally_from_json(item["tally"])
+        if tally is None:
+            raise RuntimeError(f"the work area's results for {path} ({results}) end without their tally: "
+                               "the work area is damaged; run again with --overwrite")
+        if self.progress_dir:
+            progress.tick(self.progress_dir, "responses",
+                          tally.counts.get("input.responses", tally.counts.get("input.rows", 0)))
+            progress.tick(self.progress_dir, "resumed")
+        tally.count("resume.files_resumed")
+        yield from self._emit_tally(tally)
+
+    def _emit_tally(self, tally: Tally) -> Iterator[Any]:
+        for key, n in tally.counts.items():
+            if isinstance(n, int):  # stage times are floats: stats.json only
+                beam.metrics.Metrics.counter(METRICS_NAMESPACE, key).inc(n)
+        yield beam.pvalue.TaggedOutput(TALLY, tally)

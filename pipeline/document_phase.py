@@ -1,0 +1,175 @@
+"""The per-document phase of a run, Beam-free: every stage before deduplication applied to
+the documents of one input file, with all their accounting (counts in and out, signal
+histograms, the rules each document fails, samples, rejected documents) and the time each
+stage takes. ``pipeline/beam/per_file.py`` runs it once per input file and commits what it
+gives to the work area (``pipeline/workarea.py``).
+
+Stage times (``timing.<stage>.wall_s`` and ``.cpu_s`` in the tally; ``timings`` in
+stats.json) are measured around each stage's calls in the worker: wall seconds, and the
+worker thread's CPU seconds. Extraction with helper processes (``Extract.streaming``) does
+its work in those helpers: its CPU seconds here are only the hand-over, and its wall seconds
+are the time the worker waited for them.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Iterable, Iterator
+
+from webrefine.filters import tokenizer as tokenizers
+from webrefine.filters.document import Document, Rejection, Verdict
+from webrefine.filters.stage import Stage, apply_stage, apply_verdict
+from webrefine.pipeline.stats.tally import Tally
+
+
+def sample_row(doc: Document, signals: dict | None = None, text_chars: int = 600) -> dict[str, Any]:
+    """A small, JSON-ready view of a document for the samples in stats.json and the report."""
+    return {
+        "id": doc.id, "url": doc.url, "language": doc.language,
+        "text": (doc.text or "")[:text_chars],
+        "signals": {k: round(float(v), 4) for k, v in (signals if signals is not None else doc.signals).items()},
+    }
+
+
+class StageTimer:
+    """Wall and CPU seconds of one named step, added to a tally."""
+
+    def __init__(self, name: str) -> None:
+        self.wall_key, self.cpu_key = f"timing.{name}.wall_s", f"timing.{name}.cpu_s"
+
+    def call(self, tally: Tally, fn, *args):
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return fn(*args)
+        finally:
+            tally.counts[self.wall_key] += time.perf_counter() - wall
+            tally.counts[self.cpu_key] += time.thread_time() - cpu
+
+    def iterate(self, tally: Tally, items: Iterable[Any]) -> Iterator[Any]:
+        """``items``, timing only the work of producing each one (a reader)."""
+        it = iter(items)
+        while True:
+            wall, cpu = time.perf_counter(), time.thread_time()
+            try:
+                item = next(it)
+            except StopIteration:
+                return
+            finally:
+                tally.counts[self.wall_key] += time.perf_counter() - wall
+                tally.counts[self.cpu_key] += time.thread_time() - cpu
+            yield item
+
+
+class StageStep:
+    """One per-document stage and its accounting."""
+
+    def __init__(self, stage: Stage, reject_text_chars: int, rejects_per_reason: int,
+                 tokenizer: str = tokenizers.DEFAULT) -> None:
+        self.stage = stage
+        self.tokenizer = tokenizer
+        self.reject_text_chars = reject_text_chars
+        self.rejects_per_reason = rejects_per_reason  # -1: all, 0: none, k: bottom-k per file
+        self.prefix = f"stage.{stage.name}."
+        self.timer = StageTimer(stage.name)
+        self.streaming = bool(getattr(stage, "streaming", False))  # pages go through submit/drain
+        self.failing = None
+
+    def setup(self) -> None:
+        self.tokens = tokenizers.get(self.tokenizer)
+        self.stage.setup()
+        # Stages that decide by their rules: count every rule a document fails.
+        self.failing = self.stage.failing if self.stage.decides_by_rules else None
+
+    def account(self, tally: Tally, rejects: Tally, doc: Document, out: Document | None,
+                verdict: Verdict) -> tuple[Document | None, Rejection | None]:
+        """Count one verdict; (the kept document or None, a Rejection to emit now or None)."""
+        name = self.stage.name
+        chars = len(doc.text) if doc.text else len(doc.html or "")
+        tally.count(self.prefix + "in")
+        tally.count(self.prefix + "chars_in", chars)
+        if doc.text:  # tokens of text only (none for HTML); cached, so a kept text is counted once
+            tally.count(self.prefix + "tokens_in", self.tokens.count(doc.text))
+        for key, value in verdict.signals.items():
+            # Documents and characters per signal value: what-if curves for every threshold.
+            tally.observe(f"{name}.{key}", value)
+            tally.observe(f"{name}.{key}#chars", value, chars)
+        if self.failing is not None:
+            # Every rule the document fails, not only the first: which filter "owns" a drop.
+            failed = self.failing(verdict.signals)
+            if failed:
+                tally.count(f"{name}.fails." + "+".join(failed))
+        if out is not None:
+            tally.count(self.prefix + "out")
+            tally.count(self.prefix + "chars_out", len(out.text) if out.text else len(out.html or ""))
+            if out.text:
+                tally.count(self.prefix + "tokens_out", self.tokens.count(out.text))
+            return out, None
+        reason = verdict.reason or f"{name}.unknown"
+        tally.count(self.prefix + "dropped." + reason)
+        tally.count(self.prefix + "dropped_chars." + reason, chars)
+        tally.sample("dropped." + reason, doc.id, sample_row(verdict.doc or doc, verdict.signals))
+        if not self.rejects_per_reason:
+            return None, None
+        dropped = verdict.doc if verdict.doc is not None else doc
+        dropped = dropped.replace(text=dropped.text[: self.reject_text_chars], html=None)
+        rejection = Rejection(name, reason, dropped, dict(verdict.signals))
+        if self.rejects_per_reason < 0:
+            return None, rejection
+        # Sampled per file already: what is kept stays bounded whatever the input size (the
+        # global bottom-k over these is exact).
+        rejects.sample(reason, dropped.id, rejection, self.rejects_per_reason)
+        return None, None
+
+
+class DocumentPhase:
+    """Every per-document stage, in config order, over the documents of one input file.
+
+    ``run`` yields the kept Documents and, with ``rejects_per_reason: -1``, every Rejection
+    as it happens; otherwise rejections are sampled into the ``rejects`` tally it is given.
+    """
+
+    def __init__(self, stages: Iterable[Stage], reject_text_chars: int, rejects_per_reason: int,
+                 tokenizer: str = tokenizers.DEFAULT) -> None:
+        self.steps = [StageStep(s, reject_text_chars, rejects_per_reason, tokenizer) for s in stages]
+
+    def setup(self) -> None:
+        for step in self.steps:
+            step.setup()
+
+    def teardown(self) -> None:
+        for step in self.steps:
+            step.stage.teardown()
+
+    def run(self, docs: Iterable[Document], tally: Tally, rejects: Tally) -> Iterator[Document | Rejection]:
+        for doc in docs:
+            yield from self._from(0, doc, tally, rejects)
+        # Pages still in a streaming stage's helpers belong to this file.
+        for i, step in enumerate(self.steps):
+            if step.streaming:
+                for done, verdict in step.timer.call(tally, step.stage.drain):
+                    yield from self._after(i, done, verdict, tally, rejects)
+
+    def _from(self, i: int, doc: Document, tally: Tally, rejects: Tally) -> Iterator[Document | Rejection]:
+        for j in range(i, len(self.steps)):
+            step = self.steps[j]
+            if step.streaming:  # verdicts come back for pages submitted earlier, in completion order
+                for done, verdict in step.timer.call(tally, step.stage.submit, doc):
+                    yield from self._after(j, done, verdict, tally, rejects)
+                return
+            out, verdict = step.timer.call(tally, apply_stage, step.stage, doc)
+            kept, rejection = step.account(tally, rejects, doc, out, verdict)
+            if rejection is not None:
+                yield rejection
+            if kept is None:
+                return
+            doc = kept
+        yield doc
+
+    def _after(self, j: int, doc: Document, verdict: Verdict, tally: Tally,
+               rejects: Tally) -> Iterator[Document | Rejection]:
+        step = self.steps[j]
+        out, verdict = apply_verdict(step.stage, doc, verdict)
+        kept, rejection = step.account(tally, rejects, doc, out, verdict)
+        if rejection is not None:
+            yield rejection
+        if kept is not None:
+            yield from self._from(j + 1, kept, tally, rejects)
