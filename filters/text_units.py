@@ -34,6 +34,8 @@ import re
 from functools import lru_cache
 from typing import NamedTuple
 
+from webrefine.filters import spacy_en_tokens
+
 # Eight entries: enough for the few texts alive at once in one worker thread (the input of
 # a stage and the rewrite it produced); Beam runs several threads per process, and a miss
 # only costs the recomputation.
@@ -175,9 +177,17 @@ def tokens(text: str) -> tuple[str, ...]:
     return tuple(spaced.decode("ascii").split())
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
+def spacy_words(text: str) -> tuple[str, ...]:
+    """The other word definition, for presets that reproduce datatrove (FineWeb): the tokens of
+    ``spacy.blank("en")``, punctuation tokens included (``filters.spacy_en_tokens``)."""
+    return tuple(spacy_en_tokens.tokens(text))
+
+
 def clear_caches() -> None:
     """Forget every cached view (benchmarks)."""
-    for fn in (words, joined_words, _ascii_words, word_counts, lowered_words, lines, paragraphs, tokens):
+    for fn in (words, joined_words, _ascii_words, word_counts, lowered_words, lines, paragraphs, tokens,
+               spacy_words):
         fn.cache_clear()
 
 
