@@ -211,18 +211,43 @@ def word_counts(toks: Sequence[str]) -> TokenCounts:
     return TokenCounts(len(toks), alnum, alpha, chars)
 
 
+def clear_cache() -> None:
+    """Forget the cached chunk tokenisations and token classes (benchmarks)."""
+    _rules().cache.clear()
+    _CLASSES.clear()
+
+
 def is_punct(token: str) -> bool:
     """spaCy's ``Token.is_punct``: every character in a Unicode punctuation category."""
     return all(unicodedata.category(c).startswith("P") for c in token)
 
 
+_OTHER_SPACE = re.compile(r"\s\s|[^\S ]")
+_SPACE_RUNS = re.compile(r"(\s+)")
+
+
+def _tokens_with_space(line: str) -> list[str]:
+    """``tokens(line)`` plus spaCy's whitespace tokens: a run of whitespace between two chunks
+    is a token, less the one plain space spaCy attaches to the token before it."""
+    if not _OTHER_SPACE.search(line):
+        return tokens(line)
+    out: list[str] = []
+    for i, part in enumerate(_SPACE_RUNS.split(line)):
+        if i % 2 == 0:
+            out.extend(tokens(part))
+        elif part != " ":
+            out.append(part[1:] if part[0] == " " else part)
+    return out
+
+
 def count_sentences(line: str) -> int:
-    """Sentences spaCy's Sentencizer finds in ``line`` (datatrove's C4 sentence count): a new
-    sentence starts at the first token that is neither punctuation nor a sentence mark after
-    a sentence mark (``! . ?`` and their kin)."""
+    """Sentences spaCy's Sentencizer finds in the stripped ``line`` (datatrove's C4 sentence
+    count): a new sentence starts at the first token that is neither punctuation nor a
+    sentence mark after a sentence mark (``! . ?`` and their kin); a whitespace token can
+    start one."""
     n = 0
     seen_mark = False
-    for tok in tokens(line):
+    for tok in _tokens_with_space(line):
         if n == 0:
             n = 1
             seen_mark = tok in SENTENCE_PUNCT

@@ -21,7 +21,9 @@ webrefine, so the decisions are recorded once, with this script, in two steps:
    FineWebQualityFilter()), each filter on every text so that each is compared on its own:
    the first three on the text, FineWebQualityFilter on C4's rewritten text when C4 kept
    the document (as in the chain) and on the text otherwise. It records each filter's
-   keep/drop, datatrove's reason, C4's output text, and the chain's verdict.
+   keep/drop, datatrove's reason, C4's output text, and the chain's verdict; and spaCy's tokens
+   of the text (count and SHA-1 of the list) and each line's sentence count, for the test of
+   ``filters/spacy_en_tokens.py``.
 
        /work/venv-datatrove/bin/python scripts/record_fineweb_reference.py decisions
 
@@ -120,7 +122,18 @@ def datatrove_decisions(rows: list[dict]) -> None:
         keep, reason = (out, None) if isinstance(out, bool) else out
         return bool(keep), reason, doc.text
 
+    import hashlib
+
+    from datatrove.utils.text import split_into_sentences, split_into_words
+
     for row in rows:
+        # spaCy's tokens (what filters/spacy_en_tokens.py reproduces): their number and a
+        # hash of the list; and the sentences of every non-blank line, as C4 counts them
+        toks = split_into_words(row["text"], "en")
+        row["spacy_tokens"] = {"count": len(toks),
+                               "sha1": hashlib.sha1("\x00".join(toks).encode("utf-8")).hexdigest()}
+        row["spacy_line_sentences"] = [len(split_into_sentences(ln.strip(), "en"))
+                                       for ln in row["text"].splitlines() if ln.strip()]
         decisions = {}
         for name in FILTERS[:3]:
             keep, reason, text = decide(name, row["text"])
