@@ -25,6 +25,7 @@ import re
 import unicodedata
 from collections import Counter
 from functools import lru_cache
+from itertools import chain
 from typing import NamedTuple, Sequence
 
 _DATA = os.path.join(os.path.dirname(__file__), "data", "spacy_en_tokenizer.json")
@@ -165,20 +166,28 @@ def _rules() -> _Rules:
     return _Rules()
 
 
+def _chunks_tokens(chunks: list[str]) -> list[tuple[str, ...]]:
+    """Each chunk's tokens, from the cache (one C-level pass when every chunk is known)."""
+    rules = _rules()
+    cache = rules.cache
+    got = list(map(cache.get, chunks))
+    if None in got:
+        if len(cache) >= _CACHE_MAX:
+            cache.clear()
+        for i, toks in enumerate(got):
+            if toks is None:
+                chunk = chunks[i]
+                toks = cache.get(chunk)
+                if toks is None:
+                    toks = cache[chunk] = rules.chunk_tokens(chunk)
+                got[i] = toks
+    return got
+
+
 def tokens(text: str) -> list[str]:
     """The non-whitespace tokens ``spacy.blank("en")(text)`` gives (datatrove's
     ``split_into_words``)."""
-    rules = _rules()
-    cache = rules.cache
-    out: list[str] = []
-    for chunk in text.split():
-        toks = cache.get(chunk)
-        if toks is None:
-            if len(cache) >= _CACHE_MAX:
-                cache.clear()
-            toks = cache[chunk] = rules.chunk_tokens(chunk)
-        out.extend(toks)
-    return out
+    return list(chain.from_iterable(_chunks_tokens(text.split())))
 
 
 class TokenCounts(NamedTuple):
@@ -215,6 +224,7 @@ def clear_cache() -> None:
     """Forget the cached chunk tokenisations and token classes (benchmarks)."""
     _rules().cache.clear()
     _CLASSES.clear()
+    _CHUNK_CLASSES.clear()
 
 
 def is_punct(token: str) -> bool:
@@ -222,40 +232,48 @@ def is_punct(token: str) -> bool:
     return all(unicodedata.category(c).startswith("P") for c in token)
 
 
-_OTHER_SPACE = re.compile(r"\s\s|[^\S ]")
 _SPACE_RUNS = re.compile(r"(\s+)")
+_MARKS = re.compile("[" + re.escape("".join(sorted(SENTENCE_PUNCT))) + "]")
+# Token classes for the sentencizer: m = a sentence mark, p = other punctuation, o = anything
+# else (whitespace tokens included). A sentence starts at each "o" after an "m" (punctuation
+# may come between), and the scan resumes after it.
+_SENTENCE_START = re.compile("m[mp]*o")
+_CHUNK_CLASSES: dict[str, str] = {}
 
 
-def _tokens_with_space(line: str) -> list[str]:
-    """``tokens(line)`` plus spaCy's whitespace tokens: a run of whitespace between two chunks
-    is a token, less the one plain space spaCy attaches to the token before it."""
-    if not _OTHER_SPACE.search(line):
-        return tokens(line)
-    out: list[str] = []
-    for i, part in enumerate(_SPACE_RUNS.split(line)):
-        if i % 2 == 0:
-            out.extend(tokens(part))
-        elif part != " ":
-            out.append(part[1:] if part[0] == " " else part)
-    return out
+def _token_class(tok: str) -> str:
+    return "m" if tok in SENTENCE_PUNCT else "p" if is_punct(tok) else "o"
+
+
+def _classes(chunks: list[str]) -> list[str]:
+    """Each chunk's token classes, from the cache."""
+    cache = _CHUNK_CLASSES
+    got = list(map(cache.get, chunks))
+    if None in got:
+        if len(cache) >= _CACHE_MAX:
+            cache.clear()
+        for i, toks in enumerate(_chunks_tokens(chunks)):
+            if got[i] is None:
+                got[i] = cache[chunks[i]] = "".join(map(_token_class, toks))
+    return got
 
 
 def count_sentences(line: str) -> int:
     """Sentences spaCy's Sentencizer finds in the stripped ``line`` (datatrove's C4 sentence
     count): a new sentence starts at the first token that is neither punctuation nor a
-    sentence mark after a sentence mark (``! . ?`` and their kin); a whitespace token can
-    start one."""
-    n = 0
-    seen_mark = False
-    for tok in _tokens_with_space(line):
-        if n == 0:
-            n = 1
-            seen_mark = tok in SENTENCE_PUNCT
-            continue
-        mark = tok in SENTENCE_PUNCT
-        if seen_mark and not mark and not is_punct(tok):
-            n += 1
-            seen_mark = False
-        elif mark:
-            seen_mark = True
-    return n
+    sentence mark after a sentence mark (``! . ?`` and their kin); a whitespace token (a run
+    of whitespace less the one plain space spaCy attaches to the token before it) can start
+    one. Token classes are cached per chunk, so a line costs a split and a regex scan."""
+    if "." not in line and "!" not in line and "?" not in line and (line.isascii() or not _MARKS.search(line)):
+        return 0 if not line or line.isspace() else 1
+    chunks = line.split()
+    if " ".join(chunks) == line:  # single spaces only: no whitespace token
+        classes = "".join(_classes(chunks))
+    else:  # NBSP, tabs, double spaces: whitespace tokens between some chunks
+        parts = _SPACE_RUNS.split(line.strip())
+        got = _classes(parts[0::2])
+        for i, sep in enumerate(parts[1::2]):
+            if sep != " ":
+                got[i] += "o"
+        classes = "".join(got)
+    return 1 + len(_SENTENCE_START.findall(classes))
