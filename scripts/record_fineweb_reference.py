@@ -27,6 +27,12 @@ webrefine, so the decisions are recorded once, with this script, in two steps:
 
        /work/venv-datatrove/bin/python scripts/record_fineweb_reference.py decisions
 
+3. ``compare``, in webrefine's environment: per-filter agreement of the ``fineweb`` preset with
+   the recorded decisions, then with each of its datatrove readings reverted to webrefine's
+   default, one at a time, and with the default semantics (the preset before issue 18).
+
+       python scripts/record_fineweb_reference.py compare
+
 The fixture is ``tests/fixtures/fineweb_reference.jsonl.gz``: one JSON object per text.
 """
 from __future__ import annotations
@@ -146,9 +152,106 @@ def datatrove_decisions(rows: list[dict]) -> None:
         row["datatrove_chain"] = next((n for n in FILTERS if not decisions[n]["keep"]), None)
 
 
+def decisions(filters: dict, text: str) -> tuple[dict[str, bool], str | None]:
+    """webrefine's keep/drop per filter on ``text`` (fineweb_quality on C4's output when C4
+    keeps the document, as recorded for datatrove), and C4's output text."""
+    from webrefine.filters.document import Document
+    from webrefine.filters.stage import apply_stage
+
+    doc = Document(id="x", url="", text=text)
+    out: dict[str, bool] = {}
+    c4_text = None
+    for name in FILTERS[:3]:
+        kept, _ = apply_stage(filters[name], doc)
+        out[name] = kept is not None
+        if name == "c4_quality" and kept is not None:
+            c4_text = kept.text
+    kept, _ = apply_stage(filters["fineweb_quality"], doc.replace(text=c4_text if c4_text is not None else text))
+    out["fineweb_quality"] = kept is not None
+    return out, c4_text
+
+
+def agreement(rows: list[dict], filters: dict) -> dict:
+    """Per filter, the share of texts where webrefine's ``filters`` decide as datatrove did; the
+    chain's keep/drop agreement; the share of identical C4 texts; the differing cases."""
+    per_filter = dict.fromkeys(FILTERS, 0)
+    chain = same_c4_text = both_kept_c4 = 0
+    misses: list[tuple[str, str, str | None]] = []
+    for row in rows:
+        ours, c4_text = decisions(filters, row["text"])
+        theirs = {name: row["datatrove"][name]["keep"] for name in FILTERS}
+        for name in FILTERS:
+            if ours[name] == theirs[name]:
+                per_filter[name] += 1
+            else:
+                misses.append((row["id"], name, row["datatrove"][name]["reason"]))
+        chain += all(ours.values()) == all(theirs.values())
+        if c4_text is not None and row["c4_text"] is not None:
+            both_kept_c4 += 1
+            same_c4_text += c4_text == row["c4_text"]
+    n = len(rows)
+    return {"n": n, "per_filter": {k: v / n for k, v in per_filter.items()}, "chain": chain / n,
+            "c4_text": same_c4_text / both_kept_c4 if both_kept_c4 else 1.0, "misses": misses}
+
+
+def preset_filters(config: str = "fineweb", **overrides: dict) -> dict:
+    """The preset's four text filters; ``overrides``: {filter: {parameter: value}}."""
+    import dataclasses
+
+    from webrefine.pipeline.config import load_config
+
+    stages = {s.name: s for s in load_config(config).stages}
+    return {name: dataclasses.replace(stages[name], **overrides.get(name, {})) for name in FILTERS}
+
+
+# Each datatrove reading of the fineweb preset, reverted to webrefine's default one at a time
+# (``compare``): how many decisions each one carries.
+ABLATIONS = {
+    "gopher_repetition.duplicates=all": {"gopher_repetition": {"duplicates": "all"}},
+    "gopher_repetition.segments=stripped": {"gopher_repetition": {"segments": "stripped"}},
+    "gopher_repetition.char_fractions_of=units": {"gopher_repetition": {"char_fractions_of": "units"}},
+    "gopher_repetition.tokens=word_chars": {"gopher_repetition": {"tokens": "word_chars"}},
+    "gopher_quality.words=whitespace": {"gopher_quality": {"words": "whitespace"}},
+    "gopher_quality.stop_word_count=occurrences": {"gopher_quality": {"stop_word_count": "occurrences"}},
+    "gopher_quality.lines=non_empty": {"gopher_quality": {"lines": "non_empty"}},
+    "gopher_quality.bullets+ellipses=default": {"gopher_quality": {"bullets": ("\u25cf", "\u2022", "*", "-"),
+                                                                   "ellipses": ("...", ". . .", "\u2026")}},
+    "c4_quality.filter_no_terminal_punct=true": {"c4_quality": {"filter_no_terminal_punct": True}},
+    "c4_quality.TFDS values (3 sentences, 5 words)": {"c4_quality": {"min_num_sentences": 3, "min_words_per_line": 5}},
+    "c4_quality.sentences=regex": {"c4_quality": {"sentences": "regex"}},
+    "c4_quality.recount_after_citations=true": {"c4_quality": {"recount_after_citations": True}},
+    "fineweb_quality.strip_lines=true": {"fineweb_quality": {"strip_lines": True}},
+    "fineweb_quality.strict_thresholds=false": {"fineweb_quality": {"strict_thresholds": False}},
+    "fineweb_quality.filter_list_ratio=false": {"fineweb_quality": {"filter_list_ratio": False}},
+    "fineweb_quality.words=whitespace": {"fineweb_quality": {"words": "whitespace"}},
+    # the other way: a departure kept on purpose, set to datatrove 0.10.1's (no quotes)
+    "fineweb_quality.stop_chars=. ! ? (0.10.1's, kept off)": {"fineweb_quality": {"stop_chars": (".", "!", "?")}},
+}
+
+
+def compare(rows: list[dict]) -> None:
+    def line(label: str, result: dict) -> None:
+        cells = " ".join(f"{100 * result['per_filter'][n]:7.2f}" for n in FILTERS)
+        print(f"  {label:48s} {cells} {100 * result['chain']:7.2f} {100 * result['c4_text']:7.2f}")
+
+    print(f"agreement with datatrove 0.10.1 on {len(rows)} texts (%): "
+          + " ".join(n.split("_")[0][:6] + "." + n.split("_")[1][:4] for n in FILTERS) + " chain c4-text")
+    line("fineweb preset", agreement(rows, preset_filters()))
+    for label, overrides in ABLATIONS.items():
+        line("  with " + label, agreement(rows, preset_filters(**overrides)))
+    defaults = {name: {} for name in FILTERS}
+    from webrefine.pipeline.config import stage_class
+
+    default_filters = {name: stage_class(name)() for name in FILTERS}
+    default_filters["c4_quality"] = stage_class("c4_quality")(**defaults["c4_quality"])
+    line("default semantics (the preset before issue 18)", agreement(rows, default_filters))
+    line("default semantics, no terminal-punct rule", agreement(rows, {
+        **default_filters, "c4_quality": stage_class("c4_quality")(filter_no_terminal_punct=False)}))
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("step", choices=("texts", "decisions"))
+    ap.add_argument("step", choices=("texts", "decisions", "compare"))
     ap.add_argument("--warcs", action="append", help="WARC glob (repeatable; step texts)")
     ap.add_argument("--parquet", action="append", help="text dataset (id, url, text; step texts)")
     ap.add_argument("--fixture", default=FIXTURE)
@@ -161,6 +264,8 @@ def main(argv=None) -> None:
         write_fixture(args.fixture, rows)
         print(f"{len(rows)} English texts from {len(paths)} WARC files and {len(args.parquet or [])} datasets"
               f" -> {args.fixture}")
+    elif args.step == "compare":
+        compare(read_fixture(args.fixture))
     else:
         import importlib.metadata
 

@@ -12,61 +12,15 @@ import os
 
 import pytest
 
-from webrefine.filters.stage import apply_stage
-from webrefine.filters.document import Document
-from webrefine.pipeline.config import load_config
-
-from scripts.record_fineweb_reference import FILTERS, read_fixture  # noqa: E402
+from scripts.record_fineweb_reference import FILTERS, agreement, preset_filters, read_fixture  # noqa: E402
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "..", "fixtures", "fineweb_reference.jsonl.gz")
-
-
-def fineweb_filters() -> dict:
-    stages = {s.name: s for s in load_config("fineweb").stages}
-    return {name: stages[name] for name in FILTERS}
-
-
-def decisions(filters: dict, text: str) -> tuple[dict[str, bool], str | None]:
-    """Each filter's keep/drop on ``text`` (fineweb_quality on C4's output when C4 keeps it),
-    and C4's output text."""
-    doc = Document(id="x", url="", text=text)
-    out = {}
-    for name in FILTERS[:3]:
-        kept, _ = apply_stage(filters[name], doc)
-        out[name] = kept is not None
-        if name == "c4_quality":
-            c4_text = kept.text if kept is not None else None
-    kept, _ = apply_stage(filters["fineweb_quality"], doc.replace(text=c4_text if c4_text is not None else text))
-    out["fineweb_quality"] = kept is not None
-    return out, c4_text
-
-
-def agreement(rows: list[dict]) -> dict:
-    filters = fineweb_filters()
-    per_filter = dict.fromkeys(FILTERS, 0)
-    chain = same_c4_text = both_kept_c4 = 0
-    misses: list[tuple[str, str, str | None]] = []
-    for row in rows:
-        ours, c4_text = decisions(filters, row["text"])
-        theirs = {name: row["datatrove"][name]["keep"] for name in FILTERS}
-        for name in FILTERS:
-            if ours[name] == theirs[name]:
-                per_filter[name] += 1
-            else:
-                misses.append((row["id"], name, row["datatrove"][name]["reason"]))
-        chain += all(ours.values()) == all(theirs.values())
-        if c4_text is not None and row["c4_text"] is not None:
-            both_kept_c4 += 1
-            same_c4_text += c4_text == row["c4_text"]
-    n = len(rows)
-    return {"n": n, "per_filter": {k: v / n for k, v in per_filter.items()}, "chain": chain / n,
-            "c4_text": same_c4_text / both_kept_c4 if both_kept_c4 else 1.0, "misses": misses}
 
 
 @pytest.fixture(scope="module")
 def report() -> dict:
     rows = read_fixture(FIXTURE)
-    result = agreement(rows)
+    result = agreement(rows, preset_filters("fineweb"))
     print(f"\nfineweb preset vs datatrove 0.10.1 on {result['n']} English texts:")
     for name, share in result["per_filter"].items():
         print(f"  {name:18s} {100 * share:6.2f}%")
