@@ -49,3 +49,26 @@ def test_fineweb_preset_reproduces_datatrove_per_document(report):
 
 def test_c4_rewrites_lines_as_datatrove(report):
     assert report["c4_text"] >= 0.995
+
+
+READINGS = {  # the parameters that give datatrove's reading, and their defaults
+    "gopher_repetition": {"duplicates": "all", "segments": "stripped", "char_fractions_of": "units",
+                          "tokens": "word_chars"},
+    "gopher_quality": {"words": "whitespace", "stop_word_count": "occurrences", "lines": "non_empty"},
+    "c4_quality": {"sentences": "regex", "recount_after_citations": True, "filter_no_terminal_punct": True,
+                   "min_num_sentences": 3, "min_words_per_line": 5},
+    "fineweb_quality": {"strip_lines": True, "strict_thresholds": False, "words": "whitespace"},
+}
+
+
+def test_the_fineweb_preset_sets_each_reading_and_refinedweb_keeps_the_defaults():
+    from webrefine.pipeline.config import load_config, stage_class
+
+    fineweb = {s.name: s for s in load_config("fineweb").stages}
+    refinedweb = {s.name: s for s in load_config("refinedweb").stages}
+    for name, defaults in READINGS.items():
+        assert {k: getattr(stage_class(name)(), k) for k in defaults} == defaults
+        for key, default in defaults.items():
+            assert getattr(fineweb[name], key) != default, (name, key)
+            if name in refinedweb:
+                assert getattr(refinedweb[name], key) == default, (name, key)
