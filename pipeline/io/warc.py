@@ -59,6 +59,9 @@ def _codec(name: str | None) -> str | None:
 # which then reads every UTF-8 character as two or three legacy ones ("größer" -> "grĂ¶Ăźer").
 # A page really in a legacy charset has nearly all of its non-ASCII bytes invalid as UTF-8
 # (valid multi-byte sequences almost never occur by chance in such text) and is detected.
+# Only UTF-8 is repaired this way: it validates itself. Legacy multi-byte charsets do not (a
+# cp1252 page read as GBK or Shift-JIS pairs most accented letters with the next byte into
+# some valid character), so a declared legacy charset that fails still goes to detection.
 UTF8_MAX_INVALID_SHARE = 0.05
 UTF8_REPAIRED = "utf-8-repaired"  # the codec name counted (read.charset.utf-8-repaired)
 _ASCII = bytes(range(128))
