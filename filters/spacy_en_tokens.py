@@ -124,6 +124,10 @@ class _Rules:
         return tuple(out)
 
     def chunk_tokens(self, chunk: str) -> tuple[str, ...]:
+        if chunk.isascii() and chunk.isalpha():
+            # No English prefix, suffix, infix or URL rule matches a run of ASCII letters (each
+            # needs a digit or a symbol); only a special case ("cannot") splits one.
+            return self.specials.get(chunk, (chunk,))
         toks = self.affix_tokens(chunk)
         if len(toks) > 1:
             toks = self._apply_matcher(toks)

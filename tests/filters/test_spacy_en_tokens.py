@@ -70,3 +70,15 @@ def test_datatrove_word_counts():
     c = st.word_counts(st.tokens("Hello, world! 42 ... #tag"))
     # tokens: Hello , world ! 42 ... # tag -> words without punctuation-only tokens: Hello world 42 tag
     assert (c.words, c.alnum, c.alpha, c.chars) == (8, 4, 3, 15)
+
+
+def test_ascii_letter_runs_take_the_short_path_with_the_same_tokens():
+    import itertools
+    import string
+
+    rules = st._rules()
+    words = ["".join(p) for n in (1, 2, 3) for p in itertools.product(string.ascii_lowercase + "ABZ", repeat=n)]
+    words += ["cannot", "Cannot", "gonna", "whatcha", "dont", "Ive", "hello", "USA"]
+    for w in words:
+        assert rules.chunk_tokens(w) == rules.affix_tokens(w), w
+    assert rules.chunk_tokens("cannot") == ("can", "not")
