@@ -124,10 +124,19 @@ class _Rules:
         return tuple(out)
 
     def chunk_tokens(self, chunk: str) -> tuple[str, ...]:
-        if chunk.isascii() and chunk.isalpha():
-            # No English prefix, suffix, infix or URL rule matches a run of ASCII letters (each
-            # needs a digit or a symbol); only a special case ("cannot") splits one.
-            return self.specials.get(chunk, (chunk,))
+        # Short paths for the commonest chunks, each giving what the rules give (tested against
+        # ``affix_tokens``): no English prefix, suffix, infix or URL rule matches a run of ASCII
+        # letters or of digits (each needs a symbol, or letters after digits). A word with one
+        # trailing , ; : ! ? loses it as a suffix, and so does a word with a final "." after a
+        # lower-case letter. Special cases ("cannot", "Dr.", and "id" in "id.", which spaCy's
+        # special matcher turns into "i", "d.") take the full path.
+        if chunk.isascii() and chunk not in self.specials:
+            if chunk.isalpha() or chunk.isdigit():
+                return (chunk,)
+            word, last = chunk[:-1], chunk[-1]
+            if word.isalpha() and (last in ",;:!?" or (last == "." and word[-1].islower())) \
+                    and word not in self.specials:  # fmt: skip
+                return (word, last)
         toks = self.affix_tokens(chunk)
         if len(toks) > 1:
             toks = self._apply_matcher(toks)
@@ -188,10 +197,10 @@ def _chunks_tokens(chunks: list[str]) -> list[tuple[str, ...]]:
     return got
 
 
-def tokens(text: str) -> list[str]:
+def tokens(text: str) -> tuple[str, ...]:
     """The non-whitespace tokens ``spacy.blank("en")(text)`` gives (datatrove's
     ``split_into_words``)."""
-    return list(chain.from_iterable(_chunks_tokens(text.split())))
+    return tuple(chain.from_iterable(_chunks_tokens(text.split())))
 
 
 class TokenCounts(NamedTuple):
@@ -271,7 +280,8 @@ def count_sentences(line: str) -> int:
     if "." not in line and "!" not in line and "?" not in line and (line.isascii() or not _MARKS.search(line)):
         return 0 if not line or line.isspace() else 1
     chunks = line.split()
-    if " ".join(chunks) == line:  # single spaces only: no whitespace token
+    if line.count(" ") == len(chunks) - 1 == len(line) - sum(map(len, chunks)):
+        # every whitespace character is a single space between two chunks: no whitespace token
         classes = "".join(_classes(chunks))
     else:  # NBSP, tabs, double spaces: whitespace tokens between some chunks
         parts = _SPACE_RUNS.split(line.strip())
