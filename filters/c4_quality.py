@@ -23,9 +23,10 @@ defaults to 5 and 3, swapped; FineWeb's configuration turns the terminal-punctua
 rule off (it removed ~30% of tokens), which ``filter_no_terminal_punct=False`` does here.
 Like datatrove's, this stage still removes short lines when that rule is off.
 
-``recount_after_citations: false`` counts a line's words before its citations are deleted and
-keeps the space a deleted citation leaves, as datatrove. ``sentences: spacy_en`` counts sentences as datatrove does (spaCy's sentencizer over spaCy's
-English tokens, ``filters.spacy_en_tokens``), for the ``fineweb`` preset.
+For the ``fineweb`` preset, two parameters give datatrove's reading: ``sentences: spacy_en``
+counts sentences as datatrove does (spaCy's sentencizer over spaCy's English tokens,
+``filters.spacy_en_tokens``), and ``recount_after_citations: false`` counts a line's words
+before its citations are deleted and keeps the space a deleted citation leaves.
 
 Deviations: sentences are counted by a regex (runs of ``. ! ?`` before whitespace or the
 line end, not after a one-letter initial or a common abbreviation; at least one per kept

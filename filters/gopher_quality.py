@@ -99,7 +99,8 @@ class GopherQuality(Filter):
         for key, allowed in (("words", ("whitespace", "spacy_en")), ("stop_word_count", ("occurrences", "distinct")),
                              ("lines", ("non_empty", "all"))):
             if getattr(self, key) not in allowed:
-                raise ValueError(f"gopher_quality.{key} must be one of {', '.join(allowed)}; got {getattr(self, key)!r}")
+                raise ValueError(f"gopher_quality.{key} must be one of {', '.join(allowed)}; "
+                                 f"got {getattr(self, key)!r}")
         if not self.ellipses or any(not e for e in self.ellipses):
             raise ValueError("gopher_quality.ellipses must be non-empty strings")
         if not 0 <= self.min_words <= self.max_words:

@@ -19,6 +19,9 @@ rules and runs (docs/rules.md, Shared text definitions). The RW profile picks:
   uses UAX #29 segmentation (uniseg) and keeps tokens that start with an alphanumeric; ``\\w``
   runs are the other common reading, need no dependency, and match the ``\\w+`` tokens
   of the dedup ground truth. Difference: "don't" is two tokens here, one in UAX #29.
+- ``spacy_words(text)``: the other word definition, only for parameters that reproduce
+  datatrove (the ``fineweb`` preset): spaCy's English tokens, punctuation tokens included
+  (``filters.spacy_en_tokens``).
 
 Speed (all filters together well under 10% of extraction). The filters run back to back on
 the same string, so each view is computed once and shared through small ``lru_cache``s keyed
