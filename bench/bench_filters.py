@@ -8,7 +8,10 @@ time of this process, so other processes on the machine disturb it less), and ti
 trafilatura again on a sample in the same run for the ratio. Then it prints per-stage
 removal rates on those texts: url_filter on every record's URL, then the RefinedWeb and
 FineWeb filter chains on the English texts (fastText, the ``language`` stage) when the
-model is available, else on all texts.
+model is available, else on all texts. The ``fineweb`` preset's four filters are timed as
+``configs/fineweb.yaml`` sets them too (datatrove's readings, spaCy English tokens: budget
+2 ms per document together), with the token cache warm (the medians), from empty, and on texts
+the cache has not seen.
 
     python bench/bench_filters.py                     # the cc-sample WARCs
     python bench/bench_filters.py --passes 9 --trafilatura-sample 256
