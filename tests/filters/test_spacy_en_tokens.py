@@ -91,3 +91,19 @@ def test_short_paths_give_the_rules_tokens():
     # spaCy 3.8's own tokens of "etc. end. id. cannot, Dr. vs." (checked by hand)
     assert list(st.tokens("etc. end. id. cannot, Dr. vs.")) == ["etc", ".", "end", ".", "i", "d.", "can", "not", ",",
                                                           "Dr.", "vs."]
+
+
+def test_full_caches_forget_their_older_half_and_stay_correct(monkeypatch):
+    monkeypatch.setattr(st, "_CACHE_MAX", 100)
+    st.clear_cache()
+    text = " ".join(f"w{i}x," for i in range(1000))  # "w0x," -> w0x ,
+    for _ in range(2):
+        toks = st.tokens(text)
+        assert len(toks) == 2000 and toks[:2] == ("w0x", ",")
+    cache = st._rules().cache
+    assert len(cache) == 1000  # one page's chunks all go in; room is made before a page's misses
+    st.tokens("fresh(chunk)")
+    assert len(cache) == 1000 - 50 + 1  # the oldest 50 (half of the limit) went, the new one came
+    assert "w0x," not in cache and "w50x," in cache and "fresh(chunk)" in cache
+    assert st.tokens(text)[:2] == ("w0x", ",")  # forgotten chunks come back the same
+    st.clear_cache()
