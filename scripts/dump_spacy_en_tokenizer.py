@@ -7,7 +7,7 @@ them) and the special cases (tokenizer exceptions: "don't" -> "do", "n't"). This
 them out of an installed spaCy (MIT licence; spaCy is not a dependency of webrefine). Run it
 where spaCy is installed (the environment of ``scripts/record_fineweb_reference.py``):
 
-    /work/venv-datatrove/bin/python scripts/dump_spacy_en_tokenizer.py
+    DT_VENV/bin/python scripts/dump_spacy_en_tokenizer.py
 """
 from __future__ import annotations
 

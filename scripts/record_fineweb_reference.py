@@ -2,7 +2,7 @@
 
 The differential test (tests/filters/test_fineweb_reference.py) compares the ``fineweb``
 preset's four text filters with these recorded decisions; datatrove is not a dependency of
-webrefine, so the decisions are recorded once, with this script, in two steps:
+webrefine, so the decisions are recorded once, with this script, in two steps (a third compares):
 
 1. ``texts``, in webrefine's environment: read WARC files with webrefine's own reader
    (charset decoding included), then url_filter, extract and language exactly as the
@@ -25,7 +25,7 @@ webrefine, so the decisions are recorded once, with this script, in two steps:
    of the text (count and SHA-1 of the list) and each line's sentence count, for the test of
    ``filters/spacy_en_tokens.py``.
 
-       /work/venv-datatrove/bin/python scripts/record_fineweb_reference.py decisions
+       DT_VENV/bin/python scripts/record_fineweb_reference.py decisions   # DT_VENV: that environment
 
 3. ``compare``, in webrefine's environment: per-filter agreement of the ``fineweb`` preset with
    the recorded decisions, then with each of its datatrove readings reverted to webrefine's
@@ -108,13 +108,11 @@ def english_texts(warcs: list[str], parquets: list[str]) -> list[dict]:
 
 def datatrove_decisions(rows: list[dict]) -> None:
     """Adds datatrove's per-filter decisions to each row (in place)."""
-    import datatrove
     from datatrove.data import Document
     from datatrove.pipeline.filters import (
         C4QualityFilter, FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter,
     )
 
-    assert datatrove.__version__ if hasattr(datatrove, "__version__") else True
     filters = {
         "gopher_repetition": GopherRepetitionFilter(),
         "gopher_quality": GopherQualityFilter(),
