@@ -42,6 +42,7 @@ signal is computed for every document.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar
@@ -123,7 +124,8 @@ class GopherQuality(Filter):
     def signals(self, text: str) -> dict[str, float]:
         if self.words == "spacy_en":
             toks = text_units.spacy_words(text)
-            counts = spacy_en_tokens.word_counts(toks)
+            counter = Counter(toks)  # shared by the counts and the distinct stop words
+            counts = spacy_en_tokens.word_counts(toks, counter)
         else:
             toks = None
             counts = text_units.word_counts(text)
@@ -143,8 +145,8 @@ class GopherQuality(Filter):
             bullet_lines = sum(1 for ln in lines if ln.startswith(bullets))
             ellipsis_lines = sum(1 for ln in lines if ln.endswith(ell))
         if self.stop_word_count == "distinct":
-            words = set(toks) if toks is not None else set(text_units.words(text))
-            stop = len(words.intersection(self.stop_words))
+            words = counter.keys() if toks is not None else set(text_units.words(text))
+            stop = sum(1 for w in set(self.stop_words) if w in words)
         elif toks is not None:
             stop = sum(1 for t in toks if t.lower() in self.stop_words)
         else:

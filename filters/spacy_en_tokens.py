@@ -212,6 +212,11 @@ def tokens(text: str) -> tuple[str, ...]:
     return tuple(chain.from_iterable(_chunks_tokens(text.split())))
 
 
+def count_tokens(text: str) -> int:
+    """``len(tokens(text))`` without building the token list."""
+    return sum(map(len, _chunks_tokens(text.split())))
+
+
 class TokenCounts(NamedTuple):
     words: int  # every token
     alnum: int  # tokens with a character outside PUNCTUATION: datatrove's word count
@@ -222,13 +227,14 @@ class TokenCounts(NamedTuple):
 _CLASSES: dict[str, tuple[int, int]] = {}
 
 
-def word_counts(toks: Sequence[str]) -> TokenCounts:
+def word_counts(toks: Sequence[str], counter: Counter | None = None) -> TokenCounts:
     """datatrove's counts over the tokens (GopherQualityFilter): each distinct token is
-    classified once (and remembered), so a page costs one Counter over its tokens."""
+    classified once (and remembered), so a page costs one Counter over its tokens (or none,
+    given ``counter``, the tokens counted)."""
     classes = _CLASSES
     _make_room(classes)
     alnum = alpha = chars = 0
-    for tok, c in Counter(toks).items():
+    for tok, c in (counter if counter is not None else Counter(toks)).items():
         cls = classes.get(tok)
         if cls is None:
             is_word = any(ch not in PUNCTUATION for ch in tok)
