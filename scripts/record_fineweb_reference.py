@@ -54,8 +54,8 @@ def read_fixture(path: str) -> list[dict]:
 
 
 def write_fixture(path: str, rows: list[dict]) -> None:
-    # mtime=0: the same rows give the same bytes (a re-run shows no diff)
-    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+    # no name, mtime=0: the same rows give the same bytes wherever written (a re-run shows no diff)
+    with open(path, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz:
         for row in rows:
             gz.write((json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
 
