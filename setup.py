@@ -27,7 +27,7 @@ setup(
     package_data={
         "webrefine.pipeline": ["data/*.warc.gz"],
         "webrefine.pipeline.report": ["templates/*.css", "templates/*.js"],
-        "webrefine.filters": ["data/*.txt"],
+        "webrefine.filters": ["data/*.txt", "data/*.json"],
         "webrefine.configs": ["*.yaml"],
     },
     include_package_data=True,

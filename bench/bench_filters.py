@@ -8,7 +8,10 @@ time of this process, so other processes on the machine disturb it less), and ti
 trafilatura again on a sample in the same run for the ratio. Then it prints per-stage
 removal rates on those texts: url_filter on every record's URL, then the RefinedWeb and
 FineWeb filter chains on the English texts (fastText, the ``language`` stage) when the
-model is available, else on all texts.
+model is available, else on all texts. The ``fineweb`` preset's four filters are timed as
+``configs/fineweb.yaml`` sets them too (datatrove's readings, spaCy English tokens: budget
+2 ms per document together), with the token cache warm (the medians), from empty, and on texts
+the cache has not seen.
 
     python bench/bench_filters.py                     # the cc-sample WARCs
     python bench/bench_filters.py --passes 9 --trafilatura-sample 256
@@ -36,6 +39,7 @@ from webrefine.filters.line_corrections import LineCorrections
 from webrefine.filters.gopher_quality import GopherQuality
 from webrefine.filters.gopher_repetition import GopherRepetition
 from webrefine.filters.url_filter import UrlFilter
+from webrefine.pipeline.config import load_config
 
 DEFAULT_WARCS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "cc-sample", "*.warc.gz")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -179,6 +183,9 @@ def main(argv=None):
     url.setup()
     rw = [GopherRepetition(), GopherQuality(), LineCorrections()]
     fw = [GopherRepetition(), GopherQuality(), C4Quality(filter_no_terminal_punct=False), FineWebQuality()]
+    # The fineweb preset's four text filters as configs/fineweb.yaml sets them (datatrove's
+    # readings: spaCy English tokens, ...): the cost of reproducing FineWeb's decisions.
+    fw_preset = [s for s in load_config("fineweb").stages if s.name in [f.name for f in fw]]
     text_filters = rw + [C4Quality(), FineWebQuality()]
     url_docs = [Document(id=str(i), url=u) for i, (u, _) in enumerate(records)]
 
@@ -195,9 +202,32 @@ def main(argv=None):
     rows = [("url_filter (on URLs)", per_doc_us(url, url_docs, args.passes), None, None)]
     for f in text_filters:
         rows.append((f.name, *cost(f)))
+    for f in fw_preset:
+        rows.append((f"{f.name} (fineweb preset)", *cost(f)))
     for name, stages in (("RW chain: rep+quality+lines", rw), ("FineWeb chain: rep+quality+c4+fw", fw),
+                         ("fineweb preset: the 4 as configured", fw_preset),
                          ("all five text filters", text_filters)):  # fmt: skip
         rows.append((name, *cost(chain(stages))))
+    # The spaCy-token emulation caches each distinct chunk (as spaCy does): the medians above
+    # are with a warm cache. Below: English texts the cache has not seen (warmed on the other
+    # half of them), and every text from an empty cache.
+    from webrefine.filters import spacy_en_tokens
+
+    def unseen_us(texts):
+        times = []
+        for k in range(args.passes):
+            spacy_en_tokens.clear_cache()
+            text_units.clear_caches()
+            for d in texts[k % 2::2]:
+                chain(fw_preset)(d)
+            times.append(per_doc_us(chain(fw_preset), texts[1 - k % 2::2], 1))
+        return statistics.median(times)
+
+    spacy_en_tokens.clear_cache()
+    cold = per_doc_us(chain(fw_preset), docs, 1)
+    unseen = unseen_us(subset)
+    print(f"fineweb preset chain: {unseen:.0f} µs/doc on {label} the token cache has not seen (warmed on the "
+          f"other half; median of {args.passes}); {cold:.0f} µs/doc over all {len(docs)} texts from an empty cache")
     print(f"\n  {'filter':34s} {'µs/doc':>7s} {'% traf':>7s} {'µs EN':>7s} {'% traf':>7s} {'µs 4-6KB':>9s}")
     for name, us, us_en, us_typ in rows:
         en = f"{us_en:7.0f} {100 * us_en / (traf * 1e6):6.2f}%" if us_en is not None else f"{'':>15s}"
@@ -213,6 +243,7 @@ def main(argv=None):
     print_cascade(f"RefinedWeb chain on {len(subset)} {label}", cascade(rw, subset))
     print_cascade(f"FineWeb chain on {len(subset)} {label} (c4 without the terminal-punctuation rule, as FineWeb)",
                   cascade(fw, subset))  # fmt: skip
+    print_cascade(f"fineweb preset (datatrove 0.10.1's readings) on {len(subset)} {label}", cascade(fw_preset, subset))
     print(f"\nEach filter alone on the same {len(subset)} texts")
     for f in text_filters:
         dropped = Counter(v.reason for v in map(f, subset) if not v.keep)

@@ -23,6 +23,11 @@ defaults to 5 and 3, swapped; FineWeb's configuration turns the terminal-punctua
 rule off (it removed ~30% of tokens), which ``filter_no_terminal_punct=False`` does here.
 Like datatrove's, this stage still removes short lines when that rule is off.
 
+For the ``fineweb`` preset, two parameters give datatrove's reading: ``sentences: spacy_en``
+counts sentences as datatrove does (spaCy's sentencizer over spaCy's English tokens,
+``filters.spacy_en_tokens``), and ``recount_after_citations: false`` counts a line's words
+before its citations are deleted and keeps the space a deleted citation leaves.
+
 Deviations: sentences are counted by a regex (runs of ``. ! ?`` before whitespace or the
 line end, not after a one-letter initial or a common abbreviation; at least one per kept
 line) instead of NLTK's punkt, which is not available offline and costs far more; counts
@@ -38,7 +43,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar
 
-from webrefine.filters import text_units
+from webrefine.filters import spacy_en_tokens, text_units
 from webrefine.filters.stage import Rewriter, Rule
 
 _CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]")
@@ -107,8 +112,14 @@ class C4Quality(Rewriter):
     filter_curly_bracket: bool = True
     filter_policy: bool = True
     policy_substrings: tuple[str, ...] = POLICY_SUBSTRINGS
+    sentences: str = "regex"  # or "spacy_en": datatrove's count (spaCy's sentencizer)
+    # False (datatrove): a line's words are counted before its citations are deleted, and the
+    # line keeps the space a deleted citation leaves ("x = [] " stays "x = ")
+    recount_after_citations: bool = True
 
     def __post_init__(self) -> None:
+        if self.sentences not in ("regex", "spacy_en"):
+            raise ValueError(f"c4_quality.sentences must be regex or spacy_en; got {self.sentences!r}")
         for key in ("min_num_sentences", "min_words_per_line", "max_word_length"):
             if getattr(self, key) < 0:
                 raise ValueError(f"c4_quality.{key} must be >= 0 (0 disables), got {getattr(self, key)!r}")
@@ -137,20 +148,27 @@ class C4Quality(Rewriter):
             policy = None
         per_line = lorem or javascript or policy is not None
         max_word, min_words = self.max_word_length, self.min_words_per_line
+        sentences = spacy_en_tokens.count_sentences if self.sentences == "spacy_en" else count_sentences
         end_marks = self.end_marks if self.filter_no_terminal_punct else None
         for line in lines:
             if max_word and len(line) > max_word and max(map(len, line.split())) > max_word:
                 counts["too_long_word_lines"] += 1
                 continue
+            n_words_before = None
             if remove_citations and "[" in line:
-                line = _CITATION.sub("", line).strip()
-                if not line:
-                    counts["too_few_words_lines"] += 1
-                    continue
+                if self.recount_after_citations:
+                    line = _CITATION.sub("", line).strip()
+                    if not line:
+                        counts["too_few_words_lines"] += 1
+                        continue
+                else:  # datatrove: words counted before, the space a citation leaves kept
+                    n_words_before = len(line.split(None, min_words)) if min_words else 0
+                    line = _CITATION.sub("", line)
             if end_marks is not None and (not line.endswith(end_marks) or line.endswith("...")):
                 counts["no_terminal_punct_lines"] += 1
                 continue
-            if min_words and len(line.split(None, min_words - 1)) < min_words:
+            if min_words and (len(line.split(None, min_words - 1)) if n_words_before is None
+                              else n_words_before) < min_words:
                 counts["too_few_words_lines"] += 1
                 continue
             if per_line:
@@ -165,7 +183,7 @@ class C4Quality(Rewriter):
             if per_line and policy is not None and policy.search(lower):
                 counts["policy_lines"] += 1
                 continue
-            counts["sentences"] += count_sentences(line)
+            counts["sentences"] += sentences(line)
             kept.append(line)
         signals = {k: float(v) for k, v in counts.items()}
         signals["lines"] = float(len(lines))

@@ -24,17 +24,30 @@ Definitions (RW profile = DCLM; the shared helpers are in ``filters.text_units``
 - stop words are counted as occurrences of lowercased whitespace words (DCLM; datatrove now
   counts distinct, case-sensitive words).
 
+Parameters give datatrove's reading instead (the ``fineweb`` preset sets them, to make FineWeb's
+decisions; docs/rules.md, Gopher quality):
+
+- ``words: spacy_en``: words are spaCy's English tokens (``filters.spacy_en_tokens``); the
+  word count and mean length are over the tokens holding a character outside datatrove's
+  punctuation set, the "#" and ellipsis ratios and the alphabetic share over all tokens,
+  punctuation tokens included (a letter is ``str.isalpha``);
+- ``stop_word_count: distinct``: the number of distinct stop words among the words, case kept
+  (datatrove since v0.5: "The" is not "the");
+- ``lines: all``: bullet and ellipsis shares over ``text.splitlines()``, blank lines included;
+- ``ellipses``: what counts as an ellipsis (datatrove: "..." and "…").
+
 Rules are checked in datatrove's (Gopher's) order, first failure is the reason; every
 signal is computed for every document.
 """
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar
 
-from webrefine.filters import text_units
+from webrefine.filters import spacy_en_tokens, text_units
 from webrefine.filters.stage import Filter, Rule
 
 _ELLIPSES = ("...", ". . .", "\u2026")
@@ -77,8 +90,20 @@ class GopherQuality(Filter):
     min_stop_words: int = 2
     stop_words: tuple[str, ...] = ("the", "be", "to", "of", "and", "that", "have", "with")
     bullets: tuple[str, ...] = ("\u25cf", "\u2022", "*", "-")
+    ellipses: tuple[str, ...] = _ELLIPSES
+    # datatrove's reading (module doc); the defaults are DCLM's
+    words: str = "whitespace"  # or "spacy_en"
+    stop_word_count: str = "occurrences"  # or "distinct" (case kept)
+    lines: str = "non_empty"  # or "all" (splitlines, blank lines included)
 
     def __post_init__(self) -> None:
+        for key, allowed in (("words", ("whitespace", "spacy_en")), ("stop_word_count", ("occurrences", "distinct")),
+                             ("lines", ("non_empty", "all"))):
+            if getattr(self, key) not in allowed:
+                raise ValueError(f"gopher_quality.{key} must be one of {', '.join(allowed)}; "
+                                 f"got {getattr(self, key)!r}")
+        if not self.ellipses or any(not e for e in self.ellipses):
+            raise ValueError("gopher_quality.ellipses must be non-empty strings")
         if not 0 <= self.min_words <= self.max_words:
             raise ValueError(f"gopher_quality: need 0 <= min_words <= max_words, got {self.min_words}, {self.max_words}")
         if not 0 <= self.min_mean_word_len <= self.max_mean_word_len:
@@ -97,22 +122,45 @@ class GopherQuality(Filter):
             raise ValueError("gopher_quality.bullets must be non-empty strings")
 
     def signals(self, text: str) -> dict[str, float]:
-        counts = text_units.word_counts(text)
+        if self.words == "spacy_en":
+            toks = text_units.spacy_words(text)
+            counter = Counter(toks)  # shared by the counts and the distinct stop words
+            counts = spacy_en_tokens.word_counts(toks, counter)
+        else:
+            toks = None
+            counts = text_units.word_counts(text)
         n = counts.words
         hashes = text.count("#")
-        ellipses = sum(text.count(e) for e in _ELLIPSES)
-        lines = text_units.lines(text)
+        ell = self.ellipses
+        ellipses = sum(text.count(e) for e in ell)
         bullets = self.bullets
+        if self.lines == "all":
+            raw = text.splitlines()
+            n_lines = len(raw)
+            bullet_lines = sum(1 for ln in raw if ln.lstrip().startswith(bullets))
+            ellipsis_lines = sum(1 for ln in raw if ln.rstrip().endswith(ell))
+        else:
+            lines = text_units.lines(text)
+            n_lines = len(lines)
+            bullet_lines = sum(1 for ln in lines if ln.startswith(bullets))
+            ellipsis_lines = sum(1 for ln in lines if ln.endswith(ell))
+        if self.stop_word_count == "distinct":
+            words = counter.keys() if toks is not None else set(text_units.words(text))
+            stop = sum(1 for w in set(self.stop_words) if w in words)
+        elif toks is not None:
+            stop = sum(1 for t in toks if t.lower() in self.stop_words)
+        else:
+            stop = _count_words(text, self.stop_words)
         return {
             "word_count": float(counts.alnum),
-            "mean_word_len": text_units.ratio(counts.chars, n),
+            "mean_word_len": text_units.ratio(counts.chars, counts.alnum if toks is not None else n),
             "hash_ratio": text_units.ratio(hashes, n),
             "ellipsis_ratio": text_units.ratio(ellipses, n),
             "symbol_ratio": text_units.ratio(hashes + ellipses, n),
-            "bullet_lines_ratio": text_units.ratio(sum(1 for ln in lines if ln.startswith(bullets)), len(lines)),
-            "ellipsis_lines_ratio": text_units.ratio(sum(1 for ln in lines if ln.endswith(_ELLIPSES)), len(lines)),
+            "bullet_lines_ratio": text_units.ratio(bullet_lines, n_lines),
+            "ellipsis_lines_ratio": text_units.ratio(ellipsis_lines, n_lines),
             "alpha_words_ratio": text_units.ratio(counts.alpha, n),
-            "stop_words": float(_count_words(text, self.stop_words)),
+            "stop_words": float(stop),
         }
 
 

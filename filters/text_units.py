@@ -19,6 +19,9 @@ rules and runs (docs/rules.md, Shared text definitions). The RW profile picks:
   uses UAX #29 segmentation (uniseg) and keeps tokens that start with an alphanumeric; ``\\w``
   runs are the other common reading, need no dependency, and match the ``\\w+`` tokens
   of the dedup ground truth. Difference: "don't" is two tokens here, one in UAX #29.
+- ``spacy_words(text)``: the other word definition, only for parameters that reproduce
+  datatrove (the ``fineweb`` preset): spaCy's English tokens, punctuation tokens included
+  (``filters.spacy_en_tokens``).
 
 Speed (all filters together well under 10% of extraction). The filters run back to back on
 the same string, so each view is computed once and shared through small ``lru_cache``s keyed
@@ -33,6 +36,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from typing import NamedTuple
+
+from webrefine.filters import spacy_en_tokens
 
 # Eight entries: enough for the few texts alive at once in one worker thread (the input of
 # a stage and the rewrite it produced); Beam runs several threads per process, and a miss
@@ -175,9 +180,17 @@ def tokens(text: str) -> tuple[str, ...]:
     return tuple(spaced.decode("ascii").split())
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
+def spacy_words(text: str) -> tuple[str, ...]:
+    """The other word definition, for presets that reproduce datatrove (FineWeb): the tokens of
+    ``spacy.blank("en")``, punctuation tokens included (``filters.spacy_en_tokens``)."""
+    return spacy_en_tokens.tokens(text)
+
+
 def clear_caches() -> None:
     """Forget every cached view (benchmarks)."""
-    for fn in (words, joined_words, _ascii_words, word_counts, lowered_words, lines, paragraphs, tokens):
+    for fn in (words, joined_words, _ascii_words, word_counts, lowered_words, lines, paragraphs, tokens,
+               spacy_words):
         fn.cache_clear()
 
 

@@ -59,8 +59,34 @@ def _codec(name: str | None) -> str | None:
         return None
 
 
-def decode_html(payload: bytes, http_charset: str | None) -> tuple[str, str]:
-    """Decode a page: HTTP charset, then <meta> charset, then UTF-8, then detection.
+# A page that fails strict decoding under every declared charset and under UTF-8 is still
+# UTF-8 when its invalid bytes are at most this share of its non-ASCII bytes: a stray byte or
+# a character cut at the payload limit must not send the whole page to charset detection,
+# which then reads every UTF-8 character as two or three legacy ones ("größer" -> "grĂ¶Ăźer").
+# A page really in a legacy charset has nearly all of its non-ASCII bytes invalid as UTF-8
+# (valid multi-byte sequences almost never occur by chance in such text) and is detected.
+# Only UTF-8 is repaired this way: it validates itself. Legacy multi-byte charsets do not (a
+# cp1252 page read as GBK or Shift-JIS pairs most accented letters with the next byte into
+# some valid character), so a declared legacy charset that fails still goes to detection.
+UTF8_MAX_INVALID_SHARE = 0.05
+UTF8_REPAIRED = "utf-8-repaired"  # the codec name counted (read.charset.utf-8-repaired)
+_ASCII = bytes(range(128))
+_ESCAPED = re.compile("[\udc80-\udcff]")
+
+
+def _utf8_with_few_errors(payload: bytes) -> tuple[str, int] | None:
+    """(text, invalid bytes replaced) when ``payload`` is UTF-8 apart from a few invalid bytes."""
+    escaped = payload.decode("utf-8", "surrogateescape")
+    invalid = len(_ESCAPED.findall(escaped))
+    non_ascii = len(payload.translate(None, _ASCII))
+    if not invalid or invalid > UTF8_MAX_INVALID_SHARE * non_ascii:
+        return None
+    return payload.decode("utf-8", "replace"), invalid
+
+
+def decode_html(payload: bytes, http_charset: str | None, tally: Tally | None = None) -> tuple[str, str]:
+    """Decode a page: HTTP charset, then <meta> charset, then UTF-8, then UTF-8 with a few
+    invalid bytes replaced (counted in ``tally``: ``read.utf8_invalid_bytes``), then detection.
 
     Never raises: the last resort is UTF-8 with replacement characters. Returns
     (text, the codec used).
@@ -74,8 +100,13 @@ def decode_html(payload: bytes, http_charset: str | None) -> tuple[str, str]:
         tried.add(codec)
         try:
             return payload.decode(codec), codec
-        except (UnicodeDecodeError, LookupError):
+        except (UnicodeError, LookupError):  # "undefined" raises a plain UnicodeError
             continue
+    repaired = _utf8_with_few_errors(payload)
+    if repaired is not None:
+        if tally is not None:
+            tally.count("read.utf8_invalid_bytes", repaired[1])
+        return repaired[0], UTF8_REPAIRED
     try:
         from charset_normalizer import from_bytes
 
@@ -134,7 +165,7 @@ def _page(record, source: str, cfg: ReadConfig, tally: Tally) -> Document | None
     if truncated and not cfg.keep_truncated:
         tally.count("stage.read.dropped." + DROP_TRUNCATED)
         return None
-    html, codec = decode_html(payload, record.http_charset)
+    html, codec = decode_html(payload, record.http_charset, tally)
     tally.count(f"read.charset.{codec}")
     if truncated:
         tally.count("read.truncated_kept")

@@ -145,3 +145,31 @@ def test_does_not_mutate_and_pickles():
     v = F(d)
     assert d.text.endswith("short") and v.doc.text == "\n".join([GOOD] * 3)
     assert pickle.loads(pickle.dumps(F)) == F
+
+
+# --- datatrove's reading (the fineweb preset) --------------------------------------------
+def test_spacy_sentences_count_as_datatrove():
+    # spaCy's sentencizer: "Dr." is one token (no sentence end); "3." before "Then" ends one.
+    line = "Dr. Smith arrived at 3. Then he left early."
+    assert count_sentences(line) == 2
+    f = C4Quality(sentences="spacy_en", min_num_sentences=2)
+    assert check(line, f).signals["sentences"] == 2
+    # punkt-like regex vs sentencizer disagree here: "e.g." is one spaCy token, no sentence end
+    line = "Fruit, e.g. apples and pears, is good. It keeps you well."
+    assert C4Quality(sentences="spacy_en").rewrite(line)[1]["sentences"] == 2
+
+
+def test_words_counted_before_citations_and_their_space_kept():
+    line = "Bar baz [1]"  # 3 words with the citation, 2 without
+    f = C4Quality(filter_no_terminal_punct=False, min_words_per_line=3, min_num_sentences=0)
+    assert check(line, f).reason == "c4_quality.empty"  # the line goes: 2 words < 3
+    dt = C4Quality(filter_no_terminal_punct=False, min_words_per_line=3, min_num_sentences=0,
+                   recount_after_citations=False)
+    text, signals = dt.rewrite(line + "\nAnother line of words here")
+    assert text == "Bar baz \nAnother line of words here"  # datatrove keeps the space
+    assert signals["lines_kept"] == 2
+
+
+def test_reading_parameter_is_validated():
+    with pytest.raises(ValueError, match="sentences"):
+        C4Quality(sentences="punkt")

@@ -127,3 +127,31 @@ def test_very_long_text_completes():
 
 def test_pickles():
     assert pickle.loads(pickle.dumps(F)) == F
+
+
+# --- datatrove 0.10.1's reading (the fineweb preset) -------------------------------------
+def test_strict_thresholds_keep_documents_at_a_threshold():
+    strict = FineWebQuality(strict_thresholds=True)
+    assert check(lines_doc(3, 22)).reason == "fineweb_quality.line_punct_ratio"  # 0.12 <= 0.12
+    assert check(lines_doc(3, 22), strict).keep  # 0.12 is not < 0.12
+    assert check(lines_doc(2, 22), strict).reason == "fineweb_quality.line_punct_ratio"
+    assert check(lines_doc(33, 0, 67), strict).keep  # 0.67 is not > 0.67
+    assert check(lines_doc(32, 0, 68), strict).reason == "fineweb_quality.short_line_ratio"
+
+
+def test_unstripped_lines_keep_indented_copies_apart():
+    code = "\n".join([PUNCT + f" {i}." for i in range(20)] + ["    return x", "        return x"])
+    assert check(code).signals["char_dup_ratio"] > 0  # stripped, the two lines are one line twice
+    assert check(code, FineWebQuality(strip_lines=False)).signals["char_dup_ratio"] == 0.0
+    # a trailing space hides the final punctuation when lines are not stripped
+    text = "\n".join([PUNCT + " "] * 3 + [PLAIN])
+    assert check(text, FineWebQuality(strip_lines=False)).signals["line_punct_ratio"] == 0.0
+    assert check(text).signals["line_punct_ratio"] == 0.75
+
+
+def test_list_ratio_over_spacy_tokens():
+    text = "one, two, three\nfour, five, six"  # 1 newline; 6 whitespace words, 10 spaCy tokens
+    assert check(text).signals["list_ratio"] == pytest.approx(1 / 6)
+    assert check(text, FineWebQuality(words="spacy_en")).signals["list_ratio"] == pytest.approx(1 / 10)
+    with pytest.raises(ValueError, match="words"):
+        FineWebQuality(words="nltk")

@@ -210,3 +210,88 @@ def test_does_not_mutate_and_pickles():
     F(d)
     assert d.signals == {}
     assert pickle.loads(pickle.dumps(F)) == F
+
+
+# --- datatrove's reading (the fineweb preset) --------------------------------------------
+DATATROVE = dict(words="spacy_en", stop_word_count="distinct", lines="all", bullets=("\u2022", "-"),
+                 ellipses=("...", "\u2026"))
+
+
+def ref_datatrove_keep(text, words):
+    """datatrove 0.10.1's GopherQualityFilter.filter, transcribed (keep or not)."""
+    from webrefine.filters.spacy_en_tokens import PUNCTUATION
+
+    n_words = len(words)
+    non_symbol = [w for w in words if any(ch not in PUNCTUATION for ch in w)]
+    if len(non_symbol) < 50 or len(non_symbol) > 100_000:
+        return False
+    avg = sum(map(len, non_symbol)) / len(non_symbol)
+    if avg < 3 or avg > 10:
+        return False
+    if text.count("#") / n_words > 0.1 or (text.count("...") + text.count("…")) / n_words > 0.1:
+        return False
+    lines = text.splitlines()
+    if sum(s.lstrip().startswith("•") or s.lstrip().startswith("-") for s in lines) / len(lines) > 0.9:
+        return False
+    if sum(s.rstrip().endswith("...") or s.rstrip().endswith("…") for s in lines) / len(lines) > 0.3:
+        return False
+    if sum(any(c.isalpha() for c in w) for w in words) / n_words < 0.8:
+        return False
+    return len({"the", "be", "to", "of", "and", "that", "have", "with"} & set(words)) >= 2
+
+
+def test_datatrove_reading_matches_datatroves_code_on_random_texts():
+    import random
+
+    from webrefine.filters import spacy_en_tokens
+
+    f = GopherQuality(**DATATROVE)
+    rnd = random.Random(11)
+    plain = ["the", "The", "and", "of", "with", "house", "garden", "window", "people", "report", "during"]
+    odd = ["a", "12", "3.5", "#tag", "...", "…", "-", "•", "(word)", "don't", "e.g.", "end.", "x,", "!!", "--",
+           "data-set", "verylongwordindeed", "hi"]
+    kept = dropped = 0
+    for k in range(400):
+        odd_share = rnd.choice([0.0, 0.0, 0.02, 0.05, 0.15, 0.4])
+        words, odds = rnd.sample(plain, rnd.randint(2, len(plain))), rnd.sample(odd, rnd.randint(1, len(odd)))
+        parts = []
+        for _ in range(rnd.randint(30, 250)):
+            parts.append(rnd.choice(odds if rnd.random() < odd_share else plain[:2] + words))
+            parts.append(rnd.choice([" "] * 30 + ["\n", "\n\n", "\n- ", "\n• "]))
+        text = "".join(parts).strip()
+        want = ref_datatrove_keep(text, spacy_en_tokens.tokens(text))
+        assert f(doc(text)).keep == want, text
+        kept += want
+        dropped += not want
+    assert kept > 20 and dropped > 20  # both outcomes are exercised
+
+
+def test_spacy_words_count_punctuation_tokens_in_the_alpha_share():
+    # 50 words each followed by a comma: 100 spaCy tokens, 50 of them with a letter (0.5 < 0.8);
+    # as whitespace words every one has a letter
+    text = " ".join(f"{w}," for w in ["the", "and"] + [f"word{chr(97 + i % 26)}" for i in range(48)])
+    assert GopherQuality().signals(text)["alpha_words_ratio"] == 1.0
+    s = GopherQuality(words="spacy_en").signals(text)
+    assert s["alpha_words_ratio"] == pytest.approx(50 / 100)
+    assert s["word_count"] == 50.0  # punctuation-only tokens are not words
+
+
+def test_distinct_stop_words_keep_case():
+    text = "The The The of of " + " ".join(["wordy"] * 60)
+    assert GopherQuality().signals(text)["stop_words"] == 5.0  # occurrences, lowercased
+    assert GopherQuality(stop_word_count="distinct").signals(text)["stop_words"] == 1.0  # "of"; "The" != "the"
+
+
+def test_all_lines_count_blank_lines():
+    text = "- a\n\n- b\n\nc..."
+    assert GopherQuality().signals(text)["bullet_lines_ratio"] == pytest.approx(2 / 3)
+    assert GopherQuality(lines="all").signals(text)["bullet_lines_ratio"] == pytest.approx(2 / 5)
+    assert GopherQuality(lines="all").signals(text)["ellipsis_lines_ratio"] == pytest.approx(1 / 5)
+
+
+def test_reading_parameters_are_validated():
+    for key in ("words", "stop_word_count", "lines"):
+        with pytest.raises(ValueError, match=key):
+            GopherQuality(**{key: "nonsense"})
+    with pytest.raises(ValueError, match="ellipses"):
+        GopherQuality(ellipses=())

@@ -233,3 +233,128 @@ def test_pickles_small_and_does_not_mutate():
     F(d)
     assert d.text == "a b\na b\nc d" and d.signals == {}
     assert pickle.loads(pickle.dumps(F)) == F
+
+
+# --- datatrove's reading (the fineweb preset) --------------------------------------------
+# datatrove 0.10.1's GopherRepetitionFilter, transcribed: the fractions it compares.
+def ref_datatrove(text, words):
+    import re
+
+    out = {}
+    paragraphs = re.split(r"\n{2,}", text.strip())
+    lines = re.split("\n+", text)
+    for key, segs in (("para", paragraphs), ("line", lines)):
+        seen, dup, chars = set(), 0, 0
+        for s in segs:
+            if s in seen:
+                dup += 1
+                chars += len(s)
+            else:
+                seen.add(s)
+        out[f"dup_{key}_frac"] = dup / len(segs)
+        out[f"dup_{key}_char_frac"] = chars / len(text)
+    for n in (2, 3, 4):
+        grams = [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
+        if grams:
+            g, c = Counter(grams).most_common(1)[0]
+            out[f"top_{n}gram"] = len(g) * c / len(text)
+        else:
+            out[f"top_{n}gram"] = 0.0
+    for n in range(5, 11):
+        unique, rep, idx = set(), 0, 0
+        while idx < len(words) - n + 1:
+            g = "".join(words[idx : idx + n])
+            if g in unique:
+                rep += len(g)
+                idx += n
+            else:
+                unique.add(g)
+                idx += 1
+        out[f"dup_{n}gram"] = rep / len(text)
+    return out
+
+
+DATATROVE = dict(duplicates="after_first", segments="raw", char_fractions_of="text", tokens="spacy_en")
+
+
+def test_datatrove_reading_matches_datatroves_code_on_random_texts():
+    from webrefine.filters import spacy_en_tokens
+
+    f = GopherRepetition(**DATATROVE)
+    rnd = random.Random(7)
+    # Their tokens (ab cd ef . ( ) do n't x - y ! , 3.5) form a prefix-free set, so two n-grams
+    # have the same concatenation only when they are the same n-gram: datatrove compares
+    # concatenations, webrefine token sequences (module doc).
+    pieces = ["ab", "cd", "ef.", "(ab)", "don't", "x-y", "!", "ab,", "3.5", "cd"]
+    for k in range(300):
+        vocab = [rnd.choice(pieces) for _ in range(rnd.randint(1, 6 if k % 10 else 40))]
+        parts = []
+        for _ in range(rnd.randint(1, 60 if k % 10 else 500)):
+            parts.append(rnd.choice(vocab))
+            parts.append(rnd.choice([" ", " ", " ", "\n", "\n\n", "  "]))
+        text = "".join(parts).strip() or "a"
+        got = f.signals(text)
+        want = ref_datatrove(text, spacy_en_tokens.tokens(text))
+        for key, value in want.items():
+            assert got[key] == pytest.approx(value, abs=1e-12), (key, text)
+
+
+def test_after_first_counts_only_the_copies():
+    text = "alpha beta gamma\nalpha beta gamma\ndelta epsilon zeta"
+    dclm = GopherRepetition().signals(text)
+    dt = GopherRepetition(duplicates="after_first").signals(text)
+    assert dclm["dup_line_frac"] == pytest.approx(2 / 3)
+    assert dt["dup_line_frac"] == pytest.approx(1 / 3)
+    # characters: one copy of a 16-character line over the 50 characters of the three lines
+    assert dt["dup_line_char_frac"] == pytest.approx(16 / 50)
+    # over len(text) (two newlines more) with char_fractions_of: text
+    assert GopherRepetition(duplicates="after_first", char_fractions_of="text").signals(text)[
+        "dup_line_char_frac"] == pytest.approx(16 / len(text))
+
+
+def test_datatrove_top_ngram_counts_a_unique_first_ngram():
+    # Nothing repeats: DCLM's reading gives 0, datatrove's the first 2-gram ("ab cd", 5 chars) once.
+    text = "ab cd ef gh"
+    assert GopherRepetition().signals(text)["top_2gram"] == 0.0
+    assert GopherRepetition(**DATATROVE).signals(text)["top_2gram"] == pytest.approx(5 / len(text))
+
+
+def test_reading_parameters_are_validated():
+    for key in DATATROVE:
+        with pytest.raises(ValueError, match=key):
+            GopherRepetition(**{key: "nonsense"})
+
+
+def test_datatrove_ngram_paths_agree_with_datatroves_code(monkeypatch):
+    from webrefine.filters import gopher_repetition as gr
+
+    def python_path(toks, text_len):
+        with monkeypatch.context() as m:
+            m.setattr(gr, "NUMPY_MIN_TOKENS", 10**9)
+            return gr.ngram_fracs_datatrove(toks, text_len)
+
+    def numpy_path(toks, text_len):
+        return gr._ngram_fracs_datatrove_numpy(toks, text_len, True)
+
+    rnd = random.Random(5)
+    for k in range(300):
+        # equal-length tokens: concatenations collide only for equal n-grams (as above)
+        vocab = [rnd.choice("abc") * 2 for _ in range(rnd.randint(1, 6 if k % 10 else 40))]
+        toks = tuple(rnd.choice(vocab) for _ in range(rnd.randint(1, 80 if k % 10 else 900)))
+        text = " ".join(toks)
+        want = ref_datatrove(text, list(toks))
+        for impl in (python_path, numpy_path, gr.ngram_fracs_datatrove):
+            got = impl(toks, len(text))
+            for n in range(2, 11):
+                key = f"top_{n}gram" if n <= 4 else f"dup_{n}gram"
+                assert got[n] == pytest.approx(want[key], abs=1e-12), (impl, n, toks)
+
+
+@pytest.mark.parametrize("text", ["", "\n", "a", "\na", "a\n", "a\n\nb\n\n\nc\n", "\n\n a \n\n", "x\ny\n\n"])
+def test_raw_segments_are_datatroves_regex_splits(text):
+    import re
+
+    from webrefine.filters.gopher_repetition import _raw_lines, _raw_paragraphs
+
+    assert _raw_lines(text) == re.split("\n+", text)
+    assert _raw_paragraphs(text) == re.split(r"\n{2,}", text.strip())

@@ -160,3 +160,52 @@ def test_a_header_beyond_the_limit_is_named_and_the_next_records_are_read():
     docs, counts = read(data)
     assert [d.url for d in docs] == ["https://a/1", "https://a/3"]
     assert counts["file_errors.read.header_too_long"] == 1 and "file_errors.read.corrupt_gzip" not in counts
+
+
+GERMAN = "Die Vögel im Ruhrgebiet – größer als je zuvor. " * 20
+
+
+def test_one_invalid_byte_keeps_a_utf8_page_utf8():
+    # the reproducer: one stray cp1252 byte used to send the page to detection (cp1250)
+    payload = ('<meta charset="utf-8"><p>' + GERMAN).encode() + b"\x96"
+    text, codec = decode_html(payload, "utf-8")
+    assert codec == "utf-8-repaired"
+    assert text == '<meta charset="utf-8"><p>' + GERMAN + "\ufffd"
+    # undeclared, and a character cut at the payload limit: the same
+    text, codec = decode_html(("<p>" + GERMAN).encode()[:-1] + "ß".encode()[:1], None)
+    assert codec == "utf-8-repaired" and text.endswith("zuvor.\ufffd") and "größer" in text
+
+
+def test_legacy_pages_mislabelled_or_undeclared_are_still_detected():
+    # A windows-1252 page declared UTF-8: every non-ASCII byte is invalid UTF-8 -> detection.
+    legacy = ("<html><body><p>" + "Café crème, déjà vu – naïve façade; über alles. " * 20 + "</p></body></html>")
+    for charset in ("utf-8", None):
+        text, codec = decode_html(legacy.encode("cp1252"), charset)
+        assert codec != "utf-8-repaired" and "\ufffd" not in text
+        # (which legacy charset detection picks is charset_normalizer's call; its letters decode)
+        assert text.count("Café") == 20 and text.count("über") == 20
+    # A UTF-8 page with many invalid bytes (over 5% of its non-ASCII bytes) is not "repaired".
+    mixed = ("<p>" + GERMAN).encode() + ("Grüße " * 10).encode("cp1252")
+    assert decode_html(mixed, "utf-8")[1] != "utf-8-repaired"
+
+
+def test_utf8_repairs_are_counted_in_stats():
+    bad = warcgen.page(('<html><body><p>' + GERMAN + "</p></body></html>").encode() + b"\x96\x96",
+                       headers={"Content-Type": "text/html; charset=utf-8"}, url="https://a/bad")
+    good = warcgen.page(("<html><body><p>" + GERMAN + "</p></body></html>").encode(), url="https://a/good")
+    legacy = warcgen.page(("<html><body><p>" + "Café crème, déjà vu. " * 20 + "</p></body></html>").encode("cp1252"),
+                          headers={"Content-Type": "text/html; charset=windows-1252"}, url="https://a/legacy")
+    docs, counts = read(warcgen.gz(bad, good, legacy))
+    by_url = {d.url: d.html for d in docs}
+    assert "größer" in by_url["https://a/bad"] and by_url["https://a/bad"].count("\ufffd") == 2
+    assert "Café crème" in by_url["https://a/legacy"]
+    assert counts["read.charset.utf-8-repaired"] == 1
+    assert counts["read.utf8_invalid_bytes"] == 2
+    assert counts["read.charset.utf-8"] == 1 and counts["read.charset.cp1252"] == 1
+
+
+def test_a_charset_named_undefined_falls_back_instead_of_raising():
+    # Python's "undefined" codec raises a plain UnicodeError (not UnicodeDecodeError) for any
+    # input; Hypothesis found a page declaring it (tests/test_properties.py).
+    text, codec = decode_html("<p>Grüße aus Köln</p>".encode(), "UNDEFINED")
+    assert text == "<p>Grüße aus Köln</p>" and codec == "utf-8"

@@ -1,0 +1,306 @@
+"""spaCy's English token boundaries without spaCy: the words datatrove (so FineWeb) counts.
+
+datatrove's Gopher, C4 and FineWeb filters count the tokens of ``spacy.blank("en")``:
+punctuation attached to a word becomes its own token ("end." → "end", "."), contractions
+split ("don't" → "do", "n't"), URLs stay whole, and the empty strings of whitespace are
+dropped. Several of FineWeb's decisions depend on those counts (the alphabetic-word share
+over all tokens, punctuation included, most of all). spaCy costs about 7 ms per page; this
+module gives the same tokens from spaCy's own rules, copied as data into
+``filters/data/spacy_en_tokenizer.json`` by ``scripts/dump_spacy_en_tokenizer.py``
+(spaCy 3.8, MIT licence): prefix, suffix, infix and URL regexes and the special cases.
+
+The algorithm is spaCy's ``Tokenizer`` (``tokenizer.pyx``: ``_split_affixes``,
+``_attach_tokens``, the special-case matcher), applied to each whitespace-separated chunk;
+spaCy splits on the same whitespace as ``str.split`` and its whitespace tokens are what
+datatrove strips away. Like spaCy, it caches each chunk's tokens, so a page of common words
+costs one dict lookup per word; the caches are bounded (cleared when full). The differential test
+(tests/filters/test_spacy_en_tokens.py) checks the tokens against spaCy's on every chunk of
+the fineweb reference texts, where spaCy's tokens were recorded.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import unicodedata
+from collections import Counter
+from functools import lru_cache
+from itertools import chain, islice
+from typing import NamedTuple, Sequence
+
+_DATA = os.path.join(os.path.dirname(__file__), "data", "spacy_en_tokenizer.json")
+# Entries per cache (chunk tokens, token classes, chunk sentence classes): about 150 bytes each,
+# so under 45 MB for the three at most (measured with tracemalloc). A full cache forgets its
+# older half (dicts keep insertion order), so the frequent chunks are back at once; clearing
+# it all made every page after it pay the rules again (2-3 times the per-page cost).
+_CACHE_MAX = 100_000
+
+
+def _make_room(cache: dict) -> None:
+    if len(cache) >= _CACHE_MAX:
+        for key in list(islice(cache, _CACHE_MAX // 2)):
+            del cache[key]
+
+# datatrove's ``PUNCTUATION_SET`` (utils/text.py): a token made only of these characters is
+# not a word for its word count and mean word length.
+PUNCTUATION = frozenset(
+    "!/—”:％１〈&(、━\\【#%「」，】；+^]~“《„';’{|∶´[=-`*．（–？！：$～«〉,><》)?）。…@_.\"}►»"
+    + "".join(chr(x) for a, b in ((0, 9), (11, 13), (13, 32), (127, 160)) for x in range(a, b))
+)
+# spaCy's Sentencizer default punct_chars: a sentence ends after one of these tokens.
+SENTENCE_PUNCT = frozenset(
+    "! . ? ։ ؟ ۔ ܀ ܁ ܂ ߹ । ॥ ၊ ။ ። ፧ ፨ ᙮ ᜵ ᜶ ᠃ ᠉ ᥄ ᥅ ᪨ ᪩ ᪪ ᪫ ᭚ ᭛ ᭞ ᭟ ᰻ ᰼ ᱾ ᱿ ‼ ‽ ⁇ ⁈ ⁉ ⸮ ⸼ ꓿ ꘎ ꘏ ꛳ ꛷ ꡶ ꡷ "
+    "꣎ ꣏ ꤯ ꧈ ꧉ ꩝ ꩞ ꩟ ꫰ ꫱ ꯫ ﹒ ﹖ ﹗ ！ ． ？ 𐩖 𐩗 𑁇 𑁈 𑂾 𑂿 𑃀 𑃁 𑅁 𑅂 𑅃 𑇅 𑇆 𑇍 𑇞 𑇟 𑈸 𑈹 𑈻 𑈼 𑊩 𑑋 𑑌 "
+    "𑗂 𑗃 𑗉 𑗊 𑗋 𑗌 𑗍 𑗎 𑗏 𑗐 𑗑 𑗒 𑗓 𑗔 𑗕 𑗖 𑗗 𑙁 𑙂 𑜼 𑜽 𑜾 𑩂 𑩃 𑪛 𑪜 𑱁 𑱂 𖩮 𖩯 𖫵 𖬷 𖬸 𖭄 𛲟 𝪈 ｡ 。".split()
+)
+
+
+class _Rules:
+    def __init__(self) -> None:
+        with open(_DATA, encoding="utf-8") as fh:
+            data = json.load(fh)
+        self.prefix = re.compile(data["prefix"]).search
+        self.suffix = re.compile(data["suffix"]).search
+        self.infix = re.compile(data["infix"]).finditer
+        self.url = re.compile(data["url"]).match
+        self.specials: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in data["specials"].items()}
+        # The special matcher: each key that holds an affix, as the tokens spaCy's affix rules
+        # give it without special cases; a run of those tokens becomes the special case.
+        self.patterns: dict[tuple[str, ...], str] = {}
+        for key in data["matcher_keys"]:
+            self.patterns.setdefault(self.affix_tokens(key, specials=False), key)
+        self.pattern_lengths = sorted({len(p) for p in self.patterns}, reverse=True)
+        self.cache: dict[str, tuple[str, ...]] = {}
+
+    def affix_tokens(self, chunk: str, specials: bool = True) -> tuple[str, ...]:
+        """spaCy's ``_tokenize`` of one whitespace-free chunk: affixes, specials, URL, infixes."""
+        sp = self.specials if specials else {}
+        if chunk in sp:
+            return sp[chunk]
+        prefixes: list[str] = []
+        suffixes: list[str] = []
+        string = chunk
+        last = -1
+        while string and len(string) != last:  # _split_affixes
+            if string in sp:
+                break
+            last = len(string)
+            m = self.prefix(string)
+            pre_len = m.end() - m.start() if m else 0
+            if pre_len:
+                prefix, minus_pre = string[:pre_len], string[pre_len:]
+                if minus_pre and minus_pre in sp:
+                    string = minus_pre
+                    prefixes.append(prefix)
+                    break
+            m = self.suffix(string[pre_len:])
+            suf_len = m.end() - m.start() if m else 0
+            if suf_len:
+                suffix, minus_suf = string[-suf_len:], string[:-suf_len]
+                if minus_suf and minus_suf in sp:
+                    string = minus_suf
+                    suffixes.append(suffix)
+                    break
+            if pre_len and suf_len and pre_len + suf_len <= len(string):
+                string = string[pre_len:-suf_len]
+                prefixes.append(prefix)
+                suffixes.append(suffix)
+            elif pre_len:
+                string = minus_pre
+                prefixes.append(prefix)
+            elif suf_len:
+                string = minus_suf
+                suffixes.append(suffix)
+        out = prefixes  # _attach_tokens
+        if string:
+            if string in sp:
+                out.extend(sp[string])
+            elif self.url(string):
+                out.append(string)
+            else:
+                start = 0
+                for m in self.infix(string):
+                    s, e = m.start(), m.end()
+                    if s == 0:  # spaCy skips an infix at the very start
+                        continue
+                    if s != start:
+                        out.append(string[start:s])
+                    if s != e:
+                        out.append(string[s:e])
+                    start = e
+                if string[start:]:
+                    out.append(string[start:])
+        out.extend(reversed(suffixes))
+        return tuple(out)
+
+    def chunk_tokens(self, chunk: str) -> tuple[str, ...]:
+        # Short paths for the commonest chunks, each giving what the rules give (tested against
+        # ``affix_tokens``): no English prefix, suffix, infix or URL rule matches a run of ASCII
+        # letters or of digits (each needs a symbol, or letters after digits). A word with one
+        # trailing , ; : ! ? loses it as a suffix, and so does a word with a final "." after a
+        # lower-case letter. Special cases ("cannot", "Dr.", and "id" in "id.", which spaCy's
+        # special matcher turns into "i", "d.") take the full path.
+        if chunk.isascii() and chunk not in self.specials:
+            if chunk.isalpha() or chunk.isdigit():
+                return (chunk,)
+            word, last = chunk[:-1], chunk[-1]
+            if word.isalpha() and (last in ",;:!?" or (last == "." and word[-1].islower())) \
+                    and word not in self.specials:  # fmt: skip
+                return (word, last)
+        toks = self.affix_tokens(chunk)
+        if len(toks) > 1:
+            toks = self._apply_matcher(toks)
+        return toks
+
+    def _apply_matcher(self, toks: tuple[str, ...]) -> tuple[str, ...]:
+        """spaCy's special matcher within one chunk: the longest runs of tokens spelling a
+        special case (the earliest first among equals) become it. A run across whitespace
+        never spells a key (spaCy checks the text), so chunks are independent."""
+        spans = []
+        for length in self.pattern_lengths:
+            if length > len(toks):
+                continue
+            for i in range(len(toks) - length + 1):
+                key = self.patterns.get(toks[i : i + length])
+                if key is not None:
+                    spans.append((i, i + length, key))
+        if not spans:
+            return toks
+        # _filter_special_spans: longest first, then the earliest; no overlap
+        spans.sort(key=lambda s: (-(s[1] - s[0]), s[0]))
+        taken: set[int] = set()
+        chosen = []
+        for s, e, key in spans:
+            if s not in taken and e - 1 not in taken:
+                chosen.append((s, e, key))
+            taken.update(range(s, e))
+        out: list[str] = []
+        i = 0
+        for s, e, key in sorted(chosen):
+            out.extend(toks[i:s])
+            out.extend(self.specials[key])
+            i = e
+        out.extend(toks[i:])
+        return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def _rules() -> _Rules:
+    return _Rules()
+
+
+def _chunks_tokens(chunks: list[str]) -> list[tuple[str, ...]]:
+    """Each chunk's tokens, from the cache (one C-level pass when every chunk is known)."""
+    rules = _rules()
+    cache = rules.cache
+    got = list(map(cache.get, chunks))
+    if None in got:
+        _make_room(cache)
+        for i, toks in enumerate(got):
+            if toks is None:
+                chunk = chunks[i]
+                toks = cache.get(chunk)
+                if toks is None:
+                    toks = cache[chunk] = rules.chunk_tokens(chunk)
+                got[i] = toks
+    return got
+
+
+def tokens(text: str) -> tuple[str, ...]:
+    """The non-whitespace tokens ``spacy.blank("en")(text)`` gives (datatrove's
+    ``split_into_words``)."""
+    return tuple(chain.from_iterable(_chunks_tokens(text.split())))
+
+
+def count_tokens(text: str) -> int:
+    """``len(tokens(text))`` without building the token list."""
+    return sum(map(len, _chunks_tokens(text.split())))
+
+
+class TokenCounts(NamedTuple):
+    words: int  # every token
+    alnum: int  # tokens with a character outside PUNCTUATION: datatrove's word count
+    alpha: int  # tokens with a letter (str.isalpha)
+    chars: int  # characters of the ``alnum`` tokens (datatrove's mean word length)
+
+
+_CLASSES: dict[str, tuple[int, int]] = {}
+
+
+def word_counts(toks: Sequence[str], counter: Counter | None = None) -> TokenCounts:
+    """datatrove's counts over the tokens (GopherQualityFilter): each distinct token is
+    classified once (and remembered), so a page costs one Counter over its tokens (or none,
+    given ``counter``, the tokens counted)."""
+    classes = _CLASSES
+    _make_room(classes)
+    alnum = alpha = chars = 0
+    for tok, c in (counter if counter is not None else Counter(toks)).items():
+        cls = classes.get(tok)
+        if cls is None:
+            is_word = any(ch not in PUNCTUATION for ch in tok)
+            cls = classes[tok] = (len(tok) if is_word else -1, any(ch.isalpha() for ch in tok))
+        if cls[0] >= 0:
+            alnum += c
+            chars += c * cls[0]
+        if cls[1]:
+            alpha += c
+    return TokenCounts(len(toks), alnum, alpha, chars)
+
+
+def clear_cache() -> None:
+    """Forget the cached chunk tokenisations and token classes (benchmarks)."""
+    _rules().cache.clear()
+    _CLASSES.clear()
+    _CHUNK_CLASSES.clear()
+
+
+def is_punct(token: str) -> bool:
+    """spaCy's ``Token.is_punct``: every character in a Unicode punctuation category."""
+    return all(unicodedata.category(c).startswith("P") for c in token)
+
+
+_SPACE_RUNS = re.compile(r"(\s+)")
+_MARKS = re.compile("[" + re.escape("".join(sorted(SENTENCE_PUNCT))) + "]")
+# Token classes for the sentencizer: m = a sentence mark, p = other punctuation, o = anything
+# else (whitespace tokens included). A sentence starts at each "o" after an "m" (punctuation
+# may come between), and the scan resumes after it.
+_SENTENCE_START = re.compile("m[mp]*o")
+_CHUNK_CLASSES: dict[str, str] = {}
+
+
+def _token_class(tok: str) -> str:
+    return "m" if tok in SENTENCE_PUNCT else "p" if is_punct(tok) else "o"
+
+
+def _classes(chunks: list[str]) -> list[str]:
+    """Each chunk's token classes, from the cache."""
+    cache = _CHUNK_CLASSES
+    got = list(map(cache.get, chunks))
+    if None in got:
+        _make_room(cache)
+        for i, toks in enumerate(_chunks_tokens(chunks)):
+            if got[i] is None:
+                got[i] = cache[chunks[i]] = "".join(map(_token_class, toks))
+    return got
+
+
+def count_sentences(line: str) -> int:
+    """Sentences spaCy's Sentencizer finds in the stripped ``line`` (datatrove's C4 sentence
+    count): a new sentence starts at the first token that is neither punctuation nor a
+    sentence mark after a sentence mark (``! . ?`` and their kin); a whitespace token (a run
+    of whitespace less the one plain space spaCy attaches to the token before it) can start
+    one. Token classes are cached per chunk, so a line costs a split and a regex scan."""
+    if "." not in line and "!" not in line and "?" not in line and (line.isascii() or not _MARKS.search(line)):
+        return 0 if not line or line.isspace() else 1
+    chunks = line.split()
+    if line.count(" ") == len(chunks) - 1 == len(line) - sum(map(len, chunks)):
+        # every whitespace character is a single space between two chunks: no whitespace token
+        classes = "".join(_classes(chunks))
+    else:  # NBSP, tabs, double spaces: whitespace tokens between some chunks
+        parts = _SPACE_RUNS.split(line.strip())
+        got = _classes(parts[0::2])
+        for i, sep in enumerate(parts[1::2]):
+            if sep != " ":
+                got[i] += "o"
+        classes = "".join(got)
+    return 1 + len(_SENTENCE_START.findall(classes))
