@@ -211,7 +211,6 @@ def prestart_extraction(cfg, inputs: Sequence[str], beam_args: list[str]) -> Non
 
 def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from webrefine.pipeline.config import ConfigError, load_config
-    from webrefine.pipeline.stats.build import check_invariant
 
     if not args.input:
         print(f"webrefine: no --input given: curating the bundled sample ({SAMPLE})", file=sys.stderr)
@@ -232,9 +231,22 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     print_summary(stats)
     out = args.output.rstrip("/")
     print(f"documents: {out}/documents  stats: {out}/stats.json  report: {out}/report.html")
+    return exit_status(stats)
+
+
+def exit_status(stats: dict[str, Any]) -> int:
+    """The run's exit code from its stats. Every input record must end up kept, dropped with a
+    reason or counted as an error: when they do not add up, records were lost on the way (a
+    runner that drops bundles: see the README's "Deduplication at scale"), the documents are
+    incomplete and the run fails rather than exit 0."""
+    from webrefine.pipeline.stats.build import check_invariant
+
     units, accounted = check_invariant(stats)
     if units != accounted:
-        print(f"webrefine: warning: {units} input records but {accounted} accounted for", file=sys.stderr)
+        print(f"webrefine: error: {units:,} input records but {accounted:,} accounted for (kept, dropped "
+              f"or errors): records were lost during the run and its output is incomplete; run it "
+              f"again, in-process or on another runner", file=sys.stderr)
+        return EXIT_FAILED
     if stats["errors"] or stats["file_errors"]:
         return EXIT_INPUT_ERRORS
     return EXIT_OK

@@ -56,6 +56,18 @@ def test_sample_output_documents(sample_run):
     assert pq.ParquetFile(next((sample_run / "documents").glob("*.parquet"))).metadata.row_group(0).column(0).compression == "ZSTD"
 
 
+def test_a_run_whose_records_do_not_add_up_fails(sample_run, capsys):
+    """A runner that loses bundles must not give exit 0 with incomplete documents."""
+    from webrefine.pipeline.cli import EXIT_FAILED, EXIT_OK, exit_status
+
+    stats = json.loads((sample_run / "stats.json").read_text())
+    assert exit_status(stats) == EXIT_OK
+    stats["output"]["documents"] -= 1  # one kept document lost between the stages and the writer
+    assert exit_status(stats) == EXIT_FAILED
+    err = capsys.readouterr().err
+    assert "60 input records but 59 accounted for" in err and "incomplete" in err
+
+
 def test_stats_account_for_every_response(sample_run):
     stats = json.loads((sample_run / "stats.json").read_text())
     assert stats["input"]["files"] == 1 and stats["input"]["responses"] == 60
