@@ -8,15 +8,15 @@ are pipeline data (one Tally per bundle) and Beam Metrics counters, both exact.
 """
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 
 import apache_beam as beam
+import numpy as np
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 from apache_beam.transforms.window import GlobalWindows
 
-from webrefine.dedup import groups
+from webrefine.dedup import groups, lsh
 from webrefine.dedup.exact import ExactDedup
 from webrefine.dedup.minhash import MinhashDedup
 from webrefine.dedup.select import rank, split_group
@@ -129,20 +129,23 @@ class _KeepBestPerKey(beam.PTransform):
 
 
 # --- minhash_dedup --------------------------------------------------------------------
-
-def node_digest(r: tuple) -> bytes:
-    """12-byte node id used in band buckets (collision odds ~n²/2⁹⁷: none at crawl scale)."""
-    text = f"{r[0]}\x00{r[1]}\x00{r[2]}".encode("utf-8", "surrogatepass")
-    return hashlib.blake2b(text, digest_size=12).digest()
-
+# Only the few documents that share a band bucket with another one are ever shuffled
+# one by one; every other document passes from Sign to Apply with no shuffle at all.
+# Sign packs band entries into batches per band group (dedup/lsh.py); the candidate
+# nodes and the final decisions are compact numpy tables read as side inputs, 8 B and
+# 24 B per document in a cluster.
 
 class _Sign(_Counting):
-    """Document → band entries (key, node), its node header, and (rank, doc) for the join.
+    """Document → packed band batches (band group, bytes), and the document itself on "docs".
     Documents with fewer than ``ngram`` words cannot be signed and pass through (docs/rules.md, Deduplication:
     exact_dedup, which runs first, still removes their copies)."""
 
     def setup(self) -> None:
         self.hasher = self.stage.hasher()
+
+    def start_bundle(self) -> None:
+        super().start_bundle()
+        self.batcher = lsh.BandBatcher(self.stage.band_groups)
 
     def process(self, doc: Document):
         self.flow("in")
@@ -153,17 +156,72 @@ class _Sign(_Counting):
             yield doc
             return
         self.counts["signed"] += 1
-        r = rank(doc, self.stage.survivor)
-        node = node_digest(r)
-        for key in self.hasher.band_keys(self.hasher.signature(hashes)):
-            yield TaggedOutput("bands", (key, node))
-        yield TaggedOutput("nodes", (node, (groups.HEADER, r, hashes.tobytes() if self.stage.verify else None)))
-        yield TaggedOutput("docs", (r, (groups.DOC, doc)))
+        node, _ = lsh.node_id(rank(doc, self.stage.survivor))
+        for batch in self.batcher.add(self.hasher.band_key_array(self.hasher.signature(hashes)), node):
+            yield TaggedOutput("bands", batch)
+        yield TaggedOutput("docs", doc)
+
+    def finish_bundle(self):
+        for batch in self.batcher.flush():
+            yield TaggedOutput("bands", GlobalWindows.windowed_value(batch))
+        yield from super().finish_bundle()
 
 
-class _StarEdges(_Counting):
+class _Buckets(_Counting):
+    """(band group, [packed batches]) → the group's distinct star edges (hub, leaf), packed."""
+
     def process(self, kv):
-        yield from groups.star_edges(kv[1], self.counts)
+        edges = lsh.bucket_edges(lsh.unpack_all(kv[1]), self.counts)
+        if len(edges):
+            yield lsh.pack(edges)
+
+
+class _RowTable(beam.CombineFn):
+    """Rows (int tuples, or packed arrays of rows) → one packed array of distinct rows, sorted."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+
+    def create_accumulator(self):
+        return []
+
+    def add_input(self, acc, row):
+        acc.append(lsh.unpack(row, self.width) if isinstance(row, bytes) else row)
+        return acc
+
+    def merge_accumulators(self, accs):
+        return [lsh.sorted_rows(np.concatenate([self._rows(a) for a in accs]))]
+
+    def extract_output(self, acc):
+        return lsh.pack(lsh.sorted_rows(self._rows(acc)))
+
+    def _rows(self, acc: list) -> np.ndarray:
+        arrays = [x for x in acc if isinstance(x, np.ndarray)]
+        arrays.append(np.asarray([x for x in acc if not isinstance(x, np.ndarray)], dtype=np.int64)
+                      .reshape(-1, self.width))
+        return np.concatenate(arrays)
+
+
+class _NodeRecords(beam.DoFn):
+    """Documents in a candidate edge (few) → their records at their hubs' keys (groups.to_hubs);
+    every other document sends nothing."""
+
+    def __init__(self, stage: MinhashDedup) -> None:
+        self.stage = stage
+
+    def setup(self) -> None:
+        self.hasher = self.stage.hasher()
+        self._edges, self._index = None, None
+
+    def process(self, doc: Document, edges: bytes):
+        if edges is not self._edges:  # the same side input value for the whole bundle
+            self._edges, self._index = edges, lsh.EdgeIndex(lsh.unpack(edges))
+        r = rank(doc, self.stage.survivor)
+        node, _ = lsh.node_id(r)
+        is_hub, hubs = self._index.is_hub(node), self._index.hubs_of(node)
+        if is_hub or hubs:
+            shingles = self.hasher.shingle_hashes(doc.text).tobytes() if self.stage.verify else None
+            yield from groups.to_hubs(node, r, shingles, is_hub, hubs)
 
 
 class _VerifyAtHub(_Counting):
@@ -181,21 +239,30 @@ class _CountUnconverged(_Counting):
 
 
 class _ApplyDecisions(_Counting):
-    def process(self, kv):
+    def start_bundle(self) -> None:
+        super().start_bundle()
+        self._blob, self._table = None, None
+
+    def process(self, doc: Document, table: bytes):
+        if table is not self._blob:
+            self._blob, self._table = table, lsh.unpack(table, 3)
         name, reason = self.stage.name, self.stage.reasons[0]
-        for doc, decision in groups.join_decision(kv[1]):
-            kept, size = (True, 1) if decision is None else decision[:2]
-            if not kept:
-                self.flow(f"dropped.{reason}")
-                yield TaggedOutput(REJECTED, Rejection(name, reason, doc, {"cluster_size": float(size)}))
-                continue
-            self.flow("out")
-            self.tally.observe(f"{name}.cluster_size", size)
-            if size > 1:
-                self.counts["clusters"] += 1
-                self.tally.top(f"{name}.largest_clusters", key=doc.id, score=size,
-                               item={"size": size, "url": doc.url, "id": doc.id})
-            yield doc.replace(signals={**doc.signals, f"{name}.cluster_size": float(size)})
+        found = lsh.lookup(self._table, rank(doc, self.stage.survivor))
+        kept, size = (True, 1) if found is None else found
+        if size == 0:  # a node-id collision: never a drop (dedup/lsh.py)
+            self.counts["node_collisions"] += 1
+            size = 1
+        if not kept:
+            self.flow(f"dropped.{reason}")
+            yield TaggedOutput(REJECTED, Rejection(name, reason, doc, {"cluster_size": float(size)}))
+            return
+        self.flow("out")
+        self.tally.observe(f"{name}.cluster_size", size)
+        if size > 1:
+            self.counts["clusters"] += 1
+            self.tally.top(f"{name}.largest_clusters", key=doc.id, score=size,
+                           item={"size": size, "url": doc.url, "id": doc.id})
+        yield doc.replace(signals={**doc.signals, f"{name}.cluster_size": float(size)})
 
 
 class _MinLabel(beam.CombineFn):
@@ -226,23 +293,18 @@ class _MinhashDedupTransform(beam.PTransform):
 
     def expand(self, docs):
         s = self.stage
-        # Document → bands: (band key, node digest) × b; nodes: (digest, (N, rank, shingles));
-        # docs: (rank, (D, doc)); unsigned: too-short documents, kept as they are.
-        signed = docs | "Sign" >> beam.ParDo(_Sign(s)).with_outputs("bands", "nodes", "docs", TALLY, main="unsigned")
-        # (band key, [digests]) → star edges (hub digest, member digest) per shared bucket
+        # Document → bands: (band group, packed (key, node id) rows) per worker batch;
+        # docs: the signed documents; unsigned: too-short documents, kept as they are.
+        signed = docs | "Sign" >> beam.ParDo(_Sign(s)).with_outputs("bands", "docs", TALLY, main="unsigned")
+        # (band group, [batches]) → star edges per shared bucket → one table of distinct (hub id, leaf id)
         cand = (signed.bands
                 | "GroupBands" >> beam.GroupByKey()
-                | "StarEdges" >> beam.ParDo(_StarEdges(s)).with_outputs(TALLY, main="edges"))
-        edges = cand.edges | "DistinctEdges" >> beam.Distinct()  # a pair shares many bands
-        hubs = (edges | "Hubs" >> beam.Map(lambda e: e[0]) | "DistinctHubs" >> beam.Distinct()
-                | "HubMarks" >> beam.Map(lambda h: (h, (groups.HUB,))))
-        leaves = edges | "Leaves" >> beam.Map(lambda e: (e[1], (groups.LEAF, e[0])))
-        # digest → [header, hub mark, leaf edges] → leaf records (hub, (L, rank, shingles)) and
-        # hub headers; then at each hub: Jaccard(hub, leaf) → verified edges (hub rank, leaf rank)
-        routed = ((signed.nodes, hubs, leaves) | "NodeRecords" >> beam.Flatten()
-                  | "GroupByNode" >> beam.GroupByKey()
-                  | "RouteToHub" >> beam.FlatMap(lambda kv, verify=s.verify: groups.route_to_hub(kv[0], kv[1], verify)))
-        verified = (routed | "GroupByHub" >> beam.GroupByKey()
+                | "Buckets" >> beam.ParDo(_Buckets(s)).with_outputs(TALLY, main="edges"))
+        edges = beam.pvalue.AsSingleton(cand.edges | "EdgeTable" >> beam.CombineGlobally(_RowTable(2)))
+        # documents in an edge → (hub id, header or leaf record) → at each hub: Jaccard(hub, leaf)
+        # → verified edges (hub rank, leaf rank)
+        verified = (signed.docs | "ToHubs" >> beam.ParDo(_NodeRecords(s), edges)
+                    | "GroupByHub" >> beam.GroupByKey()
                     | "VerifyAtHub" >> beam.ParDo(_VerifyAtHub(s)).with_outputs(TALLY, main="edges"))
         # connected components: labels (rank → (min rank heard, changed)), unrolled rounds
         labels = (verified.edges | "Round1" >> beam.FlatMap(groups.first_messages)
@@ -253,15 +315,15 @@ class _MinhashDedupTransform(beam.PTransform):
                       | f"Join{k}" >> beam.Flatten() | f"GroupByNode{k}" >> beam.GroupByKey()
                       | f"Propagate{k}" >> beam.FlatMapTuple(groups.propagate)
                       | f"Min{k}" >> beam.CombinePerKey(_MinLabel()))
-        # (rank, (label, changed in the last round)) → decisions keyed by rank → documents
+        # (rank, (label, changed in the last round)) → decisions → one table, read by every document
         unconverged = labels | "CountUnconverged" >> beam.ParDo(_CountUnconverged(s)).with_outputs(TALLY)
-        decisions = (labels | "ByLabel" >> beam.Map(lambda kv: (kv[1][0], kv[0]))
-                     | "GroupByLabel" >> beam.GroupByKey()
-                     | "Decide" >> beam.FlatMapTuple(groups.cluster_decisions)
-                     | "TagDecision" >> beam.Map(lambda kv: (kv[0], (groups.DECISION, kv[1]))))
-        final = ((signed.docs, decisions) | "DocsAndDecisions" >> beam.Flatten()
-                 | "GroupByRank" >> beam.GroupByKey()
-                 | "Apply" >> beam.ParDo(_ApplyDecisions(s)).with_outputs(REJECTED, TALLY, main="kept"))
+        table = (labels | "ByLabel" >> beam.Map(lambda kv: (kv[1][0], kv[0]))
+                 | "GroupByLabel" >> beam.GroupByKey()
+                 | "Decide" >> beam.FlatMapTuple(groups.cluster_decisions)
+                 | "DecisionRows" >> beam.MapTuple(lsh.decision_row)
+                 | "DecisionTable" >> beam.CombineGlobally(_RowTable(3)))
+        final = signed.docs | "Apply" >> beam.ParDo(_ApplyDecisions(s), beam.pvalue.AsSingleton(table)).with_outputs(
+            REJECTED, TALLY, main="kept")
         return {
             "kept": (signed.unsigned, final.kept) | "Kept" >> beam.Flatten(),
             "rejected": final[REJECTED],

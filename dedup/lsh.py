@@ -1,0 +1,158 @@
+"""LSH buckets in numpy batches, and the compact node ids of minhash_dedup (pure; Beam wiring in
+pipeline/beam/dedup_transforms.py).
+
+Why batches: a signed document has one band key per band (450 with the refinedweb preset).
+Shuffled as one element each, a local runner holds ~150 B of Python objects per entry
+(~70 KB per document). Here a worker packs the (band key, node id) pairs of many documents
+into one int64 array per *band group* (key mod ``groups``), so the shuffle carries a few large
+byte strings (16 B per entry), and a group finds equal keys by sorting, not by one
+GroupByKey value per entry.
+
+Node ids: 63 bits of a 128-bit BLAKE2b of the survivor rank (``node_id``), with the other
+63 bits kept as a ``check``. Only the id travels through the band shuffle; decisions carry
+(id, check), so two documents whose ids collide (odds ~n²/2⁶⁴: ~3e-8 at 1M documents)
+can never share a decision: the one whose check does not match is kept and counted
+(``node_collisions``), and a collision can only keep an extra document, never drop one.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from typing import Iterable, Iterator
+
+import numpy as np
+
+_EMPTY_EDGES = np.zeros((0, 2), dtype=np.int64)
+
+
+def node_id(rank: tuple) -> tuple[int, int]:
+    """(id, check), two non-negative 63-bit ints from the rank (undated?, date, id)."""
+    text = f"{rank[0]}\x00{rank[1]}\x00{rank[2]}".encode("utf-8", "surrogatepass")
+    d = hashlib.blake2b(text, digest_size=16).digest()
+    return int.from_bytes(d[:8], "little") >> 1, int.from_bytes(d[8:], "little") >> 1
+
+
+def pack(rows: np.ndarray) -> bytes:
+    return np.ascontiguousarray(rows, dtype="<i8").tobytes()
+
+
+def unpack(blob: bytes, width: int = 2) -> np.ndarray:
+    return np.frombuffer(blob, dtype="<i8").reshape(-1, width)
+
+
+def unpack_all(blobs: Iterable[bytes], width: int = 2) -> np.ndarray:
+    parts = [unpack(b, width) for b in blobs]
+    return np.concatenate(parts) if parts else np.zeros((0, width), dtype=np.int64)
+
+
+def split_by(rows: np.ndarray, part: np.ndarray) -> Iterator[tuple[int, bytes]]:
+    """(part, packed rows of that part) for every part present."""
+    order = np.argsort(part, kind="stable")
+    rows, part = rows[order], part[order]
+    bounds = np.flatnonzero(part[1:] != part[:-1]) + 1
+    for s, e in zip(np.r_[0, bounds], np.r_[bounds, len(part)]):
+        if e > s:
+            yield int(part[s]), pack(rows[s:e])
+
+
+class BandBatcher:
+    """Collects one worker's (band key, node id) pairs; ``flush`` packs them per band group."""
+
+    def __init__(self, groups: int, max_entries: int = 1 << 20) -> None:
+        self.groups, self.max_entries = groups, max_entries
+        self._keys: list[np.ndarray] = []
+        self._nodes: list[int] = []
+        self._n = 0
+
+    def add(self, keys: np.ndarray, node: int) -> list[tuple[int, bytes]]:
+        """Adds one document's band keys; returns packed batches when the buffer is full."""
+        self._keys.append(keys)
+        self._nodes.append(node)
+        self._n += len(keys)
+        return self.flush() if self._n >= self.max_entries else []
+
+    def flush(self) -> list[tuple[int, bytes]]:
+        if not self._keys:
+            return []
+        keys = np.concatenate(self._keys).astype(np.int64)
+        nodes = np.repeat(np.array(self._nodes, dtype=np.int64), [len(k) for k in self._keys])
+        self._keys, self._nodes, self._n = [], [], 0
+        return list(split_by(np.stack([keys, nodes], axis=1), keys % self.groups))
+
+
+def bucket_edges(pairs: np.ndarray, counts: Counter) -> np.ndarray:
+    """Star edges of every bucket in one band group: (bucket's smallest node, other member).
+
+    ``pairs`` holds (band key, node id) rows in any order; a bucket of m distinct nodes
+    gives m - 1 edges (``candidate_pairs``, datatrove's per-band pair count; ``buckets_shared``
+    counts buckets of two nodes or more). Returns the group's distinct edges, sorted.
+    """
+    if len(pairs) < 2:
+        return _EMPTY_EDGES
+    pairs = pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+    keys, nodes = pairs[:, 0], pairs[:, 1]
+    distinct = np.r_[True, (keys[1:] != keys[:-1]) | (nodes[1:] != nodes[:-1])]
+    keys, nodes = keys[distinct], nodes[distinct]  # a node listed twice in one bucket
+    first = np.r_[True, keys[1:] != keys[:-1]]
+    starts = np.flatnonzero(first)
+    counts["buckets_shared"] += int(np.count_nonzero(np.diff(np.r_[starts, len(keys)]) >= 2))
+    hub = nodes[starts][np.cumsum(first) - 1]
+    edges = np.stack([hub[~first], nodes[~first]], axis=1)
+    counts["candidate_pairs"] += len(edges)
+    return sorted_rows(edges)
+
+
+class EdgeIndex:
+    """The distinct candidate edges (hub, leaf) of the whole run, searchable by node.
+
+    Built from ``edge_table``'s packed rows; a document reads it to know whether it is a
+    hub (it receives its leaves' records) and which hubs it is a leaf of (it sends its
+    record there). A document in no edge (most of them) sends nothing.
+    """
+
+    def __init__(self, edges: np.ndarray) -> None:
+        self.hubs = np.unique(edges[:, 0])
+        by_leaf = edges[np.argsort(edges[:, 1], kind="stable")]
+        self.leaves, self.hub_of_leaf = by_leaf[:, 1].copy(), by_leaf[:, 0].copy()
+
+    def is_hub(self, node: int) -> bool:
+        i = int(np.searchsorted(self.hubs, node))
+        return i < len(self.hubs) and int(self.hubs[i]) == node
+
+    def hubs_of(self, node: int) -> list[int]:
+        lo = int(np.searchsorted(self.leaves, node, side="left"))
+        hi = int(np.searchsorted(self.leaves, node, side="right"))
+        return self.hub_of_leaf[lo:hi].tolist()
+
+
+def decision_row(rank: tuple, decision: tuple) -> tuple[int, int, int]:
+    """(id, check, +size if kept else -size) for the decision table."""
+    kept, size = decision[0], decision[1]
+    nid, check = node_id(rank)
+    return nid, check, size if kept else -size
+
+
+def sorted_rows(rows: np.ndarray) -> np.ndarray:
+    """Distinct rows sorted by their first column, then the next ones (edges, decision rows)."""
+    if len(rows) == 0:
+        return rows
+    rows = rows[np.lexsort(rows.T[::-1])]
+    return rows[np.r_[True, np.any(rows[1:] != rows[:-1], axis=1)]]
+
+
+def lookup(table: np.ndarray, rank: tuple) -> tuple[bool, int] | None:
+    """A document's (kept, cluster size), or None when it is in no cluster.
+
+    An id that matches with another check is a collision (see the module docstring):
+    returns (True, 0) so the caller keeps the document and counts it.
+    """
+    nid, check = node_id(rank)
+    ids = table[:, 0]
+    i = int(np.searchsorted(ids, nid))
+    found = False
+    while i < len(ids) and int(ids[i]) == nid:
+        if int(table[i, 1]) == check:
+            size = int(table[i, 2])
+            return size > 0, abs(size)
+        found, i = True, i + 1
+    return (True, 0) if found else None
