@@ -8,41 +8,21 @@ into one int64 array per *band group* (key mod ``groups``), so the shuffle carri
 byte strings (16 B per entry), and a group finds equal keys by sorting, not by one
 GroupByKey value per entry.
 
-Node ids: 63 bits of a 128-bit BLAKE2b of the survivor rank (``node_id``), with the other
-63 bits kept as a ``check``. Only the id travels through the band shuffle; decisions carry
-(id, check), so two documents whose ids collide (odds ~n²/2⁶⁴: ~3e-8 at 1M documents)
-can never share a decision: the one whose check does not match is kept and counted
-(``node_collisions``), and a collision can only keep an extra document, never drop one.
+Node ids: ``tables.node_id`` of the survivor rank (63-bit id + 63-bit check). Only the id
+travels through the band shuffle; decisions carry (id, check), so two documents whose ids
+collide never share a decision (dedup/tables.py); such a document is kept and counted
+(``node_collisions``).
 """
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
-from typing import Iterable, Iterator
+from typing import Iterator
 
 import numpy as np
 
+from webrefine.dedup.tables import find, node_id, pack, sorted_rows, unpack, unpack_all  # noqa: F401
+
 _EMPTY_EDGES = np.zeros((0, 2), dtype=np.int64)
-
-
-def node_id(rank: tuple) -> tuple[int, int]:
-    """(id, check), two non-negative 63-bit ints from the rank (undated?, date, id)."""
-    text = f"{rank[0]}\x00{rank[1]}\x00{rank[2]}".encode("utf-8", "surrogatepass")
-    d = hashlib.blake2b(text, digest_size=16).digest()
-    return int.from_bytes(d[:8], "little") >> 1, int.from_bytes(d[8:], "little") >> 1
-
-
-def pack(rows: np.ndarray) -> bytes:
-    return np.ascontiguousarray(rows, dtype="<i8").tobytes()
-
-
-def unpack(blob: bytes, width: int = 2) -> np.ndarray:
-    return np.frombuffer(blob, dtype="<i8").reshape(-1, width)
-
-
-def unpack_all(blobs: Iterable[bytes], width: int = 2) -> np.ndarray:
-    parts = [unpack(b, width) for b in blobs]
-    return np.concatenate(parts) if parts else np.zeros((0, width), dtype=np.int64)
 
 
 def split_by(rows: np.ndarray, part: np.ndarray) -> Iterator[tuple[int, bytes]]:
@@ -132,27 +112,8 @@ def decision_row(rank: tuple, decision: tuple) -> tuple[int, int, int]:
     return nid, check, size if kept else -size
 
 
-def sorted_rows(rows: np.ndarray) -> np.ndarray:
-    """Distinct rows sorted by their first column, then the next ones (edges, decision rows)."""
-    if len(rows) == 0:
-        return rows
-    rows = rows[np.lexsort(rows.T[::-1])]
-    return rows[np.r_[True, np.any(rows[1:] != rows[:-1], axis=1)]]
-
-
 def lookup(table: np.ndarray, rank: tuple) -> tuple[bool, int] | None:
-    """A document's (kept, cluster size), or None when it is in no cluster.
-
-    An id that matches with another check is a collision (see the module docstring):
-    returns (True, 0) so the caller keeps the document and counts it.
-    """
-    nid, check = node_id(rank)
-    ids = table[:, 0]
-    i = int(np.searchsorted(ids, nid))
-    found = False
-    while i < len(ids) and int(ids[i]) == nid:
-        if int(table[i, 1]) == check:
-            size = int(table[i, 2])
-            return size > 0, abs(size)
-        found, i = True, i + 1
-    return (True, 0) if found else None
+    """A document's (kept, cluster size), or None when it is in no cluster; (True, 0) for
+    an id collision (dedup/tables.py): the caller keeps the document and counts it."""
+    code = find(table, *node_id(rank))
+    return None if code is None else (code >= 0, abs(code))

@@ -16,10 +16,10 @@ from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 from apache_beam.transforms.window import GlobalWindows
 
-from webrefine.dedup import groups, lsh
+from webrefine.dedup import groups, lsh, tables
 from webrefine.dedup.exact import ExactDedup
 from webrefine.dedup.minhash import MinhashDedup
-from webrefine.dedup.select import rank, split_group
+from webrefine.dedup.select import TWIN, group_rows, member, rank, split_group
 from webrefine.dedup.urls import UrlDedup
 from webrefine.filters.document import Document, Rejection
 from webrefine.filters.stage import GlobalStage
@@ -72,7 +72,8 @@ class _Counting(beam.DoFn):
 
 
 class _RouteByKey(_Counting):
-    """(key, doc) for documents that have a key; the rest pass through untouched."""
+    """(key, member) for documents that have a key (select.member: ~100 B, not the document),
+    and the document itself on "docs"; the rest pass through untouched."""
 
     def __init__(self, stage: GlobalStage, key_fn) -> None:
         super().__init__(stage)
@@ -81,7 +82,8 @@ class _RouteByKey(_Counting):
     def process(self, doc: Document):
         key = self.key_fn(self.stage, doc)
         if key:
-            yield key, doc
+            yield key, member(doc, self.stage.survivor)
+            yield TaggedOutput("docs", doc)
         else:  # only url_dedup has keyless documents (no URL): nothing to compare
             self.flow("in")
             self.flow("out")
@@ -89,27 +91,64 @@ class _RouteByKey(_Counting):
             yield TaggedOutput("keyless", doc)
 
 
-class _KeepBest(_Counting):
-    """One group → its survivor (main output) and a Rejection for every other member."""
+class _DecideGroup(_Counting):
+    """One group of members → its decision rows (none for a group of one); counts the flow."""
 
     def process(self, kv):
-        _, docs = kv
-        stage = self.stage
-        survivor, size, losers = split_group(docs, stage.survivor)
-        reason = stage.reasons[0]
-        for doc in losers:
-            yield TaggedOutput(REJECTED, Rejection(stage.name, reason, doc, {"group_size": float(size)}))
+        size, rows = group_rows(kv[1])
         self.flow("in", size)
         self.flow("out")
         if size > 1:
-            self.flow(f"dropped.{reason}", size - 1)
+            self.flow(f"dropped.{self.stage.reasons[0]}", size - 1)
             self.counts["duplicate_groups"] += 1
         self.counts["unique_keys"] += 1
+        yield from rows
+
+
+class _ApplyGroupDecisions(beam.DoFn):
+    """Each keyed document looks itself up in the decision table: no row → kept (alone in its
+    group); +size → kept; -size → rejected; TWIN → several identical documents hold the
+    survivor's identity: they meet by identity ("twins") to keep one."""
+
+    def __init__(self, stage: GlobalStage) -> None:
+        self.stage = stage
+
+    def start_bundle(self) -> None:
+        self._blob, self._table = None, None
+
+    def process(self, doc: Document, table: bytes):
+        if table is not self._blob:
+            self._blob, self._table = table, tables.unpack(table, 3)
+        _, nid, check = member(doc, self.stage.survivor)
+        code = tables.find(self._table, nid, check)
+        if code is None or (code > 0 and not code & TWIN):
+            yield doc
+        elif code < 0:
+            yield TaggedOutput(REJECTED, Rejection(self.stage.name, self.stage.reasons[0], doc,
+                                                   {"group_size": float(-code)}))
+        else:
+            yield TaggedOutput("twins", ((nid, check), doc))
+
+
+class _KeepOneTwin(beam.DoFn):
+    """Identical documents holding the survivor's identity: keep one, reject the others."""
+
+    def __init__(self, stage: GlobalStage) -> None:
+        self.stage = stage
+
+    def process(self, kv, table: bytes):
+        size = tables.find(tables.unpack(table, 3), *kv[0]) & ~TWIN
+        survivor, _, losers = split_group(kv[1], self.stage.survivor)
+        for doc in losers:
+            yield TaggedOutput(REJECTED, Rejection(self.stage.name, self.stage.reasons[0], doc,
+                                                   {"group_size": float(size)}))
         yield survivor
 
 
 class _KeepBestPerKey(beam.PTransform):
-    """exact_dedup / url_dedup: GroupByKey on the stage's key, keep the best per key."""
+    """exact_dedup / url_dedup: GroupByKey on the stage's key over compact members, one table
+    of decisions (documents in duplicate groups only), and each document looks itself up:
+    documents are never shuffled, except identical copies of a survivor (twins)."""
 
     def __init__(self, stage: GlobalStage, key_fn) -> None:
         super().__init__(label=None)
@@ -117,14 +156,19 @@ class _KeepBestPerKey(beam.PTransform):
 
     def expand(self, docs):
         keyed = docs | "Key" >> beam.ParDo(_RouteByKey(self.stage, self.key_fn)).with_outputs(
-            "keyless", TALLY, main="keyed")
-        best = (keyed.keyed  # (key, Document)
-                | "GroupByKey" >> beam.GroupByKey()
-                | "KeepBest" >> beam.ParDo(_KeepBest(self.stage)).with_outputs(REJECTED, TALLY, main="kept"))
+            "docs", "keyless", TALLY, main="keyed")
+        decided = (keyed.keyed  # (key, member)
+                   | "GroupByKey" >> beam.GroupByKey()
+                   | "Decide" >> beam.ParDo(_DecideGroup(self.stage)).with_outputs(TALLY, main="rows"))
+        table = beam.pvalue.AsSingleton(decided.rows | "DecisionTable" >> beam.CombineGlobally(_RowTable(3)))
+        best = keyed.docs | "KeepBest" >> beam.ParDo(_ApplyGroupDecisions(self.stage), table).with_outputs(
+            REJECTED, "twins", main="kept")
+        twins = (best.twins | "GroupTwins" >> beam.GroupByKey()
+                 | "KeepOneTwin" >> beam.ParDo(_KeepOneTwin(self.stage), table).with_outputs(REJECTED, main="kept"))
         return {
-            "kept": (best.kept, keyed.keyless) | "Kept" >> beam.Flatten(),
-            "rejected": best[REJECTED],
-            "tallies": (keyed[TALLY], best[TALLY]) | "Tallies" >> beam.Flatten(),
+            "kept": (best.kept, twins.kept, keyed.keyless) | "Kept" >> beam.Flatten(),
+            "rejected": (best[REJECTED], twins[REJECTED]) | "Rejected" >> beam.Flatten(),
+            "tallies": (keyed[TALLY], decided[TALLY]) | "Tallies" >> beam.Flatten(),
         }
 
 
@@ -156,7 +200,7 @@ class _Sign(_Counting):
             yield doc
             return
         self.counts["signed"] += 1
-        node, _ = lsh.node_id(rank(doc, self.stage.survivor))
+        node, _ = tables.node_id(rank(doc, self.stage.survivor))
         for batch in self.batcher.add(self.hasher.band_key_array(self.hasher.signature(hashes)), node):
             yield TaggedOutput("bands", batch)
         yield TaggedOutput("docs", doc)
@@ -171,9 +215,9 @@ class _Buckets(_Counting):
     """(band group, [packed batches]) → the group's distinct star edges (hub, leaf), packed."""
 
     def process(self, kv):
-        edges = lsh.bucket_edges(lsh.unpack_all(kv[1]), self.counts)
+        edges = lsh.bucket_edges(tables.unpack_all(kv[1]), self.counts)
         if len(edges):
-            yield lsh.pack(edges)
+            yield tables.pack(edges)
 
 
 class _RowTable(beam.CombineFn):
@@ -186,14 +230,14 @@ class _RowTable(beam.CombineFn):
         return []
 
     def add_input(self, acc, row):
-        acc.append(lsh.unpack(row, self.width) if isinstance(row, bytes) else row)
+        acc.append(tables.unpack(row, self.width) if isinstance(row, bytes) else row)
         return acc
 
     def merge_accumulators(self, accs):
-        return [lsh.sorted_rows(np.concatenate([self._rows(a) for a in accs]))]
+        return [tables.sorted_rows(np.concatenate([self._rows(a) for a in accs]))]
 
     def extract_output(self, acc):
-        return lsh.pack(lsh.sorted_rows(self._rows(acc)))
+        return tables.pack(tables.sorted_rows(self._rows(acc)))
 
     def _rows(self, acc: list) -> np.ndarray:
         arrays = [x for x in acc if isinstance(x, np.ndarray)]
@@ -215,9 +259,9 @@ class _NodeRecords(beam.DoFn):
 
     def process(self, doc: Document, edges: bytes):
         if edges is not self._edges:  # the same side input value for the whole bundle
-            self._edges, self._index = edges, lsh.EdgeIndex(lsh.unpack(edges))
+            self._edges, self._index = edges, lsh.EdgeIndex(tables.unpack(edges))
         r = rank(doc, self.stage.survivor)
-        node, _ = lsh.node_id(r)
+        node, _ = tables.node_id(r)
         is_hub, hubs = self._index.is_hub(node), self._index.hubs_of(node)
         if is_hub or hubs:
             shingles = self.hasher.shingle_hashes(doc.text).tobytes() if self.stage.verify else None
@@ -245,7 +289,7 @@ class _ApplyDecisions(_Counting):
 
     def process(self, doc: Document, table: bytes):
         if table is not self._blob:
-            self._blob, self._table = table, lsh.unpack(table, 3)
+            self._blob, self._table = table, tables.unpack(table, 3)
         name, reason = self.stage.name, self.stage.reasons[0]
         found = lsh.lookup(self._table, rank(doc, self.stage.survivor))
         kept, size = (True, 1) if found is None else found
