@@ -37,7 +37,7 @@ FINEWEB = {"name": "dedup-fineweb", "stages": ["exact_dedup", {"minhash_dedup": 
 def corpus(n: int, folder: str) -> tuple[str, str]:
     path, truth = os.path.join(folder, f"corpus-{n}.parquet"), os.path.join(folder, f"truth-{n}.parquet")
     if not os.path.exists(path):
-        table, t = generate(n)
+        table, t = generate(n, processes=os.cpu_count() or 1)
         pq.write_table(table, path, compression="zstd")
         pq.write_table(t, truth)
     return path, truth
