@@ -11,16 +11,17 @@ Clustering, end to end (pipeline/beam/dedup_transforms.py wires it):
 1. band buckets → star edges from the bucket's smallest node id to each other member
    (dedup/lsh.py ``bucket_edges``, sorted numpy batches); the candidate graph is the
    union over all bands, one small table of distinct edges;
-2. each document in an edge (``to_hubs``) ships its rank (and shingles, to verify) to
-   its hubs' keys → ``verify_at_hub``: exact Jaccard against the hub, edges
+2. marks of the edges meet the documents at their node ids (``node_view``): a document
+   in no edge (most) is unique and leaves; one in an edge (``to_hubs``) ships its rank
+   (and shingles, to verify) to its hubs' keys → ``verify_at_hub``: exact Jaccard against the hub, edges
    re-expressed in rank space (rank = survivor key: earliest date, then id);
 3. connected components by min-label propagation on ranks: round 1 takes the minimum
    over each node's closed neighbourhood; each later round is one GroupByKey joining a
    node's label with its neighbours (``propagate``) + CombinePerKey(min). The fixed
    point labels every node with its component's minimum rank, i.e. its survivor;
 4. ``cluster_decisions`` (keyed by label): the member whose rank is the label is kept
-   with the cluster size; the others are dropped as duplicates of it. The decisions
-   form one table (dedup/lsh.py) that every document looks itself up in.
+   with the cluster size; the others are dropped as duplicates of it; decisions meet
+   the candidate documents at their node ids (``join_decision``).
 """
 from __future__ import annotations
 
@@ -31,7 +32,38 @@ import numpy as np
 
 from webrefine.dedup.shingles import jaccard
 
-HEADER, LEAF, LABEL, NEIGHBOUR = "N", "L", "L", "B"
+HEADER, HUB, LEAF, DOC, DECISION, LABEL, NEIGHBOUR = "N", "H", "L", "D", "C", "L", "B"
+
+
+def node_view(values: Iterable[tuple]) -> tuple[list, bool, list]:
+    """At a node id's key: its document(s) (several only for a shared rank or an id
+    collision), whether it is some edge's hub, and the hubs it is a leaf of (distinct:
+    a pair found in several band groups sends several marks)."""
+    docs, is_hub, hubs = [], False, set()
+    for v in values:
+        if v[0] == DOC:
+            docs.append(v[1])
+        elif v[0] == HUB:
+            is_hub = True
+        elif v[0] == LEAF:
+            hubs.add(v[1])
+    return docs, is_hub, sorted(hubs)
+
+
+def edge_marks(edges: Iterable[tuple[int, int]]) -> Iterator[tuple[int, tuple]]:
+    """(hub, leaf) edges → marks at both ends: the hub learns it is one, the leaf its hub."""
+    for hub, leaf in edges:
+        yield hub, (HUB,)
+        yield leaf, (LEAF, hub)
+
+
+def join_decision(rank_of, docs: Iterable, values: Iterable[tuple]) -> Iterator[tuple[Any, tuple | None]]:
+    """At a node id's key: candidate documents and decisions (DECISION, rank, kept, size)
+    → (doc, (kept, size)) for the decision whose rank is the document's; None when there
+    is none (no verified edge, or another document holding the same node id)."""
+    decisions = {v[1]: v[2:] for v in values if v[0] == DECISION}
+    for doc in docs:
+        yield doc, decisions.get(rank_of(doc))
 
 
 def to_hubs(node: int, rank: tuple, shingles: bytes | None, is_hub: bool,

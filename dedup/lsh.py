@@ -8,10 +8,7 @@ into one int64 array per *band group* (key mod ``groups``), so the shuffle carri
 byte strings (16 B per entry), and a group finds equal keys by sorting, not by one
 GroupByKey value per entry.
 
-Node ids: ``tables.node_id`` of the survivor rank (63-bit id + 63-bit check). Only the id
-travels through the band shuffle; decisions carry (id, check), so two documents whose ids
-collide never share a decision (dedup/tables.py); such a document is kept and counted
-(``node_collisions``).
+Node ids: ``tables.node_id`` of the survivor rank (63 bits), 8 bytes in a band entry.
 """
 from __future__ import annotations
 
@@ -20,7 +17,7 @@ from typing import Iterator
 
 import numpy as np
 
-from webrefine.dedup.tables import find, node_id, pack, sorted_rows, unpack, unpack_all  # noqa: F401
+from webrefine.dedup.tables import pack, sorted_rows
 
 _EMPTY_EDGES = np.zeros((0, 2), dtype=np.int64)
 
@@ -80,40 +77,3 @@ def bucket_edges(pairs: np.ndarray, counts: Counter) -> np.ndarray:
     edges = np.stack([hub[~first], nodes[~first]], axis=1)
     counts["candidate_pairs"] += len(edges)
     return sorted_rows(edges)
-
-
-class EdgeIndex:
-    """The distinct candidate edges (hub, leaf) of the whole run, searchable by node.
-
-    Built from ``edge_table``'s packed rows; a document reads it to know whether it is a
-    hub (it receives its leaves' records) and which hubs it is a leaf of (it sends its
-    record there). A document in no edge (most of them) sends nothing.
-    """
-
-    def __init__(self, edges: np.ndarray) -> None:
-        self.hubs = np.unique(edges[:, 0])
-        by_leaf = edges[np.argsort(edges[:, 1], kind="stable")]
-        self.leaves, self.hub_of_leaf = by_leaf[:, 1].copy(), by_leaf[:, 0].copy()
-
-    def is_hub(self, node: int) -> bool:
-        i = int(np.searchsorted(self.hubs, node))
-        return i < len(self.hubs) and int(self.hubs[i]) == node
-
-    def hubs_of(self, node: int) -> list[int]:
-        lo = int(np.searchsorted(self.leaves, node, side="left"))
-        hi = int(np.searchsorted(self.leaves, node, side="right"))
-        return self.hub_of_leaf[lo:hi].tolist()
-
-
-def decision_row(rank: tuple, decision: tuple) -> tuple[int, int, int]:
-    """(id, check, +size if kept else -size) for the decision table."""
-    kept, size = decision[0], decision[1]
-    nid, check = node_id(rank)
-    return nid, check, size if kept else -size
-
-
-def lookup(table: np.ndarray, rank: tuple) -> tuple[bool, int] | None:
-    """A document's (kept, cluster size), or None when it is in no cluster; (True, 0) for
-    an id collision (dedup/tables.py): the caller keeps the document and counts it."""
-    code = find(table, *node_id(rank))
-    return None if code is None else (code >= 0, abs(code))

@@ -14,10 +14,8 @@ never beats a known one. Dates are compared as ISO 8601 strings (WARC-Date is al
 """
 from __future__ import annotations
 
-import hashlib
 from typing import Iterable, Iterator, TypeVar
 
-from webrefine.dedup import tables
 from webrefine.filters.document import Document
 
 SURVIVOR_RULES = ("earliest", "latest")
@@ -93,45 +91,3 @@ def split_group(docs: Iterable[Document], rule: str = "earliest") -> tuple[Docum
             yield doc
 
     return best_doc, size, losers()
-
-
-# --- compact groups (exact_dedup, url_dedup): decide on small records, not on documents ---
-
-TWIN = 1 << 40  # code flag: the survivor's identity is held by several identical documents
-
-
-def member(doc: Document, rule: str = "earliest") -> tuple[tuple, int, int]:
-    """(order key, identity, check): what a group needs to pick its survivor, ~100 B.
-
-    The order key is ``full_key`` with the text replaced by its 128-bit digest, so ties
-    between documents sharing date and id are broken by url, source, then text digest.
-    """
-    digest = hashlib.blake2b(doc.text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-    key = rank(doc, rule) + (doc.url, doc.source, digest)
-    return (key, *tables.node_id(key))
-
-
-def group_rows(members: Iterable[tuple[tuple, int, int]]) -> tuple[int, list[tuple[int, int, int]]]:
-    """(group size, decision rows) for one group; ``members`` is iterated twice.
-
-    Rows (identity, check, code): the survivor's code is +size (| TWIN when several
-    documents share its identity: keep one of them), every other member's -size. A group
-    of one needs no row: a document without a row is kept.
-    """
-    best, size = None, 0
-    for m in members:
-        size += 1
-        if best is None or m[0] < best[0]:
-            best = m
-    if best is None:
-        raise ValueError("empty group")
-    if size == 1:
-        return 1, []
-    rows, copies = [], 0
-    for key, nid, check in members:
-        if key == best[0]:
-            copies += 1
-        else:
-            rows.append((nid, check, -size))
-    rows.append((best[1], best[2], size | (TWIN if copies > 1 else 0)))
-    return size, rows

@@ -1,14 +1,10 @@
-"""Compact document identities and the packed int64 tables that dedup stages read as side inputs.
+"""Compact node ids and packed int64 arrays for the dedup stages' shuffles.
 
-A dedup stage decides on small records (keys, ranks, identities) and never needs to move a
-document to its decision: the decisions of every document in a duplicate group form one table
-(rows of int64: identity, check, code), sorted, that each worker searches for the documents it
-holds. Unique documents (most of them) have no row at all and pass through untouched.
-
-Identities are 63 bits of a 128-bit BLAKE2b of a tuple; the other 63 bits are a ``check``.
-Rows match only when both agree, so two documents whose 63-bit ids collide (odds ~n²/2⁶⁴:
-~3e-8 at a million documents) never share a decision; callers keep a document whose id matches
-with another check, and count it: a collision can keep an extra document, never drop one.
+A node id is 63 bits of a 128-bit BLAKE2b of a tuple (the survivor rank); the other 63 bits
+are a ``check``. Node ids key the shuffles (9 bytes in Beam's coder instead of a rank of
+~100 bytes); decisions are matched to documents by their full rank, so two documents whose
+ids collide (odds ~n²/2⁶⁴: ~3e-8 at a million documents) never share a decision: such a
+document finds no decision of its own and is kept, never dropped.
 """
 from __future__ import annotations
 
@@ -44,16 +40,3 @@ def sorted_rows(rows: np.ndarray) -> np.ndarray:
         return rows
     rows = rows[np.lexsort(rows.T[::-1])]
     return rows[np.r_[True, np.any(rows[1:] != rows[:-1], axis=1)]]
-
-
-def find(table: np.ndarray, nid: int, check: int) -> int | None:
-    """The code (third column) of row (nid, check); None when absent; 0 for a collision
-    (the id is there with another check only). Codes are never 0 otherwise."""
-    ids = table[:, 0]
-    i = int(np.searchsorted(ids, nid))
-    found = False
-    while i < len(ids) and int(ids[i]) == nid:
-        if int(table[i, 1]) == check:
-            return int(table[i, 2])
-        found, i = True, i + 1
-    return 0 if found else None

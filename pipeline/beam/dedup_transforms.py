@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import Counter
 
 import apache_beam as beam
-import numpy as np
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 from apache_beam.transforms.window import GlobalWindows
@@ -19,7 +18,7 @@ from apache_beam.transforms.window import GlobalWindows
 from webrefine.dedup import groups, lsh, tables
 from webrefine.dedup.exact import ExactDedup
 from webrefine.dedup.minhash import MinhashDedup
-from webrefine.dedup.select import TWIN, group_rows, member, rank, split_group
+from webrefine.dedup.select import rank, split_group
 from webrefine.dedup.urls import UrlDedup
 from webrefine.filters.document import Document, Rejection
 from webrefine.filters.stage import GlobalStage
@@ -72,8 +71,7 @@ class _Counting(beam.DoFn):
 
 
 class _RouteByKey(_Counting):
-    """(key, member) for documents that have a key (select.member: ~100 B, not the document),
-    and the document itself on "docs"; the rest pass through untouched."""
+    """(key, doc) for documents that have a key; the rest pass through untouched."""
 
     def __init__(self, stage: GlobalStage, key_fn) -> None:
         super().__init__(stage)
@@ -82,8 +80,7 @@ class _RouteByKey(_Counting):
     def process(self, doc: Document):
         key = self.key_fn(self.stage, doc)
         if key:
-            yield key, member(doc, self.stage.survivor)
-            yield TaggedOutput("docs", doc)
+            yield key, doc
         else:  # only url_dedup has keyless documents (no URL): nothing to compare
             self.flow("in")
             self.flow("out")
@@ -91,64 +88,27 @@ class _RouteByKey(_Counting):
             yield TaggedOutput("keyless", doc)
 
 
-class _DecideGroup(_Counting):
-    """One group of members → its decision rows (none for a group of one); counts the flow."""
+class _KeepBest(_Counting):
+    """One group → its survivor (main output) and a Rejection for every other member."""
 
     def process(self, kv):
-        size, rows = group_rows(kv[1])
+        _, docs = kv
+        stage = self.stage
+        survivor, size, losers = split_group(docs, stage.survivor)
+        reason = stage.reasons[0]
+        for doc in losers:
+            yield TaggedOutput(REJECTED, Rejection(stage.name, reason, doc, {"group_size": float(size)}))
         self.flow("in", size)
         self.flow("out")
         if size > 1:
-            self.flow(f"dropped.{self.stage.reasons[0]}", size - 1)
+            self.flow(f"dropped.{reason}", size - 1)
             self.counts["duplicate_groups"] += 1
         self.counts["unique_keys"] += 1
-        yield from rows
-
-
-class _ApplyGroupDecisions(beam.DoFn):
-    """Each keyed document looks itself up in the decision table: no row → kept (alone in its
-    group); +size → kept; -size → rejected; TWIN → several identical documents hold the
-    survivor's identity: they meet by identity ("twins") to keep one."""
-
-    def __init__(self, stage: GlobalStage) -> None:
-        self.stage = stage
-
-    def start_bundle(self) -> None:
-        self._blob, self._table = None, None
-
-    def process(self, doc: Document, table: bytes):
-        if table is not self._blob:
-            self._blob, self._table = table, tables.unpack(table, 3)
-        _, nid, check = member(doc, self.stage.survivor)
-        code = tables.find(self._table, nid, check)
-        if code is None or (code > 0 and not code & TWIN):
-            yield doc
-        elif code < 0:
-            yield TaggedOutput(REJECTED, Rejection(self.stage.name, self.stage.reasons[0], doc,
-                                                   {"group_size": float(-code)}))
-        else:
-            yield TaggedOutput("twins", ((nid, check), doc))
-
-
-class _KeepOneTwin(beam.DoFn):
-    """Identical documents holding the survivor's identity: keep one, reject the others."""
-
-    def __init__(self, stage: GlobalStage) -> None:
-        self.stage = stage
-
-    def process(self, kv, table: bytes):
-        size = tables.find(tables.unpack(table, 3), *kv[0]) & ~TWIN
-        survivor, _, losers = split_group(kv[1], self.stage.survivor)
-        for doc in losers:
-            yield TaggedOutput(REJECTED, Rejection(self.stage.name, self.stage.reasons[0], doc,
-                                                   {"group_size": float(size)}))
         yield survivor
 
 
 class _KeepBestPerKey(beam.PTransform):
-    """exact_dedup / url_dedup: GroupByKey on the stage's key over compact members, one table
-    of decisions (documents in duplicate groups only), and each document looks itself up:
-    documents are never shuffled, except identical copies of a survivor (twins)."""
+    """exact_dedup / url_dedup: GroupByKey on the stage's key, keep the best per key."""
 
     def __init__(self, stage: GlobalStage, key_fn) -> None:
         super().__init__(label=None)
@@ -156,31 +116,27 @@ class _KeepBestPerKey(beam.PTransform):
 
     def expand(self, docs):
         keyed = docs | "Key" >> beam.ParDo(_RouteByKey(self.stage, self.key_fn)).with_outputs(
-            "docs", "keyless", TALLY, main="keyed")
-        decided = (keyed.keyed  # (key, member)
-                   | "GroupByKey" >> beam.GroupByKey()
-                   | "Decide" >> beam.ParDo(_DecideGroup(self.stage)).with_outputs(TALLY, main="rows"))
-        table = beam.pvalue.AsSingleton(decided.rows | "DecisionTable" >> beam.CombineGlobally(_RowTable(3)))
-        best = keyed.docs | "KeepBest" >> beam.ParDo(_ApplyGroupDecisions(self.stage), table).with_outputs(
-            REJECTED, "twins", main="kept")
-        twins = (best.twins | "GroupTwins" >> beam.GroupByKey()
-                 | "KeepOneTwin" >> beam.ParDo(_KeepOneTwin(self.stage), table).with_outputs(REJECTED, main="kept"))
+            "keyless", TALLY, main="keyed")
+        best = (keyed.keyed  # (key, Document)
+                | "GroupByKey" >> beam.GroupByKey()
+                | "KeepBest" >> beam.ParDo(_KeepBest(self.stage)).with_outputs(REJECTED, TALLY, main="kept"))
         return {
-            "kept": (best.kept, twins.kept, keyed.keyless) | "Kept" >> beam.Flatten(),
-            "rejected": (best[REJECTED], twins[REJECTED]) | "Rejected" >> beam.Flatten(),
-            "tallies": (keyed[TALLY], decided[TALLY]) | "Tallies" >> beam.Flatten(),
+            "kept": (best.kept, keyed.keyless) | "Kept" >> beam.Flatten(),
+            "rejected": best[REJECTED],
+            "tallies": (keyed[TALLY], best[TALLY]) | "Tallies" >> beam.Flatten(),
         }
 
 
 # --- minhash_dedup --------------------------------------------------------------------
-# Only the few documents that share a band bucket with another one are ever shuffled
-# one by one; every other document passes from Sign to Apply with no shuffle at all.
-# Sign packs band entries into batches per band group (dedup/lsh.py); the candidate
-# nodes and the final decisions are compact numpy tables read as side inputs, 8 B and
-# 24 B per document in a cluster.
+# Band entries travel packed (dedup/lsh.py): a few large byte strings per worker, not one
+# element per band. Each document is shuffled once, by node id, to meet the marks of the
+# candidate edges: a document in no edge (most) leaves there as unique; only documents in
+# an edge ship their shingles to verification and meet their decision in a second join.
+# No side inputs: Beam's local multi-process runner lost bundles of side-input stages
+# at 300k documents (bench/dedup_scale.py; README, Deduplication at scale).
 
 class _Sign(_Counting):
-    """Document → packed band batches (band group, bytes), and the document itself on "docs".
+    """Document → packed band batches (band group, bytes) and (node id, (D, document)).
     Documents with fewer than ``ngram`` words cannot be signed and pass through (docs/rules.md, Deduplication:
     exact_dedup, which runs first, still removes their copies)."""
 
@@ -203,7 +159,7 @@ class _Sign(_Counting):
         node, _ = tables.node_id(rank(doc, self.stage.survivor))
         for batch in self.batcher.add(self.hasher.band_key_array(self.hasher.signature(hashes)), node):
             yield TaggedOutput("bands", batch)
-        yield TaggedOutput("docs", doc)
+        yield TaggedOutput("docs", (node, (groups.DOC, doc)))
 
     def finish_bundle(self):
         for batch in self.batcher.flush():
@@ -212,60 +168,49 @@ class _Sign(_Counting):
 
 
 class _Buckets(_Counting):
-    """(band group, [packed batches]) → the group's distinct star edges (hub, leaf), packed."""
+    """(band group, [packed batches]) → the group's distinct star edges (hub, leaf) as marks."""
 
     def process(self, kv):
         edges = lsh.bucket_edges(tables.unpack_all(kv[1]), self.counts)
-        if len(edges):
-            yield tables.pack(edges)
+        yield from groups.edge_marks(edges.tolist())
 
 
-class _RowTable(beam.CombineFn):
-    """Rows (int tuples, or packed arrays of rows) → one packed array of distinct rows, sorted."""
+class _Keeping(_Counting):
+    """Emits a kept document with its cluster size (signal, histogram, largest clusters)."""
 
-    def __init__(self, width: int) -> None:
-        self.width = width
-
-    def create_accumulator(self):
-        return []
-
-    def add_input(self, acc, row):
-        acc.append(tables.unpack(row, self.width) if isinstance(row, bytes) else row)
-        return acc
-
-    def merge_accumulators(self, accs):
-        return [tables.sorted_rows(np.concatenate([self._rows(a) for a in accs]))]
-
-    def extract_output(self, acc):
-        return tables.pack(tables.sorted_rows(self._rows(acc)))
-
-    def _rows(self, acc: list) -> np.ndarray:
-        arrays = [x for x in acc if isinstance(x, np.ndarray)]
-        arrays.append(np.asarray([x for x in acc if not isinstance(x, np.ndarray)], dtype=np.int64)
-                      .reshape(-1, self.width))
-        return np.concatenate(arrays)
+    def keep(self, doc: Document, size: int) -> Document:
+        name = self.stage.name
+        self.flow("out")
+        self.tally.observe(f"{name}.cluster_size", size)
+        if size > 1:
+            self.counts["clusters"] += 1
+            self.tally.top(f"{name}.largest_clusters", key=doc.id, score=size,
+                           item={"size": size, "url": doc.url, "id": doc.id})
+        return doc.replace(signals={**doc.signals, f"{name}.cluster_size": float(size)})
 
 
-class _NodeRecords(beam.DoFn):
-    """Documents in a candidate edge (few) → their records at their hubs' keys (groups.to_hubs);
-    every other document sends nothing."""
-
-    def __init__(self, stage: MinhashDedup) -> None:
-        self.stage = stage
+class _AtNode(_Keeping):
+    """At a node id: documents in no candidate edge are kept (unique); the others go on to
+    their decision, and ship (rank, shingles) to their hubs for verification."""
 
     def setup(self) -> None:
         self.hasher = self.stage.hasher()
-        self._edges, self._index = None, None
 
-    def process(self, doc: Document, edges: bytes):
-        if edges is not self._edges:  # the same side input value for the whole bundle
-            self._edges, self._index = edges, lsh.EdgeIndex(tables.unpack(edges))
-        r = rank(doc, self.stage.survivor)
-        node, _ = tables.node_id(r)
-        is_hub, hubs = self._index.is_hub(node), self._index.hubs_of(node)
-        if is_hub or hubs:
-            shingles = self.hasher.shingle_hashes(doc.text).tobytes() if self.stage.verify else None
-            yield from groups.to_hubs(node, r, shingles, is_hub, hubs)
+    def process(self, kv):
+        node, values = kv
+        docs, is_hub, hubs = groups.node_view(values)
+        if not docs:
+            return
+        if not is_hub and not hubs:
+            for doc in docs:
+                yield self.keep(doc, 1)
+            return
+        for doc in docs:
+            yield TaggedOutput("candidates", (node, (groups.DOC, doc)))
+        doc = min(docs, key=lambda d: (rank(d, self.stage.survivor), d.text))  # one record per node
+        shingles = self.hasher.shingle_hashes(doc.text).tobytes() if self.stage.verify else None
+        for record in groups.to_hubs(node, rank(doc, self.stage.survivor), shingles, is_hub, hubs):
+            yield TaggedOutput("records", record)
 
 
 class _VerifyAtHub(_Counting):
@@ -282,31 +227,23 @@ class _CountUnconverged(_Counting):
         return ()
 
 
-class _ApplyDecisions(_Counting):
-    def start_bundle(self) -> None:
-        super().start_bundle()
-        self._blob, self._table = None, None
+def _decision_at_node(kv):
+    """(rank, (kept, size, label)) → (node id, (C, rank, kept, size))."""
+    r, (kept, size, _) = kv
+    return tables.node_id(r)[0], (groups.DECISION, r, kept, size)
 
-    def process(self, doc: Document, table: bytes):
-        if table is not self._blob:
-            self._blob, self._table = table, tables.unpack(table, 3)
-        name, reason = self.stage.name, self.stage.reasons[0]
-        found = lsh.lookup(self._table, rank(doc, self.stage.survivor))
-        kept, size = (True, 1) if found is None else found
-        if size == 0:  # a node-id collision: never a drop (dedup/lsh.py)
-            self.counts["node_collisions"] += 1
-            size = 1
-        if not kept:
-            self.flow(f"dropped.{reason}")
-            yield TaggedOutput(REJECTED, Rejection(name, reason, doc, {"cluster_size": float(size)}))
-            return
-        self.flow("out")
-        self.tally.observe(f"{name}.cluster_size", size)
-        if size > 1:
-            self.counts["clusters"] += 1
-            self.tally.top(f"{name}.largest_clusters", key=doc.id, score=size,
-                           item={"size": size, "url": doc.url, "id": doc.id})
-        yield doc.replace(signals={**doc.signals, f"{name}.cluster_size": float(size)})
+
+class _ApplyDecisions(_Keeping):
+    def process(self, kv):
+        name, reason, rule = self.stage.name, self.stage.reasons[0], self.stage.survivor
+        docs = [v[1] for v in kv[1] if v[0] == groups.DOC]
+        for doc, decision in groups.join_decision(lambda d: rank(d, rule), docs, kv[1]):
+            kept, size = (True, 1) if decision is None else decision
+            if not kept:
+                self.flow(f"dropped.{reason}")
+                yield TaggedOutput(REJECTED, Rejection(name, reason, doc, {"cluster_size": float(size)}))
+            else:
+                yield self.keep(doc, size)
 
 
 class _MinLabel(beam.CombineFn):
@@ -338,17 +275,18 @@ class _MinhashDedupTransform(beam.PTransform):
     def expand(self, docs):
         s = self.stage
         # Document → bands: (band group, packed (key, node id) rows) per worker batch;
-        # docs: the signed documents; unsigned: too-short documents, kept as they are.
+        # docs: (node id, (D, document)); unsigned: too-short documents, kept as they are.
         signed = docs | "Sign" >> beam.ParDo(_Sign(s)).with_outputs("bands", "docs", TALLY, main="unsigned")
-        # (band group, [batches]) → star edges per shared bucket → one table of distinct (hub id, leaf id)
+        # (band group, [batches]) → star edges per shared bucket → marks (hub: H; leaf: (L, hub))
         cand = (signed.bands
                 | "GroupBands" >> beam.GroupByKey()
-                | "Buckets" >> beam.ParDo(_Buckets(s)).with_outputs(TALLY, main="edges"))
-        edges = beam.pvalue.AsSingleton(cand.edges | "EdgeTable" >> beam.CombineGlobally(_RowTable(2)))
-        # documents in an edge → (hub id, header or leaf record) → at each hub: Jaccard(hub, leaf)
-        # → verified edges (hub rank, leaf rank)
-        verified = (signed.docs | "ToHubs" >> beam.ParDo(_NodeRecords(s), edges)
-                    | "GroupByHub" >> beam.GroupByKey()
+                | "Buckets" >> beam.ParDo(_Buckets(s)).with_outputs(TALLY, main="marks"))
+        # node id → [documents, marks]: unique documents are kept; candidates ship records to hubs
+        at_node = ((signed.docs, cand.marks) | "DocsAndMarks" >> beam.Flatten()
+                   | "GroupByNode" >> beam.GroupByKey()
+                   | "AtNode" >> beam.ParDo(_AtNode(s)).with_outputs("candidates", "records", TALLY, main="unique"))
+        # at each hub: Jaccard(hub, leaf) → verified edges (hub rank, leaf rank)
+        verified = (at_node.records | "GroupByHub" >> beam.GroupByKey()
                     | "VerifyAtHub" >> beam.ParDo(_VerifyAtHub(s)).with_outputs(TALLY, main="edges"))
         # connected components: labels (rank → (min rank heard, changed)), unrolled rounds
         labels = (verified.edges | "Round1" >> beam.FlatMap(groups.first_messages)
@@ -359,18 +297,18 @@ class _MinhashDedupTransform(beam.PTransform):
                       | f"Join{k}" >> beam.Flatten() | f"GroupByNode{k}" >> beam.GroupByKey()
                       | f"Propagate{k}" >> beam.FlatMapTuple(groups.propagate)
                       | f"Min{k}" >> beam.CombinePerKey(_MinLabel()))
-        # (rank, (label, changed in the last round)) → decisions → one table, read by every document
+        # (rank, (label, changed in the last round)) → decisions at node ids → candidate documents
         unconverged = labels | "CountUnconverged" >> beam.ParDo(_CountUnconverged(s)).with_outputs(TALLY)
-        table = (labels | "ByLabel" >> beam.Map(lambda kv: (kv[1][0], kv[0]))
-                 | "GroupByLabel" >> beam.GroupByKey()
-                 | "Decide" >> beam.FlatMapTuple(groups.cluster_decisions)
-                 | "DecisionRows" >> beam.MapTuple(lsh.decision_row)
-                 | "DecisionTable" >> beam.CombineGlobally(_RowTable(3)))
-        final = signed.docs | "Apply" >> beam.ParDo(_ApplyDecisions(s), beam.pvalue.AsSingleton(table)).with_outputs(
-            REJECTED, TALLY, main="kept")
+        decisions = (labels | "ByLabel" >> beam.Map(lambda kv: (kv[1][0], kv[0]))
+                     | "GroupByLabel" >> beam.GroupByKey()
+                     | "Decide" >> beam.FlatMapTuple(groups.cluster_decisions)
+                     | "DecisionAtNode" >> beam.Map(_decision_at_node))
+        final = ((at_node.candidates, decisions) | "CandidatesAndDecisions" >> beam.Flatten()
+                 | "GroupCandidates" >> beam.GroupByKey()
+                 | "Apply" >> beam.ParDo(_ApplyDecisions(s)).with_outputs(REJECTED, TALLY, main="kept"))
         return {
-            "kept": (signed.unsigned, final.kept) | "Kept" >> beam.Flatten(),
+            "kept": (signed.unsigned, at_node.unique, final.kept) | "Kept" >> beam.Flatten(),
             "rejected": final[REJECTED],
-            "tallies": (signed[TALLY], cand[TALLY], verified[TALLY], unconverged[TALLY], final[TALLY])
+            "tallies": (signed[TALLY], cand[TALLY], at_node[TALLY], verified[TALLY], unconverged[TALLY], final[TALLY])
             | "Tallies" >> beam.Flatten(),
         }

@@ -81,3 +81,18 @@ def test_verify_at_hub_applies_the_threshold():
 def test_cluster_decisions_keep_the_label_node():
     out = dict(groups.cluster_decisions("a", ["c", "a", "b"]))
     assert out == {"a": (True, 3, "a"), "b": (False, 3, "a"), "c": (False, 3, "a")}
+
+
+def test_marks_meet_documents_at_their_node():
+    marks = list(groups.edge_marks([(1, 5), (1, 6), (2, 6)]))
+    at = group(marks + [(6, (groups.DOC, "d6")), (9, (groups.DOC, "d9"))])
+    assert groups.node_view(at[6]) == (["d6"], False, [1, 2])
+    assert groups.node_view(at[1]) == ([], True, [])
+    assert groups.node_view(at[9]) == (["d9"], False, [])
+
+
+def test_join_decision_matches_the_documents_own_rank():
+    values = [(groups.DOC, "a"), (groups.DECISION, ("r", "a"), False, 3), (groups.DOC, "b")]
+    docs = [v[1] for v in values if v[0] == groups.DOC]
+    out = dict(groups.join_decision(lambda d: ("r", d), docs, values))
+    assert out == {"a": (False, 3), "b": None}  # "b" shares the node id only: kept

@@ -4,7 +4,7 @@ from collections import Counter
 
 import numpy as np
 
-from webrefine.dedup import lsh
+from webrefine.dedup import lsh, tables
 
 
 def pairs(rows):
@@ -40,7 +40,7 @@ def test_batcher_packs_every_entry_once_per_group():
     out = b.add(np.array([4, 5, 6], dtype=np.int64), 100)  # 3 entries: below the limit
     assert out == []
     out = b.add(np.array([7, 8, 13], dtype=np.int64), 200)  # 6 ≥ 5: flushed
-    got = {g: lsh.unpack(blob).tolist() for g, blob in out}
+    got = {g: tables.unpack(blob).tolist() for g, blob in out}
     assert got == {0: [[4, 100], [8, 200]], 1: [[5, 100], [13, 200]], 2: [[6, 100]], 3: [[7, 200]]}
     assert b.flush() == []
 
@@ -52,7 +52,7 @@ def test_batched_buckets_match_a_plain_dictionary_grouping():
     batches = [x for node, k in enumerate(keys) for x in b.add(k.astype(np.int64), node)] + b.flush()
     got = set()
     for g in range(3):
-        got |= set(map(tuple, lsh.bucket_edges(lsh.unpack_all(blob for gg, blob in batches if gg == g),
+        got |= set(map(tuple, lsh.bucket_edges(tables.unpack_all(blob for gg, blob in batches if gg == g),
                                                Counter()).tolist()))
     want = set()
     for band_key in set(keys.ravel().tolist()):
@@ -61,25 +61,8 @@ def test_batched_buckets_match_a_plain_dictionary_grouping():
     assert got == want
 
 
-def test_edge_index_finds_hubs_and_leaves():
-    idx = lsh.EdgeIndex(pairs([(1, 5), (1, 6), (2, 6), (2**63 - 2, 2**63 - 1)]))
-    assert idx.is_hub(1) and idx.is_hub(2) and not idx.is_hub(5)
-    assert idx.hubs_of(6) == [1, 2] and idx.hubs_of(1) == [] and idx.hubs_of(2**63 - 1) == [2**63 - 2]
-
-
-def test_decision_table_lookup_and_collisions_never_drop():
-    a, b, c = ("0", "2024-01-01", "a"), ("0", "2024-01-02", "b"), ("1", "", "c")
-    rows = [lsh.decision_row(a, (True, 2, a)), lsh.decision_row(b, (False, 2, a))]
-    table = lsh.sorted_rows(np.array(rows, dtype=np.int64))
-    assert lsh.lookup(table, a) == (True, 2) and lsh.lookup(table, b) == (False, 2)
-    assert lsh.lookup(table, c) is None
-    nid, check = lsh.node_id(b)  # another document with b's id but another check: a collision
-    forged = lsh.sorted_rows(np.array([(nid, check + 1, -2)], dtype=np.int64))
-    assert lsh.lookup(forged, b) == (True, 0)
-
-
 def test_node_ids_are_63_bit_and_stable():
-    nid, check = lsh.node_id((0, "2024-05-01T00:00:00Z", "urn:uuid:1"))
+    nid, check = tables.node_id((0, "2024-05-01T00:00:00Z", "urn:uuid:1"))
     assert 0 <= nid < 2**63 and 0 <= check < 2**63
-    assert lsh.node_id((0, "2024-05-01T00:00:00Z", "urn:uuid:1")) == (nid, check)
-    assert lsh.node_id((0, "2024-05-01T00:00:00Z", "urn:uuid:2"))[0] != nid
+    assert tables.node_id((0, "2024-05-01T00:00:00Z", "urn:uuid:1")) == (nid, check)
+    assert tables.node_id((0, "2024-05-01T00:00:00Z", "urn:uuid:2"))[0] != nid

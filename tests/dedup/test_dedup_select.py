@@ -2,7 +2,7 @@ import itertools
 
 import pytest
 
-from webrefine.dedup.select import TWIN, check_rule, date_key, full_key, group_rows, member, rank, split_group
+from webrefine.dedup.select import check_rule, date_key, full_key, rank, split_group
 from webrefine.filters.document import Document
 
 
@@ -58,20 +58,3 @@ def test_split_group_rejects_empty_groups_and_unknown_rules():
         split_group([])
     with pytest.raises(ValueError, match="survivor"):
         check_rule("newest", "x")
-
-
-def test_group_rows_decide_on_members_in_any_order():
-    docs = [doc("b", "2024-01-02"), doc("a", "2024-01-03"), doc("c", "2024-01-01")]
-    ms = [member(d) for d in docs]
-    for perm in itertools.permutations(ms):
-        size, rows = group_rows(list(perm))
-        assert size == 3 and sorted(rows) == sorted([(ms[2][1], ms[2][2], 3), (ms[0][1], ms[0][2], -3),
-                                                     (ms[1][1], ms[1][2], -3)])
-    assert group_rows([ms[0]]) == (1, [])
-
-
-def test_group_rows_flag_a_survivor_held_by_identical_records():
-    d, later = doc("a", "2024-01-01"), doc("b", "2024-02-01")
-    size, rows = group_rows([member(d), member(later), member(d)])
-    assert size == 3 and (member(d)[1], member(d)[2], 3 | TWIN) in rows and len(rows) == 2
-    assert member(doc("a", "2024-01-01", text="x"))[1:] != member(doc("a", "2024-01-01", text="y"))[1:]
