@@ -62,29 +62,51 @@ def render(tokens: list[str], rng: np.random.Generator) -> str:
     return "\n".join(paragraphs)
 
 
-def generate(n_docs: int, seed: int = 1) -> tuple[pa.Table, pa.Table]:
+_JOBS: list[tuple[list[str], int, int]] = []  # read by forked workers, never pickled
+
+
+def _render_range(bounds: tuple[int, int]) -> list[str]:
+    return [render(toks, np.random.default_rng([seed, g])) for toks, seed, g in _JOBS[bounds[0]:bounds[1]]]
+
+
+def _render_all(jobs: list[tuple[list[str], int, int]], processes: int) -> list[str]:
+    """render() over (tokens, seed, group) jobs: the same texts with any number of processes."""
+    global _JOBS
+    _JOBS = jobs
+    try:
+        if processes <= 1 or len(jobs) < 10000:
+            return _render_range((0, len(jobs)))
+        from multiprocessing import get_context
+        step = max(1, len(jobs) // (processes * 4))
+        with get_context("fork").Pool(processes) as pool:
+            parts = pool.map(_render_range, [(i, i + step) for i in range(0, len(jobs), step)])
+        return [t for part in parts for t in part]
+    finally:
+        _JOBS = []
+
+
+def generate(n_docs: int, seed: int = 1, processes: int = 1) -> tuple[pa.Table, pa.Table]:
     rng = np.random.default_rng(seed)
     words, p = vocabulary()
     n_exact = n_near = n_docs // 10
     n_base = n_docs - n_exact - n_near
     drawn = np.searchsorted(np.cumsum(p), rng.random(n_base * WORDS_PER_DOC) * p.sum()).clip(0, len(words) - 1)
     base_tokens = words[drawn].reshape(n_base, WORDS_PER_DOC).tolist()
-    ids, texts, groups = [], [], []
-    for g, toks in enumerate(base_tokens):
-        ids.append(f"b{g:08d}")
-        texts.append(render(toks, np.random.default_rng([seed, g])))
-        groups.append(g)
+    texts = _render_all([(toks, seed, g) for g, toks in enumerate(base_tokens)], processes)
+    ids, groups = [f"b{g:08d}" for g in range(n_base)], list(range(n_base))
     for k, g in enumerate(rng.integers(0, n_base, size=n_exact)):
         ids.append(f"e{k:08d}")
         texts.append(texts[g])
         groups.append(int(g))
+    near = []
     for k, g in enumerate(rng.integers(0, n_base, size=n_near)):
         toks = list(base_tokens[g])
         for pos in rng.choice(len(toks), size=max(1, len(toks) // 100), replace=False):
             toks[pos] = words[rng.integers(len(words))]
         ids.append(f"n{k:08d}")
-        texts.append(render(toks, np.random.default_rng([seed, int(g)])))  # same layout as its base
+        near.append((toks, seed, int(g)))  # rendered with its base's layout
         groups.append(int(g))
+    texts += _render_all(near, processes)
     order = rng.permutation(len(ids))  # copies are not next to their originals
     corpus = pa.table({"id": [ids[i] for i in order], "url": [f"https://example.com/{ids[i]}" for i in order],
                        "text": [texts[i] for i in order]})
@@ -108,9 +130,10 @@ def main() -> None:
     ap.add_argument("--docs", type=int, required=True)
     ap.add_argument("--out", required=True, help="folder for corpus.parquet and truth.parquet")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--processes", type=int, default=1, help="render with this many processes (same corpus)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    corpus, truth = generate(args.docs, args.seed)
+    corpus, truth = generate(args.docs, args.seed, args.processes)
     pq.write_table(corpus, os.path.join(args.out, "corpus.parquet"), compression="zstd")
     pq.write_table(truth, os.path.join(args.out, "truth.parquet"))
     print(f"{corpus.num_rows} documents, {sum(map(len, corpus.column('text').to_pylist())) / corpus.num_rows:.0f} "

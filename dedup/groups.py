@@ -8,17 +8,20 @@ millions of documents costs time, not memory. Pass 1 finds what the group needs 
 the order of values inside a group, so results are the same on any runner.
 
 Clustering, end to end (pipeline/beam/dedup_transforms.py wires it):
-1. band buckets → star edges from the bucket's smallest node digest to each other
-   member (``star_edges``); the candidate graph is the union over all bands;
-2. distinct edges → ``route_to_hub``: each leaf ships its rank (and shingles, to
-   verify) to its hub's key → ``verify_at_hub``: exact Jaccard against the hub, edges
+1. band buckets → star edges from the bucket's smallest node id to each other member
+   (dedup/lsh.py ``bucket_edges``, sorted numpy batches); the candidate graph is the
+   union over all bands, one small table of distinct edges;
+2. marks of the edges meet the documents at their node ids (``node_view``): a document
+   in no edge (most) is unique and leaves; one in an edge (``to_hubs``) ships its rank
+   (and shingles, to verify) to its hubs' keys → ``verify_at_hub``: exact Jaccard against the hub, edges
    re-expressed in rank space (rank = survivor key: earliest date, then id);
 3. connected components by min-label propagation on ranks: round 1 takes the minimum
    over each node's closed neighbourhood; each later round is one GroupByKey joining a
    node's label with its neighbours (``propagate``) + CombinePerKey(min). The fixed
    point labels every node with its component's minimum rank, i.e. its survivor;
 4. ``cluster_decisions`` (keyed by label): the member whose rank is the label is kept
-   with the cluster size; the others are dropped as duplicates of it.
+   with the cluster size; the others are dropped as duplicates of it; decisions meet
+   the candidate documents at their node ids (``join_decision``).
 """
 from __future__ import annotations
 
@@ -32,47 +35,45 @@ from webrefine.dedup.shingles import jaccard
 HEADER, HUB, LEAF, DOC, DECISION, LABEL, NEIGHBOUR = "N", "H", "L", "D", "C", "L", "B"
 
 
-def star_edges(members: Iterable[bytes], counts: Counter) -> Iterator[tuple[bytes, bytes]]:
-    """Edges (hub, member) of one LSH bucket, hub = the smallest member.
-
-    Deterministic whatever the order; a bucket of m distinct members yields m - 1
-    edges, counted as ``candidate_pairs`` (datatrove's per-band pair count).
-    """
-    hub, size = None, 0
-    for m in members:
-        size += 1
-        if hub is None or m < hub:
-            hub = m
-    if size < 2:
-        return
-    counts["buckets_shared"] += 1
-    for m in members:
-        if m != hub:
-            counts["candidate_pairs"] += 1
-            yield hub, m
-
-
-def route_to_hub(node: bytes, values: Iterable[tuple], verify: bool) -> Iterator[tuple[bytes, tuple]]:
-    """At a node's key: its header (rank, shingles), a HUB marker if it is some edge's
-    hub, and one LEAF record per edge where it is the leaf (at most one per band, so
-    this group is small). Sends the header to its own hub key and to each of its hubs.
-    """
-    header, is_hub = None, False
+def node_view(values: Iterable[tuple]) -> tuple[list, bool, list]:
+    """At a node id's key: its document(s) (several only for a shared rank or an id
+    collision), whether it is some edge's hub, and the hubs it is a leaf of (distinct:
+    a pair found in several band groups sends several marks)."""
+    docs, is_hub, hubs = [], False, set()
     for v in values:
-        if v[0] == HEADER:
-            header = _smaller_header(header, v)
+        if v[0] == DOC:
+            docs.append(v[1])
         elif v[0] == HUB:
             is_hub = True
-    if header is None:  # an edge to an unknown node cannot happen; be safe
-        return
-    _, rank, shingles = header
-    if not verify:
-        shingles = None
+        elif v[0] == LEAF:
+            hubs.add(v[1])
+    return docs, is_hub, sorted(hubs)
+
+
+def edge_marks(edges: Iterable[tuple[int, int]]) -> Iterator[tuple[int, tuple]]:
+    """(hub, leaf) edges → marks at both ends: the hub learns it is one, the leaf its hub."""
+    for hub, leaf in edges:
+        yield hub, (HUB,)
+        yield leaf, (LEAF, hub)
+
+
+def join_decision(rank_of, docs: Iterable, values: Iterable[tuple]) -> Iterator[tuple[Any, tuple | None]]:
+    """At a node id's key: candidate documents and decisions (DECISION, rank, kept, size)
+    → (doc, (kept, size)) for the decision whose rank is the document's; None when there
+    is none (no verified edge, or another document holding the same node id)."""
+    decisions = {v[1]: v[2:] for v in values if v[0] == DECISION}
+    for doc in docs:
+        yield doc, decisions.get(rank_of(doc))
+
+
+def to_hubs(node: int, rank: tuple, shingles: bytes | None, is_hub: bool,
+            hubs: Iterable[int]) -> Iterator[tuple[int, tuple]]:
+    """A candidate document's records: its header at its own key if it is a hub, and one
+    LEAF record (rank, shingles) at each hub it is a leaf of (dedup/lsh.py EdgeIndex)."""
     if is_hub:
         yield node, (HEADER, rank, shingles)
-    for v in values:
-        if v[0] == LEAF:
-            yield v[1], (LEAF, rank, shingles)
+    for hub in hubs:
+        yield hub, (LEAF, rank, shingles)
 
 
 def verify_at_hub(values: Iterable[tuple], verify: bool, threshold: float,
@@ -106,17 +107,6 @@ def _smaller_header(a: tuple | None, b: tuple) -> tuple:
     if a is None:
         return b
     return b if (b[1], b[2] or b"") < (a[1], a[2] or b"") else a
-
-
-def join_decision(values: Iterable[tuple]) -> Iterator[tuple[Any, tuple | None]]:
-    """At a rank's key: the document(s) and at most one decision → (doc, decision)."""
-    decision = None
-    for v in values:
-        if v[0] == DECISION:
-            decision = v[1]
-    for v in values:
-        if v[0] == DOC:
-            yield v[1], decision
 
 
 def first_messages(edge: tuple[Any, Any]) -> Iterator[tuple[Any, tuple[Any, bool]]]:

@@ -78,6 +78,10 @@ class MinhashDedup(GlobalStage):
     # buckets keep component diameters small. Non-converged nodes are counted
     # (minhash_dedup.cc_unconverged); they can only keep extra documents, never lose one.
     max_rounds: int = 8
+    # Band entries are shuffled packed per group of bands (key mod band_groups, dedup/lsh.py);
+    # one group's entries (16 B each: 450 × 16 B per document with refinedweb) are sorted in
+    # one worker's memory, so raise it with the input (1024: ~7 MB a group per million documents).
+    band_groups: int = 1024
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -93,6 +97,8 @@ class MinhashDedup(GlobalStage):
             raise ValueError(f"minhash_dedup: threshold must be in (0, 1], got {self.threshold}")
         if not 1 <= self.max_rounds <= 64:
             raise ValueError(f"minhash_dedup: max_rounds must be in 1..64, got {self.max_rounds}")
+        if not 1 <= self.band_groups <= 1 << 20:
+            raise ValueError(f"minhash_dedup: band_groups must be in 1..1048576, got {self.band_groups}")
         if not 0 <= self.seed < 1 << 32:
             raise ValueError(f"minhash_dedup: seed must be in 0..2**32-1, got {self.seed}")
         check_rule(self.survivor, self.name)
@@ -163,6 +169,10 @@ class MinHasher:
 
     def band_keys(self, sig: np.ndarray) -> list[int]:
         """One non-negative 63-bit key per band (band index folded into the seed)."""
+        return self.band_key_array(sig).tolist()
+
+    def band_key_array(self, sig: np.ndarray) -> np.ndarray:
+        """``band_keys`` as an int64 array (what dedup/lsh.py batches)."""
         grid = sig.reshape(self.bands, self.rows)
         if self.rows % 2:
             grid = np.concatenate([grid, np.zeros((self.bands, 1), dtype=np.uint32)], axis=1)
@@ -172,4 +182,4 @@ class MinHasher:
             acc ^= words[:, c]
             acc *= _M64
             acc ^= acc >> np.uint64(29)
-        return (shingles.fmix64(acc) >> np.uint64(1)).tolist()
+        return (shingles.fmix64(acc) >> np.uint64(1)).astype(np.int64)

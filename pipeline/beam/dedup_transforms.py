@@ -8,7 +8,6 @@ are pipeline data (one Tally per bundle) and Beam Metrics counters, both exact.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib
 from collections import Counter
 
@@ -17,7 +16,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 from apache_beam.transforms.window import GlobalWindows
 
-from webrefine.dedup import groups
+from webrefine.dedup import groups, lsh, tables
 from webrefine.dedup.exact import ExactDedup
 from webrefine.dedup.minhash import MinhashDedup
 from webrefine.dedup.select import rank, split_group
@@ -133,20 +132,24 @@ class _KeepBestPerKey(beam.PTransform):
 
 
 # --- minhash_dedup --------------------------------------------------------------------
-
-def node_digest(r: tuple) -> bytes:
-    """12-byte node id used in band buckets (collision odds ~n²/2⁹⁷: none at crawl scale)."""
-    text = f"{r[0]}\x00{r[1]}\x00{r[2]}".encode("utf-8", "surrogatepass")
-    return hashlib.blake2b(text, digest_size=12).digest()
-
+# Band entries travel packed (dedup/lsh.py): a few large byte strings per worker, not one
+# element per band. Each document is shuffled once, by node id, to meet the marks of the
+# candidate edges: a document in no edge (most) leaves there as unique; only documents in
+# an edge ship their shingles to verification and meet their decision in a second join.
+# No side inputs: Beam's local multi-process runner lost bundles of side-input stages
+# at 300k documents (bench/dedup_scale.py; README, Deduplication at scale).
 
 class _Sign(_Counting):
-    """Document → band entries (key, node), its node header, and (rank, doc) for the join.
+    """Document → packed band batches (band group, bytes) and (node id, (D, document)).
     Documents with fewer than ``ngram`` words cannot be signed and pass through (docs/rules.md, Deduplication:
     exact_dedup, which runs first, still removes their copies)."""
 
     def setup(self) -> None:
         self.hasher = self.stage.hasher()
+
+    def start_bundle(self) -> None:
+        super().start_bundle()
+        self.batcher = lsh.BandBatcher(self.stage.band_groups)
 
     def process(self, doc: Document):
         self.flow("in")
@@ -157,17 +160,61 @@ class _Sign(_Counting):
             yield doc
             return
         self.counts["signed"] += 1
-        r = rank(doc, self.stage.survivor)
-        node = node_digest(r)
-        for key in self.hasher.band_keys(self.hasher.signature(hashes)):
-            yield TaggedOutput("bands", (key, node))
-        yield TaggedOutput("nodes", (node, (groups.HEADER, r, hashes.tobytes() if self.stage.verify else None)))
-        yield TaggedOutput("docs", (r, (groups.DOC, doc)))
+        node, _ = tables.node_id(rank(doc, self.stage.survivor))
+        for batch in self.batcher.add(self.hasher.band_key_array(self.hasher.signature(hashes)), node):
+            yield TaggedOutput("bands", batch)
+        yield TaggedOutput("docs", (node, (groups.DOC, doc)))
+
+    def finish_bundle(self):
+        for batch in self.batcher.flush():
+            yield TaggedOutput("bands", GlobalWindows.windowed_value(batch))
+        yield from super().finish_bundle()
 
 
-class _StarEdges(_Counting):
+class _Buckets(_Counting):
+    """(band group, [packed batches]) → the group's distinct star edges (hub, leaf) as marks."""
+
     def process(self, kv):
-        yield from groups.star_edges(kv[1], self.counts)
+        edges = lsh.bucket_edges(tables.unpack_all(kv[1]), self.counts)
+        yield from groups.edge_marks(edges.tolist())
+
+
+class _Keeping(_Counting):
+    """Emits a kept document with its cluster size (signal, histogram, largest clusters)."""
+
+    def keep(self, doc: Document, size: int) -> Document:
+        name = self.stage.name
+        self.flow("out")
+        self.tally.observe(f"{name}.cluster_size", size)
+        if size > 1:
+            self.counts["clusters"] += 1
+            self.tally.top(f"{name}.largest_clusters", key=doc.id, score=size,
+                           item={"size": size, "url": doc.url, "id": doc.id})
+        return doc.replace(signals={**doc.signals, f"{name}.cluster_size": float(size)})
+
+
+class _AtNode(_Keeping):
+    """At a node id: documents in no candidate edge are kept (unique); the others go on to
+    their decision, and ship (rank, shingles) to their hubs for verification."""
+
+    def setup(self) -> None:
+        self.hasher = self.stage.hasher()
+
+    def process(self, kv):
+        node, values = kv
+        docs, is_hub, hubs = groups.node_view(values)
+        if not docs:
+            return
+        if not is_hub and not hubs:
+            for doc in docs:
+                yield self.keep(doc, 1)
+            return
+        for doc in docs:
+            yield TaggedOutput("candidates", (node, (groups.DOC, doc)))
+        doc = min(docs, key=lambda d: (rank(d, self.stage.survivor), d.text))  # one record per node
+        shingles = self.hasher.shingle_hashes(doc.text).tobytes() if self.stage.verify else None
+        for record in groups.to_hubs(node, rank(doc, self.stage.survivor), shingles, is_hub, hubs):
+            yield TaggedOutput("records", record)
 
 
 class _VerifyAtHub(_Counting):
@@ -184,22 +231,23 @@ class _CountUnconverged(_Counting):
         return ()
 
 
-class _ApplyDecisions(_Counting):
+def _decision_at_node(kv):
+    """(rank, (kept, size, label)) → (node id, (C, rank, kept, size))."""
+    r, (kept, size, _) = kv
+    return tables.node_id(r)[0], (groups.DECISION, r, kept, size)
+
+
+class _ApplyDecisions(_Keeping):
     def process(self, kv):
-        name, reason = self.stage.name, self.stage.reasons[0]
-        for doc, decision in groups.join_decision(kv[1]):
-            kept, size = (True, 1) if decision is None else decision[:2]
+        name, reason, rule = self.stage.name, self.stage.reasons[0], self.stage.survivor
+        docs = [v[1] for v in kv[1] if v[0] == groups.DOC]
+        for doc, decision in groups.join_decision(lambda d: rank(d, rule), docs, kv[1]):
+            kept, size = (True, 1) if decision is None else decision
             if not kept:
                 self.flow(f"dropped.{reason}")
                 yield TaggedOutput(REJECTED, Rejection(name, reason, doc, {"cluster_size": float(size)}))
-                continue
-            self.flow("out")
-            self.tally.observe(f"{name}.cluster_size", size)
-            if size > 1:
-                self.counts["clusters"] += 1
-                self.tally.top(f"{name}.largest_clusters", key=doc.id, score=size,
-                               item={"size": size, "url": doc.url, "id": doc.id})
-            yield doc.replace(signals={**doc.signals, f"{name}.cluster_size": float(size)})
+            else:
+                yield self.keep(doc, size)
 
 
 class _MinLabel(beam.CombineFn):
@@ -230,23 +278,19 @@ class _MinhashDedupTransform(beam.PTransform):
 
     def expand(self, docs):
         s = self.stage
-        # Document → bands: (band key, node digest) × b; nodes: (digest, (N, rank, shingles));
-        # docs: (rank, (D, doc)); unsigned: too-short documents, kept as they are.
-        signed = docs | "Sign" >> beam.ParDo(_Sign(s)).with_outputs("bands", "nodes", "docs", TALLY, main="unsigned")
-        # (band key, [digests]) → star edges (hub digest, member digest) per shared bucket
+        # Document → bands: (band group, packed (key, node id) rows) per worker batch;
+        # docs: (node id, (D, document)); unsigned: too-short documents, kept as they are.
+        signed = docs | "Sign" >> beam.ParDo(_Sign(s)).with_outputs("bands", "docs", TALLY, main="unsigned")
+        # (band group, [batches]) → star edges per shared bucket → marks (hub: H; leaf: (L, hub))
         cand = (signed.bands
                 | "GroupBands" >> beam.GroupByKey()
-                | "StarEdges" >> beam.ParDo(_StarEdges(s)).with_outputs(TALLY, main="edges"))
-        edges = cand.edges | "DistinctEdges" >> beam.Distinct()  # a pair shares many bands
-        hubs = (edges | "Hubs" >> beam.Map(lambda e: e[0]) | "DistinctHubs" >> beam.Distinct()
-                | "HubMarks" >> beam.Map(lambda h: (h, (groups.HUB,))))
-        leaves = edges | "Leaves" >> beam.Map(lambda e: (e[1], (groups.LEAF, e[0])))
-        # digest → [header, hub mark, leaf edges] → leaf records (hub, (L, rank, shingles)) and
-        # hub headers; then at each hub: Jaccard(hub, leaf) → verified edges (hub rank, leaf rank)
-        routed = ((signed.nodes, hubs, leaves) | "NodeRecords" >> beam.Flatten()
-                  | "GroupByNode" >> beam.GroupByKey()
-                  | "RouteToHub" >> beam.FlatMap(lambda kv, verify=s.verify: groups.route_to_hub(kv[0], kv[1], verify)))
-        verified = (routed | "GroupByHub" >> beam.GroupByKey()
+                | "Buckets" >> beam.ParDo(_Buckets(s)).with_outputs(TALLY, main="marks"))
+        # node id → [documents, marks]: unique documents are kept; candidates ship records to hubs
+        at_node = ((signed.docs, cand.marks) | "DocsAndMarks" >> beam.Flatten()
+                   | "GroupByNode" >> beam.GroupByKey()
+                   | "AtNode" >> beam.ParDo(_AtNode(s)).with_outputs("candidates", "records", TALLY, main="unique"))
+        # at each hub: Jaccard(hub, leaf) → verified edges (hub rank, leaf rank)
+        verified = (at_node.records | "GroupByHub" >> beam.GroupByKey()
                     | "VerifyAtHub" >> beam.ParDo(_VerifyAtHub(s)).with_outputs(TALLY, main="edges"))
         # connected components: labels (rank → (min rank heard, changed)), unrolled rounds
         labels = (verified.edges | "Round1" >> beam.FlatMap(groups.first_messages)
@@ -257,18 +301,18 @@ class _MinhashDedupTransform(beam.PTransform):
                       | f"Join{k}" >> beam.Flatten() | f"GroupByNode{k}" >> beam.GroupByKey()
                       | f"Propagate{k}" >> beam.FlatMapTuple(groups.propagate)
                       | f"Min{k}" >> beam.CombinePerKey(_MinLabel()))
-        # (rank, (label, changed in the last round)) → decisions keyed by rank → documents
+        # (rank, (label, changed in the last round)) → decisions at node ids → candidate documents
         unconverged = labels | "CountUnconverged" >> beam.ParDo(_CountUnconverged(s)).with_outputs(TALLY)
         decisions = (labels | "ByLabel" >> beam.Map(lambda kv: (kv[1][0], kv[0]))
                      | "GroupByLabel" >> beam.GroupByKey()
                      | "Decide" >> beam.FlatMapTuple(groups.cluster_decisions)
-                     | "TagDecision" >> beam.Map(lambda kv: (kv[0], (groups.DECISION, kv[1]))))
-        final = ((signed.docs, decisions) | "DocsAndDecisions" >> beam.Flatten()
-                 | "GroupByRank" >> beam.GroupByKey()
+                     | "DecisionAtNode" >> beam.Map(_decision_at_node))
+        final = ((at_node.candidates, decisions) | "CandidatesAndDecisions" >> beam.Flatten()
+                 | "GroupCandidates" >> beam.GroupByKey()
                  | "Apply" >> beam.ParDo(_ApplyDecisions(s)).with_outputs(REJECTED, TALLY, main="kept"))
         return {
-            "kept": (signed.unsigned, final.kept) | "Kept" >> beam.Flatten(),
+            "kept": (signed.unsigned, at_node.unique, final.kept) | "Kept" >> beam.Flatten(),
             "rejected": final[REJECTED],
-            "tallies": (signed[TALLY], cand[TALLY], verified[TALLY], unconverged[TALLY], final[TALLY])
+            "tallies": (signed[TALLY], cand[TALLY], at_node[TALLY], verified[TALLY], unconverged[TALLY], final[TALLY])
             | "Tallies" >> beam.Flatten(),
         }

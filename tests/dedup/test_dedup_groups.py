@@ -1,5 +1,4 @@
 """The per-group steps of MinHash clustering, run with in-memory "shuffles"."""
-import itertools
 import random
 from collections import Counter, defaultdict
 
@@ -32,27 +31,6 @@ def components(edges, rounds):
     return {x: lab for x, (lab, _) in labels.items()}, sum(ch for _, ch in labels.values())
 
 
-def test_star_edges_from_the_minimum_whatever_the_order():
-    counts = Counter()
-    for perm in itertools.permutations([b"c", b"a", b"d", b"b"]):
-        assert sorted(groups.star_edges(list(perm), counts)) == [(b"a", b"b"), (b"a", b"c"), (b"a", b"d")]
-    assert counts == {"buckets_shared": 24, "candidate_pairs": 72}
-
-
-def test_singleton_buckets_yield_nothing():
-    counts = Counter()
-    assert list(groups.star_edges([b"x"], counts)) == [] and not counts
-
-
-def test_hot_bucket_is_streamed_not_stored():
-    class Reiterable:  # like a paged GroupByKey result: iterable twice, no len()
-        def __iter__(self):
-            return (b"%08d" % i for i in range(100_000, 0, -1))
-    counts = Counter()
-    n = sum(1 for hub, _ in groups.star_edges(Reiterable(), counts) if hub == b"00000001")
-    assert n == counts["candidate_pairs"] == 99_999
-
-
 def test_chain_needs_rounds_and_reports_non_convergence():
     chain = [(i, i + 1) for i in range(6)]  # 0-1-2-3-4-5-6: label 0 needs 6 hops to reach 6
     labels, changed = components(chain, rounds=6)
@@ -81,13 +59,11 @@ def test_min_combiner_merges_partial_accumulators():
     assert groups.min_extract(groups.min_add(groups.min_create(), (4, True))) == (4, False)
 
 
-def test_route_to_hub_sends_headers_to_hubs_only():
+def test_to_hubs_sends_the_header_home_only_for_hubs():
     sh = np.array([1, 2], dtype="<u4").tobytes()
-    values = [(groups.LEAF, b"hub1"), (groups.HEADER, ("r",), sh), (groups.LEAF, b"hub2")]
-    assert sorted(groups.route_to_hub(b"me", values, verify=True)) == [
-        (b"hub1", (groups.LEAF, ("r",), sh)), (b"hub2", (groups.LEAF, ("r",), sh))]
-    out = list(groups.route_to_hub(b"me", values + [(groups.HUB,)], verify=False))
-    assert (b"me", (groups.HEADER, ("r",), None)) in out and len(out) == 3
+    assert list(groups.to_hubs(7, ("r",), sh, False, [3, 5])) == [
+        (3, (groups.LEAF, ("r",), sh)), (5, (groups.LEAF, ("r",), sh))]
+    assert list(groups.to_hubs(7, ("r",), None, True, [])) == [(7, (groups.HEADER, ("r",), None))]
 
 
 def test_verify_at_hub_applies_the_threshold():
@@ -107,6 +83,16 @@ def test_cluster_decisions_keep_the_label_node():
     assert out == {"a": (True, 3, "a"), "b": (False, 3, "a"), "c": (False, 3, "a")}
 
 
-def test_join_decision_finds_the_decision_in_any_position():
-    assert list(groups.join_decision([(groups.DOC, "d"), (groups.DECISION, (False, 2, "x"))])) == [("d", (False, 2, "x"))]
-    assert list(groups.join_decision([(groups.DOC, "d")])) == [("d", None)]
+def test_marks_meet_documents_at_their_node():
+    marks = list(groups.edge_marks([(1, 5), (1, 6), (2, 6)]))
+    at = group(marks + [(6, (groups.DOC, "d6")), (9, (groups.DOC, "d9"))])
+    assert groups.node_view(at[6]) == (["d6"], False, [1, 2])
+    assert groups.node_view(at[1]) == ([], True, [])
+    assert groups.node_view(at[9]) == (["d9"], False, [])
+
+
+def test_join_decision_matches_the_documents_own_rank():
+    values = [(groups.DOC, "a"), (groups.DECISION, ("r", "a"), False, 3), (groups.DOC, "b")]
+    docs = [v[1] for v in values if v[0] == groups.DOC]
+    out = dict(groups.join_decision(lambda d: ("r", d), docs, values))
+    assert out == {"a": (False, 3), "b": None}  # "b" shares the node id only: kept

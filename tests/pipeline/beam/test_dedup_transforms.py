@@ -65,6 +65,15 @@ def test_exact_keeps_the_earliest_copy_of_each_normalised_text():
         "exact_dedup.unique_keys": 2, "exact_dedup.duplicate_groups": 1})
 
 
+def test_exact_keeps_one_of_identical_records_of_the_survivor():
+    # the same record three times (same id, date, url, text: its identity is shared) and a later copy
+    twin = D("t", "Same text here", "2024-05-01T00:00:00Z")
+    docs = [twin, twin, D("u", "Same text here", "2024-06-01T00:00:00Z"), twin, D("v", "other")]
+    check_dedup(ExactDedup(), docs, kept=["t", "v"], rejected=["t", "t", "u"], counts={
+        "stage.exact_dedup.in": 5, "stage.exact_dedup.out": 2, "stage.exact_dedup.dropped.exact_dedup.duplicate": 3,
+        "exact_dedup.duplicate_groups": 1}, options=MULTI)
+
+
 def test_exact_hot_key_keeps_one_and_counts_exactly():
     docs = [D(f"x{i:04d}", "the same licence text", f"2024-01-{1 + i % 28:02d}") for i in range(1500)]
     check_dedup(ExactDedup(survivor="latest"), docs, kept=["x0027"], rejected=[d.id for d in docs if d.id != "x0027"],
