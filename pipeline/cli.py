@@ -260,11 +260,12 @@ def print_summary(stats: dict[str, Any]) -> None:
     if resumed:
         print(f"resumed: {resumed} file(s) done by the interrupted run were not read again; "
               f"{stats['resume'].get('files_processed', 0)} processed now")
-    print(f"{'stage':20s} {'in':>9s} {'out':>9s} {'dropped':>9s}  top reasons")
+    width = max([20] + [len(st["name"]) for st in stats["stages"]])  # exact_substring_dedup is 21
+    print(f"{'stage':{width}s} {'in':>9s} {'out':>9s} {'dropped':>9s}  top reasons")
     for st in stats["stages"]:
         dropped = sum(st["dropped"].values())
         top = ", ".join(f"{r}={n}" for r, n in sorted(st["dropped"].items(), key=lambda x: -x[1])[:3])
-        print(f"{st['name']:20s} {st['in']:>9,} {st['out']:>9,} {dropped:>9,}  {top}")
+        print(f"{st['name']:{width}s} {st['in']:>9,} {st['out']:>9,} {dropped:>9,}  {top}")
     kept = stats["output"]["documents"]
     share = f" ({kept / units:.1%} of input)" if units else ""
     print(f"output: {kept:,} documents{share}")

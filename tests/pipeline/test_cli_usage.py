@@ -185,3 +185,16 @@ def test_the_report_does_not_call_shown_dedup_samples_missing(sample_output):
     html = (sample_output / "report.html").read_text()
     assert 'data-sample="dropped.exact_dedup.duplicate"' in html
     assert "No samples recorded for" not in html
+
+
+def test_summary_columns_line_up_for_long_stage_names(capsys):
+    from webrefine.pipeline.cli import print_summary
+
+    stages = [{"name": n, "in": 10, "out": 9, "dropped": {f"{n}.x": 1}} for n in ("read", "exact_substring_dedup")]
+    print_summary({"input": {"files": 1, "responses": 10}, "stages": stages, "output": {"documents": 9},
+                   "errors": {}, "file_errors": {}})
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith(("stage ", "read ", "exact_"))]
+    assert len(rows) == 3
+    # the right edge of the "in" column: the header's "in" and each row's 10
+    edges = {line.index(" in ") + 3 if line.startswith("stage") else line.index(" 10 ") + 3 for line in rows}
+    assert len(edges) == 1, rows
