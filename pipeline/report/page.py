@@ -125,12 +125,16 @@ def _run(stats: Mapping[str, Any]) -> str:
     # Header fields added later (a MinHash fingerprint, dumps): shown as they are.
     items += [(k, v if isinstance(v, (str, int, float)) else json.dumps(v, ensure_ascii=False)[:300])
               for k, v in stats.items() if k not in _SHOWN]
+    resume = stats.get("resume") or {}
+    if resume.get("files_resumed"):
+        items.append(("resumed", f'{resume["files_resumed"]:,} input files done by an interrupted run, '
+                                 f'{resume.get("files_processed", 0):,} processed by this one'))
     kv = "".join(f"<dt>{escape(k)}</dt><dd class=mono>{escape(str(v if v is not None else '-'))}</dd>"
                  for k, v in items)
     files = stats.get("input_files", [])
     total = stats.get("input_files_total", len(files))
     more = f" (first {len(files):,} listed)" if total > len(files) else ""
-    html = [f'<h2 id="run">Run</h2><dl class="kv" id="run-header">{kv}</dl>',
+    html = [f'<h2 id="run">Run</h2><dl class="kv" id="run-header">{kv}</dl>', _timings(stats),
             f'<details><summary>Input files: {n(total)}{more}</summary><pre class="config">'
             f'{escape(chr(10).join(files))}</pre></details>',
             f'<details><summary>Resolved config</summary><pre class="config">'
@@ -149,10 +153,31 @@ def _run(stats: Mapping[str, Any]) -> str:
     return "".join(html)
 
 
+def _timings(stats: Mapping[str, Any]) -> str:
+    """Seconds per stage (stats.json's "timings", summed over workers), folded away: where the run's
+    time went, not what it decided."""
+    timings = stats.get("timings") or {}
+    if not timings:
+        return ""
+    rows = []
+    for name, t in timings.items():
+        if "wall_s" in t:
+            rows.append(f'<tr><td class=mono>{escape(name)}</td><td class=n>{t["wall_s"]:,.2f}</td>'
+                        f'<td class=n>{t.get("cpu_s", 0):,.2f}</td><td class=n>-</td></tr>')
+        else:
+            rows.append(f'<tr><td class=mono>{escape(name)}</td><td class=n>-</td><td class=n>-</td>'
+                        f'<td class=n>{t.get("runner_s", 0):,.2f}</td></tr>')
+    return ('<details id="timings"><summary>Time per stage</summary><table class="full"><tr><th>stage</th>'
+            '<th class=n>wall s (worker)</th><th class=n>CPU s (worker thread)</th><th class=n>runner s</th></tr>'
+            + "".join(rows) + '</table><p class="small">Summed over workers. Per-document stages: wall and CPU '
+            'seconds around their calls (extraction with helper processes: the wait for them). Dedup stages: the '
+            'seconds the runner attributes to their steps, where it reports them (README, stats.json).</p></details>')
+
+
 _SHOWN = {"schema_version", "config_name", "config_hash", "config", "versions", "runner", "input_format",
           "input_files", "input_files_total", "started", "finished", "language_model", "input", "stages",
           "output", "errors", "file_errors", "error_samples", "counters", "histograms", "top", "samples",
-          "sample_keys", "top_keys", "merged_from", "merge_warnings"}
+          "sample_keys", "top_keys", "merged_from", "merge_warnings", "timings", "resume"}
 
 
 def _frow(name: str, kept: float, dropped: float, nums: str, chars: bool = False) -> str:

@@ -360,3 +360,16 @@ def test_report_refuses_to_merge_runs_of_different_configs_unless_asked(shards, 
     assert "used different configs" in capsys.readouterr().err and not (tmp_path / "all.html").exists()
     assert main(["report", *dirs, "--output", str(tmp_path / "all.html"), "--allow-mixed-configs"]) == 0
     assert (tmp_path / "all.html").exists()
+
+
+def test_stage_times_and_resumed_files_are_a_table_not_a_json_dump(shards):
+    whole, _ = shards
+    stats = {**whole, "timings": {"read": {"wall_s": 1.5, "cpu_s": 0.25}, "minhash_dedup": {"runner_s": 2.75}},
+             "resume": {"files_processed": 1, "files_resumed": 3}}
+    html = render_report(stats)
+    table = re.search(r'<details id="timings">.*?</details>', html, re.S).group(0)
+    assert re.search(r"read</td><td class=n>1\.50</td><td class=n>0\.25</td>", table)
+    assert re.search(r"minhash_dedup</td>.*?<td class=n>2\.75</td>", table)
+    assert "3 input files done by an interrupted run, 1 processed by this one" in html
+    assert '"wall_s"' not in html and "files_resumed" not in html
+    assert '<details id="timings">' not in render_report({**whole, "timings": {}})
