@@ -2,8 +2,10 @@
 than once (RefinedWeb stage 8, Lee et al. 2022's suffix-array method). Beam wiring in
 pipeline/beam/substring_transforms.py; the rule in docs/rules.md (Exact-substring deduplication).
 
-Scope: documents are spread over ``parts`` by a hash of their id and each part is
-deduplicated on its own, so the memory of one worker is bounded by the part's size.
+Scope: documents are spread over ``parts`` by a hash of their id (``part_of``) and each part
+is deduplicated on its own, so the memory of one worker is bounded by the part's size.
+``parts: auto`` (default) takes as many parts as the input needs for about ``part_tokens``
+tokens each (``part_count``): one part for everything would put a whole corpus on one worker.
 
 Per part, exactly (no sampling, no hashing of spans):
 1. the documents are put in survivor order (``dedup.select.full_key``: earliest date, then
@@ -32,6 +34,7 @@ suffix and LCP arrays, the marks; bench/bench_substring.py measures it).
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from typing import ClassVar, Iterable, NamedTuple
 
@@ -44,6 +47,24 @@ from webrefine.filters.stage import GlobalStage
 
 REPEATED = ("keep_first", "cut_all")
 SPAN_TEXT_CHARS = 300  # characters of a cut span kept in stats.json's sample of cut spans
+AUTO = "auto"  # parts: as many as the input's tokens need (part_count)
+# ≈ 1 GB of suffix-array memory per part at the measured ≈ 50 bytes per token (bench/bench_substring.py)
+PART_TOKENS = 20_000_000
+
+
+def part_count(total_tokens: int, part_tokens: int) -> int:
+    """Parts for ``parts: auto``: enough for at most ``part_tokens`` tokens each on average,
+    at least one (an empty input too)."""
+    return max(1, math.ceil(total_tokens / part_tokens))
+
+
+def part_of(doc_id: str, n_parts: int) -> int:
+    """The part of a document among ``n_parts``: a hash of its id (the same on every worker
+    and runner)."""
+    if n_parts == 1:
+        return 0
+    digest = hashlib.blake2b(doc_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % n_parts
 
 
 @dataclass(frozen=True)
@@ -56,7 +77,9 @@ class ExactSubstringDedup(GlobalStage):
 
     min_tokens: int = 50  # spans of at least this many tokens (Lee et al.'s 50; docs/rules.md)
     tokenizer: str = tokenizers.DEFAULT  # cl100k_base | o200k_base | whitespace | path to tokenizer.json
-    parts: int = 1  # documents spread over this many parts by id hash; each deduplicated alone
+    # documents spread over this many parts by id hash, each deduplicated alone; auto: part_count
+    parts: int | str = AUTO
+    part_tokens: int = PART_TOKENS  # parts: auto aims at this many tokens per part (stage's tokenizer)
     repeated: str = "keep_first"  # keep_first: the first occurrence (survivor order) stays | cut_all
     min_words: int = 50  # a document cut below this many whitespace words is dropped
     survivor: str = "earliest"  # the order that decides the first occurrence (dedup/select.py)
@@ -64,8 +87,11 @@ class ExactSubstringDedup(GlobalStage):
     def __post_init__(self) -> None:
         if self.min_tokens < 1:
             raise ValueError(f"{self.name}: min_tokens must be >= 1, got {self.min_tokens}")
-        if self.parts < 1:
-            raise ValueError(f"{self.name}: parts must be >= 1, got {self.parts}")
+        if self.parts != AUTO and (isinstance(self.parts, bool) or not isinstance(self.parts, int)
+                                   or self.parts < 1):
+            raise ValueError(f"{self.name}: parts must be {AUTO!r} or an integer >= 1, got {self.parts!r}")
+        if isinstance(self.part_tokens, bool) or not isinstance(self.part_tokens, int) or self.part_tokens < 1:
+            raise ValueError(f"{self.name}: part_tokens must be an integer >= 1, got {self.part_tokens!r}")
         if self.min_words < 0:
             raise ValueError(f"{self.name}: min_words must be >= 0, got {self.min_words}")
         if self.repeated not in REPEATED:
@@ -74,11 +100,11 @@ class ExactSubstringDedup(GlobalStage):
         check_rule(self.survivor, self.name)
 
     def part(self, doc_id: str) -> int:
-        """The part of a document: a hash of its id (the same on every worker and runner)."""
-        if self.parts == 1:
-            return 0
-        digest = hashlib.blake2b(doc_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-        return int.from_bytes(digest, "big") % self.parts
+        """The part of a document when ``parts`` is a number (auto: the Beam wiring counts
+        the input's tokens first, then calls ``part_of``)."""
+        if self.parts == AUTO:
+            raise ValueError(f"{self.name}: parts: auto needs the input's token count (part_count)")
+        return part_of(doc_id, self.parts)
 
 
 class Span(NamedTuple):
@@ -122,7 +148,7 @@ def repeated_tokens(ids: list[np.ndarray], k: int, keep_first: bool = True) -> t
     if n == 0 or k < 1 or int(lengths.max(initial=0)) < k:
         return [np.zeros(len(a), dtype=bool) for a in ids], [np.zeros(len(a), dtype=np.int32) for a in ids]
     if n >= 2**31 - 1:
-        raise ValueError(f"a part of {n:,} tokens is too large: raise exact_substring_dedup.parts")
+        raise ValueError(f"a part of {n:,} tokens is too large: lower exact_substring_dedup.part_tokens or raise parts")
     ranks = _dense_ranks(np.concatenate(ids))
     ids = None  # the caller passes the only reference: free the per-document arrays now
     seq = np.zeros(n, dtype=np.uint16 if len(ranks) == 0 or ranks.max() < 2**16 else np.uint32)

@@ -6,7 +6,7 @@ import random
 import numpy as np
 import pytest
 
-from webrefine.dedup.substring import ExactSubstringDedup, cut, dedup_part, repeated_tokens
+from webrefine.dedup.substring import ExactSubstringDedup, cut, dedup_part, part_count, part_of, repeated_tokens
 from webrefine.filters.document import Document
 
 
@@ -208,3 +208,23 @@ def test_a_hugging_face_tokenizer_json(tmp_path):
     stage = ExactSubstringDedup(min_tokens=10, min_words=0, tokenizer=str(tmp_path / "tokenizer.json"))
     out = dedup_part(stage, [doc("a", "one two " + BOILER), doc("b", BOILER + " three four")])
     assert out[0].text == "one two " + BOILER and out[1].text == "three four"
+
+
+@pytest.mark.parametrize("total, part_tokens, parts", [
+    (0, 10, 1), (1, 10, 1), (10, 10, 1), (11, 10, 2), (95, 10, 10), (10**12, 20_000_000, 50_000)])
+def test_part_count_is_the_tokens_over_part_tokens_rounded_up(total, part_tokens, parts):
+    assert part_count(total, part_tokens) == parts
+
+
+def test_parts_default_to_auto_and_a_number_still_picks_part_of():
+    assert ExactSubstringDedup().parts == "auto" and ExactSubstringDedup().part_tokens == 20_000_000
+    assert [ExactSubstringDedup(parts=5).part(f"d{i}") for i in range(50)] == [part_of(f"d{i}", 5) for i in range(50)]
+    with pytest.raises(ValueError, match="auto"):
+        ExactSubstringDedup().part("d1")  # auto: the number of parts comes from the input
+
+
+@pytest.mark.parametrize("params", [{"parts": "many"}, {"parts": True}, {"parts": 2.0}, {"part_tokens": 0},
+                                    {"part_tokens": -1}, {"part_tokens": 1.5}])
+def test_bad_part_parameters_are_errors(params):
+    with pytest.raises(ValueError, match="exact_substring_dedup: part"):
+        ExactSubstringDedup(**params)

@@ -74,3 +74,27 @@ def test_refinedweb_preset_ends_with_exact_substring_dedup():
     stages = load_config("refinedweb").stages
     assert [s.name for s in stages[-2:]] == ["minhash_dedup", "exact_substring_dedup"]
     assert (stages[-1].min_tokens, stages[-1].min_words, stages[-1].repeated) == (50, 50, "keep_first")
+    assert (stages[-1].parts, stages[-1].part_tokens) == ("auto", 20_000_000)  # never one part for a corpus
+
+
+@pytest.mark.parametrize("params, parts, part_tokens", [
+    ({}, "auto", 20_000_000), ({"parts": "auto", "part_tokens": 1000}, "auto", 1000), ({"parts": 8}, 8, 20_000_000)])
+def test_exact_substring_parts_are_a_number_or_auto(params, parts, part_tokens):
+    stage = parse_config({"stages": [{"exact_substring_dedup": params}]}).stages[0]
+    assert (stage.parts, stage.part_tokens) == (parts, part_tokens)
+    assert parse_config(parse_config({"stages": [{"exact_substring_dedup": params}]}).to_dict()).stages[0] == stage
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"parts": "many"}, "parts must be 'auto' or an integer >= 1, got 'many'"),
+    ({"parts": 0}, "parts must be 'auto' or an integer >= 1, got 0"),
+    ({"parts": 2.5}, "expected an integer"),
+    ({"parts": True}, "expected an integer, got True"),
+    ({"part_tokens": 0}, "part_tokens must be an integer >= 1, got 0"),
+    ({"part_tokens": "auto"}, "expected an integer"),
+    ({"part_token": 5}, "did you mean"),
+])
+def test_exact_substring_part_parameters_fail_clearly(params, message):
+    with pytest.raises(ConfigError, match="exact_substring_dedup") as err:
+        parse_config({"stages": [{"exact_substring_dedup": params}]})
+    assert message in str(err.value)
