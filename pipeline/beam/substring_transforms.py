@@ -2,7 +2,9 @@
 
 Documents → (part, document) by a hash of the id → GroupByKey → one part at a time through
 ``dedup_part``, on whichever worker holds it: a part is the unit of memory (its documents,
-token ids and suffix array), so ``parts`` bounds what one worker holds. The part's documents
+token ids and suffix array), so ``parts`` bounds what one worker holds. The number of parts
+is a singleton side input: ``parts`` itself, or for ``parts: auto`` the input's tokens (the
+stage's tokenizer, summed by CombineGlobally; 0 for no input) over ``part_tokens``, rounded up. The part's documents
 are ordered by the survivor key before anything is compared, so the result depends on
 neither bundling, worker count nor input order. Counts follow dedup_transforms' conventions
 (``_Counting``: one Tally per bundle and Beam Metrics).
@@ -16,14 +18,30 @@ from apache_beam.pvalue import TaggedOutput
 
 from webrefine.dedup import substring
 from webrefine.dedup.substring import SPAN_TEXT_CHARS, ExactSubstringDedup
+from webrefine.filters import tokenizer as tokenizers
 from webrefine.filters.document import Rejection
 from webrefine.pipeline.beam.dedup_transforms import REJECTED, TALLY, _Counting
+from webrefine.pipeline.stats.tally import Tally
 
 
 class _KeyByPart(_Counting):
-    def process(self, doc):
+    def process(self, doc, n_parts: int):
         self.flow("in")
-        yield self.stage.part(doc.id), doc
+        yield substring.part_of(doc.id, n_parts), doc
+
+
+def _count_tokens(doc, tokenizer: str) -> int:
+    # cached per text (filters/tokenizer.py), shared with the stage's tokens_in count when the
+    # tokenizers agree (the defaults): counting again is nearly free on the same worker
+    return tokenizers.get(tokenizer).count(doc.text)
+
+
+def _parts_tally(n_parts: int, name: str) -> Tally:
+    """The number of parts, counted once (from the singleton, not per bundle): the same on every
+    runner. ``parts`` (per part cut) counts only the parts that received documents."""
+    tally = Tally()
+    tally.count(f"{name}.parts_planned", n_parts)
+    return tally
 
 
 class _CutPart(_Counting):
@@ -68,12 +86,22 @@ class ExactSubstringDedupTransform(beam.PTransform):
         self.stage = stage
 
     def expand(self, docs):
-        keyed = docs | "KeyByPart" >> beam.ParDo(_KeyByPart(self.stage)).with_outputs(TALLY, main="keyed")
+        stage = self.stage
+        if stage.parts == substring.AUTO:
+            n_parts = (docs
+                       | "CountTokens" >> beam.Map(_count_tokens, stage.tokenizer)
+                       | "SumTokens" >> beam.CombineGlobally(sum)
+                       | "PartCount" >> beam.Map(substring.part_count, stage.part_tokens))
+        else:
+            n_parts = docs.pipeline | "PartCount" >> beam.Create([stage.parts])
+        keyed = docs | "KeyByPart" >> beam.ParDo(_KeyByPart(stage), beam.pvalue.AsSingleton(n_parts)).with_outputs(
+            TALLY, main="keyed")
+        planned = n_parts | "PartsTally" >> beam.Map(_parts_tally, stage.name)
         cut = (keyed.keyed
                | "GroupByPart" >> beam.GroupByKey()
                | "CutPart" >> beam.ParDo(_CutPart(self.stage)).with_outputs(REJECTED, TALLY, main="kept"))
         return {
             "kept": cut.kept,
             "rejected": cut[REJECTED],
-            "tallies": (keyed[TALLY], cut[TALLY]) | "Tallies" >> beam.Flatten(),
+            "tallies": (planned, keyed[TALLY], cut[TALLY]) | "Tallies" >> beam.Flatten(),
         }

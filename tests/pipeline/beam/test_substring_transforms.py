@@ -2,6 +2,7 @@
 part, whatever the input order, bundling, worker count or part count."""
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import apache_beam as beam
@@ -11,6 +12,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from webrefine.dedup.substring import ExactSubstringDedup, dedup_part
+from webrefine.filters import tokenizer
 from webrefine.filters.document import Document
 from webrefine.pipeline.beam.dedup_transforms import dedup_transform
 from webrefine.pipeline.stats.tally import Tally
@@ -43,6 +45,7 @@ def corpus(n: int = 36, seed: int = 0) -> list[Document]:
 
 
 def reference(stage: ExactSubstringDedup, docs: list[Document]):
+    """The plain-Python result, part by part (``stage.parts`` a number)."""
     parts: dict[int, list[Document]] = {}
     for d in docs:
         parts.setdefault(stage.part(d.id), []).append(d)
@@ -58,11 +61,15 @@ def reference(stage: ExactSubstringDedup, docs: list[Document]):
                 kept.append((o.doc.id, o.text))
                 counts[f"stage.{NAME}.out"] += 1
     counts[f"stage.{NAME}.dropped.{NAME}.too_short"] = len(rejected)
+    counts[f"{NAME}.parts_planned"] = stage.parts
+    counts[f"{NAME}.parts"] = len(parts)  # the parts that received documents
     return sorted(kept), sorted(rejected), counts
 
 
-def run(stage, docs, options=()):
-    kept, rejected, counts = reference(stage, docs)
+def run(stage, docs, options=(), parts=None):
+    """Run ``stage`` in Beam and compare with the reference over ``parts`` parts (default:
+    ``stage.parts``; ``parts: auto`` must come to that number)."""
+    kept, rejected, counts = reference(dataclasses.replace(stage, parts=parts or stage.parts), docs)
     assert counts[f"{NAME}.documents_cut"] > 5 and rejected, "the corpus must exercise cuts and drops"
 
     def check_counts(tallies):
@@ -98,3 +105,41 @@ def test_more_parts_find_fewer_repeats_but_never_cross_parts():
     one = reference(ExactSubstringDedup(min_tokens=20, parts=1), docs)[2]
     many = reference(ExactSubstringDedup(min_tokens=20, parts=12), docs)[2]
     assert many[f"stage.{NAME}.chars_cut"] < one[f"stage.{NAME}.chars_cut"]
+
+
+def total_tokens(docs: list[Document]) -> int:
+    return sum(tokenizer.get(ExactSubstringDedup().tokenizer).count(d.text) for d in docs)
+
+
+@pytest.mark.parametrize("options", [(), ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]])
+def test_auto_spreads_the_documents_over_tokens_per_part(options):
+    docs = corpus()
+    total = total_tokens(docs)
+    part_tokens = total // 4 + 1  # 3 parts hold fewer than the total, 4 hold it
+    assert 3 * part_tokens < total <= 4 * part_tokens
+    stage = ExactSubstringDedup(min_tokens=20, min_words=40, part_tokens=part_tokens)
+    assert stage.parts == "auto"
+    assert reference(dataclasses.replace(stage, parts=4), docs)[2][f"{NAME}.parts"] == 4  # none empty
+    run(stage, docs, options, parts=4)
+
+
+def test_auto_with_room_for_everything_is_one_part():
+    docs = corpus(seed=3)
+    stage = ExactSubstringDedup(min_tokens=20, min_words=40, part_tokens=total_tokens(docs))
+    run(stage, docs, parts=1)
+    run(ExactSubstringDedup(min_tokens=20, min_words=40), docs, parts=1)  # the default part_tokens
+
+
+@pytest.mark.parametrize("parts", ["auto", 3])
+def test_no_documents_is_one_planned_part_and_nothing_cut(parts):
+    def check(tallies):
+        counts = Tally.merged(tallies).counts
+        assert counts[f"{NAME}.parts_planned"] == (1 if parts == "auto" else 3)
+        assert counts.get(f"{NAME}.parts", 0) == 0 and counts.get(f"stage.{NAME}.in", 0) == 0
+
+    with TestPipeline() as p:
+        out = p | beam.Create([], reshuffle=False).with_output_types(Document) | dedup_transform(
+            ExactSubstringDedup(parts=parts))
+        assert_that(out["kept"], equal_to([]), label="Kept")
+        assert_that(out["rejected"], equal_to([]), label="Rej")
+        assert_that(out["tallies"], check, label="Tallies")
