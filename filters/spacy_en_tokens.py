@@ -224,27 +224,35 @@ class TokenCounts(NamedTuple):
     chars: int  # characters of the ``alnum`` tokens (datatrove's mean word length)
 
 
-_CLASSES: dict[str, tuple[int, int]] = {}
+# Each token's class packed in one int, so a page's counts are one C-level ``sum`` over its
+# tokens (no Python loop): bit 64 and up count alphanumeric-holding tokens, bits 32-63 tokens
+# with a letter, bits 0-31 the characters of the alphanumeric-holding tokens.
+_CLASSES: dict[str, int] = {}
+_ALNUM_ONE, _ALPHA_ONE, _LOW = 1 << 64, 1 << 32, (1 << 32) - 1
+
+
+def _token_class_bits(tok: str) -> int:
+    is_word = any(ch not in PUNCTUATION for ch in tok)
+    return (_ALNUM_ONE + len(tok) if is_word else 0) + (_ALPHA_ONE if any(ch.isalpha() for ch in tok) else 0)
 
 
 def word_counts(toks: Sequence[str], counter: Counter | None = None) -> TokenCounts:
     """datatrove's counts over the tokens (GopherQualityFilter): each distinct token is
-    classified once (and remembered), so a page costs one Counter over its tokens (or none,
-    given ``counter``, the tokens counted)."""
+    classified once (and remembered), so a page costs one dict lookup per token. ``counter``
+    (the tokens counted) is accepted for callers that have one; it gives the same result."""
     classes = _CLASSES
-    _make_room(classes)
-    alnum = alpha = chars = 0
-    for tok, c in (counter if counter is not None else Counter(toks)).items():
-        cls = classes.get(tok)
-        if cls is None:
-            is_word = any(ch not in PUNCTUATION for ch in tok)
-            cls = classes[tok] = (len(tok) if is_word else -1, any(ch.isalpha() for ch in tok))
-        if cls[0] >= 0:
-            alnum += c
-            chars += c * cls[0]
-        if cls[1]:
-            alpha += c
-    return TokenCounts(len(toks), alnum, alpha, chars)
+    got = list(map(classes.get, toks))
+    if None in got:
+        _make_room(classes)
+        for i, cls in enumerate(got):
+            if cls is None:
+                tok = toks[i]
+                cls = classes.get(tok)
+                if cls is None:
+                    cls = classes[tok] = _token_class_bits(tok)
+                got[i] = cls
+    total = sum(got)
+    return TokenCounts(len(toks), total >> 64, (total >> 32) & _LOW, total & _LOW)
 
 
 def clear_cache() -> None:
