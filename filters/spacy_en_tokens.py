@@ -196,12 +196,19 @@ def _chunks_tokens(chunks: list[str]) -> list[tuple[str, ...]]:
     got = list(map(cache.get, chunks))
     if None in got:
         _make_room(cache)
+        specials = rules.specials
+        chunk_tokens = rules.chunk_tokens
         for i, toks in enumerate(got):
             if toks is None:
                 chunk = chunks[i]
                 toks = cache.get(chunk)
                 if toks is None:
-                    toks = cache[chunk] = rules.chunk_tokens(chunk)
+                    # chunk_tokens' first short path, inlined: most unseen chunks are words
+                    if chunk.isalpha() and chunk.isascii() and chunk not in specials:
+                        toks = (chunk,)
+                    else:
+                        toks = chunk_tokens(chunk)
+                    cache[chunk] = toks
                 got[i] = toks
     return got
 
@@ -277,7 +284,8 @@ _CHUNK_CLASSES: dict[str, str] = {}
 
 
 def _token_class(tok: str) -> str:
-    return "m" if tok in SENTENCE_PUNCT else "p" if is_punct(tok) else "o"
+    # letters and digits are never punctuation nor a sentence mark: most tokens stop here
+    return "o" if tok.isalnum() else "m" if tok in SENTENCE_PUNCT else "p" if is_punct(tok) else "o"
 
 
 def _classes(chunks: list[str]) -> list[str]:
