@@ -140,8 +140,12 @@ class _Rules:
         # trailing , ; : ! ? loses it as a suffix, and so does a word with a final "." after a
         # lower-case letter. Special cases ("cannot", "Dr.", and "id" in "id.", which spaCy's
         # special matcher turns into "i", "d.") take the full path.
+        if chunk.isalpha() and chunk not in self.specials:
+            # Any letters, not only ASCII: no affix or infix rule matches a letter next to
+            # letters (every Unicode letter is checked in tests/filters/test_spacy_en_tokens.py).
+            return (chunk,)
         if chunk.isascii() and chunk not in self.specials:
-            if chunk.isalpha() or chunk.isdigit():
+            if chunk.isdigit():
                 return (chunk,)
             word, last = chunk[:-1], chunk[-1]
             if word.isalpha() and (last in ",;:!?" or (last == "." and word[-1].islower())) \
@@ -204,7 +208,7 @@ def _chunks_tokens(chunks: list[str]) -> list[tuple[str, ...]]:
                 toks = cache.get(chunk)
                 if toks is None:
                     # chunk_tokens' first short path, inlined: most unseen chunks are words
-                    if chunk.isalpha() and chunk.isascii() and chunk not in specials:
+                    if chunk.isalpha() and chunk not in specials:
                         toks = (chunk,)
                     else:
                         toks = chunk_tokens(chunk)
