@@ -199,21 +199,15 @@ def _chunks_tokens(chunks: list[str]) -> list[tuple[str, ...]]:
     cache = rules.cache
     got = list(map(cache.get, chunks))
     if None in got:
+        # Only the distinct unseen chunks take a Python step (set difference in C), then
+        # every chunk is looked up again.
         _make_room(cache)
         specials = rules.specials
         chunk_tokens = rules.chunk_tokens
-        for i, toks in enumerate(got):
-            if toks is None:
-                chunk = chunks[i]
-                toks = cache.get(chunk)
-                if toks is None:
-                    # chunk_tokens' first short path, inlined: most unseen chunks are words
-                    if chunk.isalpha() and chunk not in specials:
-                        toks = (chunk,)
-                    else:
-                        toks = chunk_tokens(chunk)
-                    cache[chunk] = toks
-                got[i] = toks
+        for chunk in set(chunks).difference(cache):
+            # chunk_tokens' first short path, inlined: most unseen chunks are words
+            cache[chunk] = (chunk,) if chunk.isalpha() and chunk not in specials else chunk_tokens(chunk)
+        got = list(map(cache.__getitem__, chunks))
     return got
 
 
@@ -255,13 +249,9 @@ def word_counts(toks: Sequence[str], counter: Counter | None = None) -> TokenCou
     got = list(map(classes.get, toks))
     if None in got:
         _make_room(classes)
-        for i, cls in enumerate(got):
-            if cls is None:
-                tok = toks[i]
-                cls = classes.get(tok)
-                if cls is None:
-                    cls = classes[tok] = _token_class_bits(tok)
-                got[i] = cls
+        for tok in set(toks).difference(classes):
+            classes[tok] = _token_class_bits(tok)
+        got = list(map(classes.__getitem__, toks))
     total = sum(got)
     return TokenCounts(len(toks), total >> 64, (total >> 32) & _LOW, total & _LOW)
 
@@ -298,9 +288,10 @@ def _classes(chunks: list[str]) -> list[str]:
     got = list(map(cache.get, chunks))
     if None in got:
         _make_room(cache)
-        for i, toks in enumerate(_chunks_tokens(chunks)):
-            if got[i] is None:
-                got[i] = cache[chunks[i]] = "".join(map(_token_class, toks))
+        unseen = list(set(chunks).difference(cache))
+        for chunk, toks in zip(unseen, _chunks_tokens(unseen)):
+            cache[chunk] = "".join(map(_token_class, toks))
+        got = list(map(cache.__getitem__, chunks))
     return got
 
 
