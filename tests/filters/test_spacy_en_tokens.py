@@ -120,6 +120,7 @@ def test_full_caches_forget_their_older_half_and_stay_correct(monkeypatch):
     assert len(cache) == 1000  # one page's chunks all go in; room is made before a page's misses
     st.tokens("fresh(chunk)")
     assert len(cache) == 1000 - 50 + 1  # the oldest 50 (half of the limit) went, the new one came
-    assert "w0x," not in cache and "w50x," in cache and "fresh(chunk)" in cache
+    # (one page's unseen chunks go in in no set order: 50 of that page's went)
+    assert sum(f"w{i}x," in cache for i in range(1000)) == 950 and "fresh(chunk)" in cache
     assert st.tokens(text)[:2] == ("w0x", ",")  # forgotten chunks come back the same
     st.clear_cache()
