@@ -36,7 +36,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import ClassVar
 
-from webrefine.filters import spacy_en_tokens, text_units
+from webrefine.filters import text_units
 from webrefine.filters.stage import Filter, Rule
 
 
@@ -98,6 +98,6 @@ class FineWebQuality(Filter):
             "line_punct_ratio": text_units.ratio(sum(1 for ln in lines if ln.endswith(self.stop_chars)), n),
             "short_line_ratio": text_units.ratio(sum(1 for ln in lines if len(ln) <= short), n),
             "char_dup_ratio": text_units.ratio(dup_chars, len(text) - newlines),
-            "list_ratio": text_units.ratio(newlines, spacy_en_tokens.count_tokens(text) if self.words == "spacy_en"
+            "list_ratio": text_units.ratio(newlines, len(text_units.spacy_words(text)) if self.words == "spacy_en"
                                            else len(text_units.words(text))),
         }

@@ -42,7 +42,6 @@ signal is computed for every document.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar
@@ -124,8 +123,7 @@ class GopherQuality(Filter):
     def signals(self, text: str) -> dict[str, float]:
         if self.words == "spacy_en":
             toks = text_units.spacy_words(text)
-            counter = Counter(toks)  # shared by the counts and the distinct stop words
-            counts = spacy_en_tokens.word_counts(toks, counter)
+            counts = spacy_en_tokens.word_counts(toks)
         else:
             toks = None
             counts = text_units.word_counts(text)
@@ -145,7 +143,7 @@ class GopherQuality(Filter):
             bullet_lines = sum(1 for ln in lines if ln.startswith(bullets))
             ellipsis_lines = sum(1 for ln in lines if ln.endswith(ell))
         if self.stop_word_count == "distinct":
-            words = counter.keys() if toks is not None else set(text_units.words(text))
+            words = set(toks if toks is not None else text_units.words(text))
             stop = sum(1 for w in set(self.stop_words) if w in words)
         elif toks is not None:
             stop = sum(1 for t in toks if t.lower() in self.stop_words)

@@ -140,8 +140,12 @@ class _Rules:
         # trailing , ; : ! ? loses it as a suffix, and so does a word with a final "." after a
         # lower-case letter. Special cases ("cannot", "Dr.", and "id" in "id.", which spaCy's
         # special matcher turns into "i", "d.") take the full path.
+        if chunk.isalpha() and chunk not in self.specials:
+            # Any letters, not only ASCII: no affix or infix rule matches a letter next to
+            # letters (every Unicode letter is checked in tests/filters/test_spacy_en_tokens.py).
+            return (chunk,)
         if chunk.isascii() and chunk not in self.specials:
-            if chunk.isalpha() or chunk.isdigit():
+            if chunk.isdigit():
                 return (chunk,)
             word, last = chunk[:-1], chunk[-1]
             if word.isalpha() and (last in ",;:!?" or (last == "." and word[-1].islower())) \
@@ -195,14 +199,15 @@ def _chunks_tokens(chunks: list[str]) -> list[tuple[str, ...]]:
     cache = rules.cache
     got = list(map(cache.get, chunks))
     if None in got:
+        # Only the distinct unseen chunks take a Python step (set difference in C), then
+        # every chunk is looked up again.
         _make_room(cache)
-        for i, toks in enumerate(got):
-            if toks is None:
-                chunk = chunks[i]
-                toks = cache.get(chunk)
-                if toks is None:
-                    toks = cache[chunk] = rules.chunk_tokens(chunk)
-                got[i] = toks
+        specials = rules.specials
+        chunk_tokens = rules.chunk_tokens
+        for chunk in set(chunks).difference(cache):
+            # chunk_tokens' first short path, inlined: most unseen chunks are words
+            cache[chunk] = (chunk,) if chunk.isalpha() and chunk not in specials else chunk_tokens(chunk)
+        got = list(map(cache.__getitem__, chunks))
     return got
 
 
@@ -224,27 +229,31 @@ class TokenCounts(NamedTuple):
     chars: int  # characters of the ``alnum`` tokens (datatrove's mean word length)
 
 
-_CLASSES: dict[str, tuple[int, int]] = {}
+# Each token's class packed in one int, so a page's counts are one C-level ``sum`` over its
+# tokens (no Python loop): bit 64 and up count alphanumeric-holding tokens, bits 32-63 tokens
+# with a letter, bits 0-31 the characters of the alphanumeric-holding tokens.
+_CLASSES: dict[str, int] = {}
+_ALNUM_ONE, _ALPHA_ONE, _LOW = 1 << 64, 1 << 32, (1 << 32) - 1
+
+
+def _token_class_bits(tok: str) -> int:
+    is_word = any(ch not in PUNCTUATION for ch in tok)
+    return (_ALNUM_ONE + len(tok) if is_word else 0) + (_ALPHA_ONE if any(ch.isalpha() for ch in tok) else 0)
 
 
 def word_counts(toks: Sequence[str], counter: Counter | None = None) -> TokenCounts:
     """datatrove's counts over the tokens (GopherQualityFilter): each distinct token is
-    classified once (and remembered), so a page costs one Counter over its tokens (or none,
-    given ``counter``, the tokens counted)."""
+    classified once (and remembered), so a page costs one dict lookup per token. ``counter``
+    (the tokens counted) is accepted for callers that have one; it gives the same result."""
     classes = _CLASSES
-    _make_room(classes)
-    alnum = alpha = chars = 0
-    for tok, c in (counter if counter is not None else Counter(toks)).items():
-        cls = classes.get(tok)
-        if cls is None:
-            is_word = any(ch not in PUNCTUATION for ch in tok)
-            cls = classes[tok] = (len(tok) if is_word else -1, any(ch.isalpha() for ch in tok))
-        if cls[0] >= 0:
-            alnum += c
-            chars += c * cls[0]
-        if cls[1]:
-            alpha += c
-    return TokenCounts(len(toks), alnum, alpha, chars)
+    got = list(map(classes.get, toks))
+    if None in got:
+        _make_room(classes)
+        for tok in set(toks).difference(classes):
+            classes[tok] = _token_class_bits(tok)
+        got = list(map(classes.__getitem__, toks))
+    total = sum(got)
+    return TokenCounts(len(toks), total >> 64, (total >> 32) & _LOW, total & _LOW)
 
 
 def clear_cache() -> None:
@@ -269,7 +278,8 @@ _CHUNK_CLASSES: dict[str, str] = {}
 
 
 def _token_class(tok: str) -> str:
-    return "m" if tok in SENTENCE_PUNCT else "p" if is_punct(tok) else "o"
+    # letters and digits are never punctuation nor a sentence mark: most tokens stop here
+    return "o" if tok.isalnum() else "m" if tok in SENTENCE_PUNCT else "p" if is_punct(tok) else "o"
 
 
 def _classes(chunks: list[str]) -> list[str]:
@@ -278,9 +288,10 @@ def _classes(chunks: list[str]) -> list[str]:
     got = list(map(cache.get, chunks))
     if None in got:
         _make_room(cache)
-        for i, toks in enumerate(_chunks_tokens(chunks)):
-            if got[i] is None:
-                got[i] = cache[chunks[i]] = "".join(map(_token_class, toks))
+        unseen = list(set(chunks).difference(cache))
+        for chunk, toks in zip(unseen, _chunks_tokens(unseen)):
+            cache[chunk] = "".join(map(_token_class, toks))
+        got = list(map(cache.__getitem__, chunks))
     return got
 
 
