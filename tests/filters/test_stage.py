@@ -17,7 +17,7 @@ from webrefine.filters.stage import DIRECTIONS, GlobalStage, Rule, Stage
 from webrefine.pipeline.config import CONFIG_DIR, STAGES, parse_config, stage_class
 
 TESTS = pathlib.Path(__file__).resolve().parents[1]
-ALLOWED_TYPES = {int, float, bool, str, str | None, tuple[str, ...]}
+ALLOWED_TYPES = {int, float, bool, str, str | None, tuple[str, ...], int | str}  # int | str: a count or "auto"
 SNAKE = r"[a-z][a-z0-9_]*"
 TEXT = ("The old harbour town sits at the mouth of a wide river, and its people have fished these waters "
         "for many centuries.\nEvery morning the boats leave before dawn and return with the tide.\n"
