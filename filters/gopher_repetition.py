@@ -88,36 +88,24 @@ def _raw_paragraphs(text: str) -> list[str]:
     return _PARA_RUNS.split(text) if "\n\n" in text else [text]
 
 
-def _segment_fracs_after_first(segments: Sequence[str], text_len: int | None) -> tuple[float, float]:
-    """(share of segments that copy an earlier one, share of their characters): datatrove's
-    ``find_duplicates``; characters over ``text_len``, or over the segments' when None."""
+def _segment_fracs(segments: Sequence[str], after_first: bool = False,
+                   text_len: int | None = None) -> tuple[float, float]:
+    """(share of segments that are repeated, share of their characters). Every occurrence counts
+    (Gopher/DCLM), or with ``after_first`` only the copies after the first (datatrove's
+    ``find_duplicates``); characters over ``text_len``, or over the segments' when None."""
     if not segments:
         return 0.0, 0.0
     counts = Counter(segments)
     if len(counts) == len(segments):
         return 0.0, 0.0
+    first = 1 if after_first else 0
     dup = dup_chars = 0
     for seg, c in counts.items():
         if c > 1:
-            dup += c - 1
-            dup_chars += (c - 1) * len(seg)
+            dup += c - first
+            dup_chars += (c - first) * len(seg)
     den = text_len if text_len is not None else sum(map(len, segments))
     return dup / len(segments), text_units.ratio(dup_chars, den)
-
-
-def _segment_fracs(segments: Sequence[str]) -> tuple[float, float]:
-    """(share of segments that are repeated, share of their characters), all occurrences."""
-    if len(segments) <= 1:
-        return 0.0, 0.0
-    counts = Counter(segments)
-    if len(counts) == len(segments):
-        return 0.0, 0.0
-    dup = dup_chars = 0
-    for seg, c in counts.items():
-        if c > 1:
-            dup += c
-            dup_chars += c * len(seg)
-    return dup / len(segments), text_units.ratio(dup_chars, sum(map(len, segments)))
 
 
 # Below this many tokens pure Python is faster; above it numpy is, most on long, repetitive
@@ -408,8 +396,8 @@ class GopherRepetition(Filter):
             lines, paras = text_units.lines(text), text_units.paragraphs(text)
         text_len = len(text) if self.char_fractions_of == "text" else None
         if self.duplicates == "after_first":
-            line_frac, line_chars = _segment_fracs_after_first(lines, text_len)
-            para_frac, para_chars = _segment_fracs_after_first(paras, text_len)
+            line_frac, line_chars = _segment_fracs(lines, True, text_len)
+            para_frac, para_chars = _segment_fracs(paras, True, text_len)
         else:
             line_frac, line_chars = _segment_fracs(lines)
             para_frac, para_chars = _segment_fracs(paras)
