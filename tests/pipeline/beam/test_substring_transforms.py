@@ -8,7 +8,7 @@ import random
 import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
-from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing import test_pipeline  # the module: a TestPipeline name here is a class pytest tries to collect
 from apache_beam.testing.util import assert_that, equal_to
 
 from webrefine.dedup.substring import ExactSubstringDedup, dedup_part
@@ -78,7 +78,7 @@ def run(stage, docs, options=(), parts=None):
         spans = t.top_items(f"{NAME}.cut_spans")
         assert spans and all(s["occurrences"] >= 2 for s in spans)
 
-    with TestPipeline(options=PipelineOptions(list(options))) as p:
+    with test_pipeline.TestPipeline(options=PipelineOptions(list(options))) as p:
         out = p | beam.Create(docs) | dedup_transform(stage)
         assert_that(out["kept"] | "Kept" >> beam.Map(lambda d: (d.id, d.text)), equal_to(kept), label="Kept")
         assert_that(out["kept"] | "Signals" >> beam.Map(lambda d: sorted(k for k in d.signals if k.startswith(NAME))),
@@ -137,7 +137,7 @@ def test_no_documents_is_one_planned_part_and_nothing_cut(parts):
         assert counts[f"{NAME}.parts_planned"] == (1 if parts == "auto" else 3)
         assert counts.get(f"{NAME}.parts", 0) == 0 and counts.get(f"stage.{NAME}.in", 0) == 0
 
-    with TestPipeline() as p:
+    with test_pipeline.TestPipeline() as p:
         out = p | beam.Create([], reshuffle=False).with_output_types(Document) | dedup_transform(
             ExactSubstringDedup(parts=parts))
         assert_that(out["kept"], equal_to([]), label="Kept")
