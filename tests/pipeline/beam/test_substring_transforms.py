@@ -85,6 +85,7 @@ def run(stage, docs, options=(), parts=None):
                     equal_to([[f"{NAME}.chars_cut", f"{NAME}.tokens_cut"]] * len(kept)), label="Signals")
         assert_that(out["rejected"] | "Rejected" >> beam.Map(lambda r: r.doc.id), equal_to(rejected), label="Rej")
         assert_that(out["tallies"], check_counts, label="Tallies")
+    return counts
 
 
 @pytest.mark.parametrize("parts", [1, 3])
@@ -97,7 +98,8 @@ def test_beam_matches_the_plain_python_reference(parts, seed, options):
     stage = ExactSubstringDedup(min_tokens=20, min_words=40, parts=parts)
     docs = corpus()
     random.Random(seed).shuffle(docs)  # input order, and with it the bundles, differ per run
-    run(stage, docs, options)
+    counts = run(stage, docs, options)  # asserts Beam == reference inside the pipeline
+    assert counts[f"{NAME}.parts"] == parts
 
 
 def test_more_parts_find_fewer_repeats_but_never_cross_parts():
@@ -126,8 +128,9 @@ def test_auto_spreads_the_documents_over_tokens_per_part(options):
 def test_auto_with_room_for_everything_is_one_part():
     docs = corpus(seed=3)
     stage = ExactSubstringDedup(min_tokens=20, min_words=40, part_tokens=total_tokens(docs))
-    run(stage, docs, parts=1)
-    run(ExactSubstringDedup(min_tokens=20, min_words=40), docs, parts=1)  # the default part_tokens
+    assert run(stage, docs, parts=1)[f"{NAME}.parts"] == 1
+    default = run(ExactSubstringDedup(min_tokens=20, min_words=40), docs, parts=1)  # the default part_tokens
+    assert default[f"{NAME}.parts_planned"] == 1
 
 
 @pytest.mark.parametrize("parts", ["auto", 3])
