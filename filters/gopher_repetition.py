@@ -88,6 +88,18 @@ def _raw_paragraphs(text: str) -> list[str]:
     return _PARA_RUNS.split(text) if "\n\n" in text else [text]
 
 
+def _token_arrays(toks: Sequence[str]) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+    """(token ids numbered by first appearance, vocabulary size, token lengths, cumulative
+    characters with a leading 0): what both vectorised n-gram paths start from."""
+    index = dict(zip(dict.fromkeys(toks), count()))
+    n_tok = len(toks)
+    tid = np.fromiter(map(index.__getitem__, toks), np.int64, n_tok)
+    lens = np.fromiter(map(len, toks), np.int64, n_tok)
+    cum = np.zeros(n_tok + 1, np.int64)
+    np.cumsum(lens, out=cum[1:])
+    return tid, len(index), lens, cum
+
+
 def _segment_fracs(segments: Sequence[str], after_first: bool = False,
                    text_len: int | None = None) -> tuple[float, float]:
     """(share of segments that are repeated, share of their characters). Every occurrence counts
@@ -168,12 +180,7 @@ def _ngram_fracs_numpy(toks: tuple[str, ...]) -> dict[int, float]:
     candidates are left, the Python stages finish (numpy's per-call cost dominates there)."""
     out = dict.fromkeys(_TOP_N + _DUP_N, 0.0)
     n_tok = len(toks)
-    index = dict(zip(dict.fromkeys(toks), count()))
-    vocab = len(index)
-    tid = np.fromiter(map(index.__getitem__, toks), np.int64, n_tok)
-    lens = np.fromiter(map(len, toks), np.int64, n_tok)
-    cum = np.zeros(n_tok + 1, np.int64)
-    np.cumsum(lens, out=cum[1:])
+    tid, vocab, lens, cum = _token_arrays(toks)
     total = int(cum[-1])
     if n_tok < 2 or not total:
         return out
@@ -288,12 +295,7 @@ def _ngram_fracs_datatrove_numpy(toks: tuple[str, ...], text_len: int, after_fir
     n_tok = len(toks)
     if not text_len:
         return out
-    index = dict(zip(dict.fromkeys(toks), count()))
-    vocab = len(index)
-    tid = np.fromiter(map(index.__getitem__, toks), np.int64, n_tok)
-    lens = np.fromiter(map(len, toks), np.int64, n_tok)
-    cum = np.zeros(n_tok + 1, np.int64)
-    np.cumsum(lens, out=cum[1:])
+    tid, vocab, lens, cum = _token_arrays(toks)
     rep = np.bincount(tid)[tid] > 1  # positions of repeated 1-grams
     gid = tid
     for n in range(2, _DUP_N[-1] + 1):
