@@ -31,8 +31,14 @@ class Document:
     # Compact per-stage signals ("gopher_quality.word_count": 212.0) kept on kept documents
     # too, so thresholds can be re-tuned later without re-running extraction.
     signals: Mapping[str, float] = field(default_factory=dict)
+    # Tokens of ``text`` under the run's ``output.tokenizer``, counted once by the pipeline's
+    # accounting (pipeline/document_phase.py) and carried, so the per-stage and output token
+    # counts do not tokenize the same text again after every shuffle; -1: not counted yet.
+    n_tokens: int = -1
 
     def replace(self, **changes: Any) -> "Document":
+        if "text" in changes and "n_tokens" not in changes and changes["text"] is not self.text:
+            changes["n_tokens"] = -1  # a new text: its count is no longer known
         return dataclasses.replace(self, **changes)
 
 

@@ -70,6 +70,13 @@ class Tokenizer:
                 cache.popitem(last=False)
         return n
 
+    def counted(self, doc):
+        """``doc`` with ``n_tokens`` set: the carried count when there is one, else counted now.
+        Only for the run's ``output.tokenizer``, the one ``Document.n_tokens`` is defined by."""
+        if doc.n_tokens >= 0:
+            return doc
+        return doc.replace(n_tokens=self.count(doc.text))
+
 
 @lru_cache(maxsize=None)
 def get(name: str = DEFAULT) -> Tokenizer:

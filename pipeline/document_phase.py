@@ -86,8 +86,9 @@ class StageStep:
         chars = len(doc.text) if doc.text else len(doc.html or "")
         tally.count(self.prefix + "in")
         tally.count(self.prefix + "chars_in", chars)
-        if doc.text:  # tokens of text only (none for HTML); cached, so a kept text is counted once
-            tally.count(self.prefix + "tokens_in", self.tokens.count(doc.text))
+        if doc.text:  # tokens of text only (none for HTML); carried on the document, counted once
+            doc = self.tokens.counted(doc)
+            tally.count(self.prefix + "tokens_in", doc.n_tokens)
         for key, value in verdict.signals.items():
             # Documents and characters per signal value: what-if curves for every threshold.
             tally.observe(f"{name}.{key}", value)
@@ -101,7 +102,10 @@ class StageStep:
             tally.count(self.prefix + "out")
             tally.count(self.prefix + "chars_out", len(out.text) if out.text else len(out.html or ""))
             if out.text:
-                tally.count(self.prefix + "tokens_out", self.tokens.count(out.text))
+                if out.text is doc.text and out.n_tokens < 0:  # kept as it was: the count made above
+                    out = out.replace(n_tokens=doc.n_tokens)
+                out = self.tokens.counted(out)
+                tally.count(self.prefix + "tokens_out", out.n_tokens)
             return out, None
         reason = verdict.reason or f"{name}.unknown"
         tally.count(self.prefix + "dropped." + reason)

@@ -111,7 +111,8 @@ class CountCharsFn(TallyingDoFn):
     def process(self, doc: Document) -> Iterable[Document]:
         self.tally.count(self.key, len(doc.text))
         if self.tokens_key:
-            self.tally.count(self.tokens_key, self.tokens.count(doc.text))
+            doc = self.tokens.counted(doc)  # carried from the per-document phase: counted once
+            self.tally.count(self.tokens_key, doc.n_tokens)
         yield doc
 
 
@@ -129,7 +130,8 @@ class CountOutputFn(TallyingDoFn):
         self.tally.sample("kept", doc.id, sample_row(doc))
         self.tally.count("output.documents")
         self.tally.count("output.chars", len(doc.text))
-        self.tally.count("output.tokens", self.tokens.count(doc.text))
+        doc = self.tokens.counted(doc)  # carried from the earlier stages: counted once
+        self.tally.count("output.tokens", doc.n_tokens)
         if self.progress_dir:
             progress.tick(self.progress_dir, "documents")
         yield doc

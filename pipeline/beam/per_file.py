@@ -14,6 +14,7 @@ attempt got as far as the marker: either way each file is counted once.
 """
 from __future__ import annotations
 
+import gzip
 import json
 import uuid
 from typing import Any, Iterable, Iterator
@@ -38,6 +39,9 @@ from webrefine.pipeline.workarea import (
 )
 
 GZIP = CompressionTypes.GZIP
+# The results are written at gzip level 1, not Beam's default 6: on documents' JSON it costs
+# a sixth of the CPU (0.04 vs 0.2 ms per 3.5 KB document) for files ~18% larger, read back
+# only by --resume.
 
 
 def work_dir(output: str) -> str:
@@ -138,7 +142,9 @@ class ProcessFileFn(beam.DoFn):
         tally, rejects = Tally(), Tally()
         counts = {"documents": 0, "rejections": 0}
         tmp = f"{results}.{uuid.uuid4().hex}.tmp"
-        with FileSystems.create(tmp, mime_type="application/octet-stream", compression_type=GZIP) as fh:
+        with FileSystems.create(tmp, mime_type="application/octet-stream",
+                                compression_type=CompressionTypes.UNCOMPRESSED) as raw, \
+                gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as fh:
             docs = StageTimer("read").iterate(tally, self._documents(path, tally))
             for item in self.phase.run(docs, tally, rejects):
                 if isinstance(item, Rejection):

@@ -81,8 +81,8 @@ def document_row(doc: Document, tokenizer: str = tokenizers.DEFAULT) -> dict[str
         "id": doc.id, "url": doc.url, "date": timestamp(doc.date), "text": doc.text,
         "language": doc.language, "language_score": doc.language_score, "source": doc.source,
         "truncated": doc.truncated, "n_chars": len(doc.text),
-        # counted just before by CountOutputFn on the same text: a cache hit
-        "n_tokens": tokenizers.get(tokenizer).count(doc.text),
+        # set just before by CountOutputFn (Document.n_tokens)
+        "n_tokens": tokenizers.get(tokenizer).counted(doc).n_tokens,
         "signals": signal_rows(doc.signals),
     }
 

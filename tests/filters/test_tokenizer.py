@@ -75,3 +75,16 @@ def test_very_long_texts_are_counted_in_pieces(text):
     ids, starts, ends = tok.spans(text)  # bpe-openai alone refuses these
     assert tok.count(text) == len(ids) > len(text) // 20
     assert starts[0] == 0 and ends[-1] == len(text)
+
+
+def test_a_documents_count_is_carried_and_forgotten_when_its_text_changes():
+    from webrefine.filters.document import Document
+
+    tok = tokenizer.get("whitespace")
+    doc = tok.counted(Document("d", "https://example.com/", text="one two three"))
+    assert doc.n_tokens == 3
+    assert doc.replace(signals={"x": 1.0}).n_tokens == 3  # same text: the count stays
+    assert doc.replace(text=doc.text).n_tokens == 3  # the same str object
+    assert doc.replace(text="one two").n_tokens == -1  # a new text: counted again when needed
+    assert tok.counted(doc.replace(text="one two")).n_tokens == 2
+    assert tok.counted(doc.replace(n_tokens=7)).n_tokens == 7  # a carried count is not recounted

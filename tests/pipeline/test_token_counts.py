@@ -109,3 +109,24 @@ def test_a_tokenizer_that_cannot_load_is_a_usage_error_before_the_run(tmp_path, 
                  str(tmp_path / "out"), "--no-progress"]) == EXIT_USAGE
     assert "exact_substring_dedup.tokenizer: cannot load tokenizer" in capsys.readouterr().err
     assert not (tmp_path / "out" / "stats.json").exists()
+
+
+def test_each_text_is_tokenized_once_through_the_dedup_stages(tmp_path, monkeypatch):
+    """tokens_in/out of every stage and output.tokens come from one count per distinct text,
+    carried on the Document across the shuffles (DirectRunner, in-process)."""
+    tok = tokenizer.get("cl100k_base")
+    counted = []
+    real = tok._count
+    monkeypatch.setattr(tok, "_count", lambda text: counted.append(text) or real(text))
+    monkeypatch.setattr(tok, "_cache", type(tok._cache)())
+    path = tmp_path / "docs.parquet"
+    docs = rows()
+    pq.write_table(pa.Table.from_pylist(docs), path)
+    cfg = {"name": "once", "stages": ["exact_dedup", "url_dedup", {"minhash_dedup": {"preset": "fineweb"}}]}
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "out"
+    assert main(["run", "--config", str(tmp_path / "cfg.yaml"), "--input", str(path), "--output", str(out),
+                 "--no-progress"]) == EXIT_OK
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["output"]["tokens"] == sum(real(t) for t in pq.read_table(out / "documents").column("text").to_pylist())
+    assert sorted(counted) == sorted(d["text"] for d in docs)  # every input text once, no text twice
