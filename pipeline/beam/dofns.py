@@ -160,8 +160,9 @@ class SampleRejects(beam.CombineFn):
     def create_accumulator(self) -> Tally:
         return Tally()
 
-    def add_input(self, acc: Tally, rej: Rejection) -> Tally:
-        acc.sample(rej.reason, rej.doc.id, rej, self.k)
+    def add_input(self, acc: Tally, rej: Rejection | None) -> Tally:
+        if rej is not None:  # None: CombineAll's neutral element
+            acc.sample(rej.reason, rej.doc.id, rej, self.k)
         return acc
 
     def merge_accumulators(self, accs: Iterable[Tally]) -> Tally:

@@ -20,18 +20,21 @@ from typing import Any
 import apache_beam as beam
 
 from webrefine.filters.stage import GlobalStage, Stage
+from webrefine.pipeline.beam.combine_all import CombineAll
 from webrefine.pipeline.beam.dedup_transforms import dedup_transform
 from webrefine.pipeline.beam.dofns import (
     REJECTED, TALLY, CountCharsFn, CountOutputFn, DedupDropsFn, MergeTallies, SampleRejects,
 )
 from webrefine.pipeline.beam.per_file import ProcessFileFn, work_dir
 from webrefine.pipeline.beam.read import expand_pattern
+from webrefine.pipeline.beam.shards import WriteParquetShards
 from webrefine.pipeline.beam.writers import (
-    DOCUMENT_SCHEMA, REJECT_SCHEMA, WriteParquetShards, document_row, join, reject_row, write_json, write_text,
+    DOCUMENT_SCHEMA, REJECT_SCHEMA, document_row, join, reject_row, write_json, write_text,
 )
 from webrefine.pipeline.config import RunConfig
 from webrefine.pipeline.report.page import render_report
 from webrefine.pipeline.stats.build import build_stats
+from webrefine.pipeline.stats.tally import Tally
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,7 +166,7 @@ class WriteRejects(_PlannedTransform):
         out = self.plan.config.output
         if out.rejects_per_reason > 0:
             rejects = (rejects
-                       | "SampleRejects" >> beam.CombineGlobally(SampleRejects(out.rejects_per_reason))
+                       | "SampleRejects" >> CombineAll(SampleRejects(out.rejects_per_reason), None)
                        | "Unpack" >> beam.FlatMap(lambda rows: rows))
         return (rejects
                 | "RejectRows" >> beam.Map(reject_row)
@@ -177,7 +180,7 @@ class WriteStats(_PlannedTransform):
 
     def expand(self, tallies):
         return (tallies
-                | "MergeTallies" >> beam.CombineGlobally(MergeTallies())
+                | "MergeTallies" >> CombineAll(MergeTallies(), Tally())
                 | "WriteStats" >> beam.Map(write_stats, self.plan.stage_names(), self.plan.header,
                                            self.plan.document_input, self.plan.output))
 

@@ -3,8 +3,12 @@
 Documents → (part, document) by a hash of the id → GroupByKey → one part at a time through
 ``dedup_part``, on whichever worker holds it: a part is the unit of memory (its documents,
 token ids and suffix array), so ``parts`` bounds what one worker holds. The number of parts
-is a singleton side input: ``parts`` itself, or for ``parts: auto`` the input's tokens (the
-stage's tokenizer, summed by CombineGlobally; 0 for no input) over ``part_tokens``, rounded up. The part's documents
+is ``parts`` itself, or for ``parts: auto`` the input's tokens (the stage's tokenizer, summed
+by ``CombineAll``; 0 for no input) over ``part_tokens``, rounded up. That number reaches the
+documents as main input, not as a side input (Beam's local multi-process runner lost main-input
+elements of steps waiting for one: README, Deduplication at scale): it is sent to each of
+``BUCKETS`` buckets, the documents are grouped by bucket (a hash of the id) with it, and each
+bucket keys its documents by part. The part's documents
 are ordered by the survivor key before anything is compared, so the result depends on
 neither bundling, worker count nor input order. Counts follow dedup_transforms' conventions
 (``_Counting``: one Tally per bundle and Beam Metrics).
@@ -20,14 +24,41 @@ from webrefine.dedup import substring
 from webrefine.dedup.substring import SPAN_TEXT_CHARS, ExactSubstringDedup
 from webrefine.filters import tokenizer as tokenizers
 from webrefine.filters.document import Rejection
+from webrefine.pipeline.beam.combine_all import CombineAll
 from webrefine.pipeline.beam.dedup_transforms import REJECTED, TALLY, _Counting
 from webrefine.pipeline.stats.tally import Tally
 
 
+BUCKETS = 1024  # parts: auto: documents meet the part count in this many groups
+DOC, COUNT = 0, 1
+
+
 class _KeyByPart(_Counting):
-    def process(self, doc, n_parts: int):
+    """A document → (its part, it), the part count known when the graph is built."""
+
+    def process(self, doc):
         self.flow("in")
-        yield substring.part_of(doc.id, n_parts), doc
+        yield self.stage.part(doc.id), doc
+
+
+class _KeyBucketByPart(_Counting):
+    """(bucket, [(COUNT, parts), (DOC, document)…]) → (part, document) for each document."""
+
+    def process(self, kv):
+        values = kv[1]
+        n_parts = next(v for tag, v in values if tag == COUNT)  # first pass: the count
+        for tag, doc in values:  # second pass: the documents
+            if tag == DOC:
+                self.flow("in")
+                yield substring.part_of(doc.id, n_parts), doc
+
+
+def _bucket(doc) -> tuple[int, tuple[int, object]]:
+    return substring.part_of(doc.id, BUCKETS), (DOC, doc)
+
+
+def _to_buckets(n_parts: int):
+    return [(b, (COUNT, n_parts)) for b in range(BUCKETS)]
 
 
 def _count_tokens(doc, tokenizer: str) -> int:
@@ -90,12 +121,15 @@ class ExactSubstringDedupTransform(beam.PTransform):
         if stage.parts == substring.AUTO:
             n_parts = (docs
                        | "CountTokens" >> beam.Map(_count_tokens, stage.tokenizer)
-                       | "SumTokens" >> beam.CombineGlobally(sum)
+                       | "SumTokens" >> CombineAll(sum, 0)
                        | "PartCount" >> beam.Map(substring.part_count, stage.part_tokens))
+            keyed = ((docs | "ToBuckets" >> beam.Map(_bucket), n_parts | "CountToBuckets" >> beam.FlatMap(_to_buckets))
+                     | "DocsAndCount" >> beam.Flatten()
+                     | "GroupByBucket" >> beam.GroupByKey()
+                     | "KeyByPart" >> beam.ParDo(_KeyBucketByPart(stage)).with_outputs(TALLY, main="keyed"))
         else:
             n_parts = docs.pipeline | "PartCount" >> beam.Create([stage.parts])
-        keyed = docs | "KeyByPart" >> beam.ParDo(_KeyByPart(stage), beam.pvalue.AsSingleton(n_parts)).with_outputs(
-            TALLY, main="keyed")
+            keyed = docs | "KeyByPart" >> beam.ParDo(_KeyByPart(stage)).with_outputs(TALLY, main="keyed")
         planned = n_parts | "PartsTally" >> beam.Map(_parts_tally, stage.name)
         cut = (keyed.keyed
                | "GroupByPart" >> beam.GroupByKey()

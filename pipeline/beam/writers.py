@@ -1,8 +1,8 @@
 """Sinks: Parquet shards of documents and rejects, stats.json and config.yaml.
 
 Everything goes through Beam's FileSystems, so gs:// and s3:// outputs work on remote
-runners. Shards are written by Beam's file sink: temp files, then an atomic finalize, so a
-killed run leaves no partial shard under documents/.
+runners. Shards are written by ``shards.WriteParquetShards``: temporary files, then a
+finalize that renames them, so a killed run leaves no partial shard under documents/.
 """
 from __future__ import annotations
 
@@ -13,15 +13,13 @@ import os
 import shutil
 from typing import Any, Mapping
 
-import apache_beam as beam
 import pyarrow as pa
 import yaml
-from apache_beam.io import iobase
 from apache_beam.io.filesystems import FileSystems
 
 from webrefine.filters import tokenizer as tokenizers
 from webrefine.filters.document import Document, Rejection
-from webrefine.pipeline.beam.private_api import rows_to_arrow_tables, sized_parquet_sink
+from webrefine.pipeline.beam.shards import TEMP_PREFIX
 
 # A list of (name, value) structs, not an Arrow map: Hugging Face `datasets` has no type for
 # maps and refuses the whole file; lists of structs load everywhere (datasets, DuckDB,
@@ -97,41 +95,26 @@ def reject_row(rej: Rejection) -> dict[str, Any]:
     }
 
 
-class WriteParquetShards(beam.PTransform):
-    """Rows → ``<prefix>-SSSSS-of-NNNNN.parquet``, about ``shard_mb`` MB (compressed) each."""
-
-    def __init__(self, prefix: str, schema: pa.Schema, codec: str, shard_mb: int,
-                 num_shards: int = 0) -> None:
-        super().__init__()
-        self.prefix, self.schema, self.codec = prefix, schema, codec
-        self.shard_mb, self.num_shards = shard_mb, num_shards
-
-    def expand(self, rows):
-        sink = sized_parquet_sink(self.prefix, self.schema, self.codec, self.num_shards,
-                                  max_bytes=self.shard_mb * 1024 * 1024)
-        # Row groups of ~1/8 of a shard (in memory, before compression) bound writer memory.
-        row_group = max(1, self.shard_mb // 8) * 1024 * 1024
-        to_tables = rows_to_arrow_tables(self.schema, row_group)
-        return rows | "ToArrowTables" >> beam.ParDo(to_tables) | "WriteFiles" >> iobase.Write(sink)
-
-
 def remove_temp_leftovers(output: str) -> int:
-    """Delete ``beam-temp-*`` folders left in documents/ and rejects/ after a finished job.
+    """Delete temporary shard folders (``.temp-*``; ``beam-temp-*`` from Beam's file sink in
+    earlier releases) left in OUT's subfolders after a finished job.
 
-    Beam's file sinks rename finished shards out of a temp folder and delete it; a runner
-    that restarts the write's set-up after a failure (Flink, after a lost TaskManager) makes
-    a second temp folder, and the first one, never used, stays behind. Only called once the
-    job has finished, when every complete shard has been renamed.
+    Shards are renamed out of their temporary folder, which is then deleted; a job that
+    failed and was run again under the same output, or a runner that restarted the writing
+    after a failure (Flink, after a lost TaskManager), can leave one behind. Only called once
+    the job has finished, when every complete shard has been renamed.
     """
     removed = 0
-    for sub in ("documents", "rejects"):
-        if "://" not in output:  # local folders: FileSystems.match lists files only
-            for folder in glob.glob(os.path.join(output, sub, "beam-temp-*")):
+    patterns = (TEMP_PREFIX + "*", "beam-temp-*")
+    if "://" not in output:  # local folders: FileSystems.match lists files only
+        for pattern in patterns:
+            for folder in glob.glob(os.path.join(output, "*", pattern)):
                 shutil.rmtree(folder, ignore_errors=True)
                 removed += 1
-            continue
-        try:  # object stores: a "folder" is the objects under a prefix
-            objects = [m.path for m in FileSystems.match([join(output, sub, "beam-temp-*/*")])[0].metadata_list]
+        return removed
+    for pattern in patterns:  # object stores: a "folder" is the objects under a prefix
+        try:
+            objects = [m.path for m in FileSystems.match([join(output, "*", pattern, "*")])[0].metadata_list]
         except Exception:  # noqa: BLE001 - nothing matched
             objects = []
         if objects:
