@@ -55,6 +55,9 @@ REJECT_SCHEMA = pa.schema([
     ("text", pa.string()),  # cut to output.reject_text_chars
     ("signals", SIGNALS),  # the failing stage's signals, unprefixed
     ("earlier_signals", SIGNALS),  # signals of the stages the document passed
+    # a dedup drop for an earlier run's kept document (--dedup-against): that run's path and document id
+    ("matched_run", pa.string()),
+    ("matched_id", pa.string()),
 ])
 
 
@@ -94,6 +97,8 @@ def reject_row(rej: Rejection) -> dict[str, Any]:
         "source": doc.source, "language": doc.language, "language_score": doc.language_score,
         "text": doc.text, "signals": signal_rows({k: float(v) for k, v in rej.signals.items()}),
         "earlier_signals": signal_rows(doc.signals),
+        "matched_run": rej.matched[0] if rej.matched else None,
+        "matched_id": rej.matched[1] if rej.matched else None,
     }
 
 
@@ -116,7 +121,7 @@ class WriteParquetShards(beam.PTransform):
 
 
 def remove_temp_leftovers(output: str) -> int:
-    """Delete ``beam-temp-*`` folders left in documents/ and rejects/ after a finished job.
+    """Delete ``beam-temp-*`` folders left in documents/, rejects/ and index/ after a finished job.
 
     Beam's file sinks rename finished shards out of a temp folder and delete it; a runner
     that restarts the write's set-up after a failure (Flink, after a lost TaskManager) makes
@@ -124,7 +129,7 @@ def remove_temp_leftovers(output: str) -> int:
     job has finished, when every complete shard has been renamed.
     """
     removed = 0
-    for sub in ("documents", "rejects"):
+    for sub in ("documents", "rejects", "index"):
         if "://" not in output:  # local folders: FileSystems.match lists files only
             for folder in glob.glob(os.path.join(output, sub, "beam-temp-*")):
                 shutil.rmtree(folder, ignore_errors=True)
