@@ -2,7 +2,7 @@
 Beam wiring in pipeline/beam/dedup_index.py and dedup_transforms.py; docs/rules.md, Incremental dedup).
 
 Every finished run leaves ``OUT/index/``: one Parquet row per kept document (after every stage)
-holding what a later run needs to recognise it, and ``manifest.json`` naming the parameters its
+holding what a later run needs to recognise it, and ``_manifest.json`` naming the parameters its
 keys were made with. A later run feeds those rows into the same GroupByKey shuffles as its own
 documents, as entries that always win and are never emitted:
 
@@ -27,7 +27,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 FORMAT = "webrefine-dedup-index"
 VERSION = 1
-MANIFEST = "manifest.json"
+MANIFEST = "_manifest.json"  # "_": Parquet readers of the folder (pyarrow, Spark) skip it
 INDEX_COLUMNS = ("id", "shard", "row", "text_key", "url_key", "bands")
 
 # Locator bits inside a negative node id: run (8) | documents shard (24) | row in shard (30).

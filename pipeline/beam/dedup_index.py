@@ -4,7 +4,7 @@ run's dedup stages (``--dedup-against``; the rules are in dedup/earlier.py).
 Writing: once documents/ is finalized, each shard is read back (id, url, text: its final text)
 and turned into index rows with its shard number and row, then written like the documents
 (temp files, atomic rename) to ``OUT/index/part-*.parquet``. The driver writes
-``OUT/index/manifest.json`` last, only for a run that finished and adds up
+``OUT/index/_manifest.json`` last, only for a run that finished and adds up
 (``write_manifest``): an index without a manifest is refused.
 
 Reading: each index shard is one element (``ReadEarlier``), read a record batch at a time and
@@ -110,7 +110,7 @@ class WriteDedupIndex(beam.PTransform):
 
 
 def write_manifest(output: str, cfg, stats: dict[str, Any], version: str) -> dict[str, Any]:
-    """OUT/index/manifest.json, written last: what the keys were made with, the files, sizes."""
+    """OUT/index/_manifest.json, written last: what the keys were made with, the files, sizes."""
     index_files = FileSystems.match([join(output, INDEX_DIR, "part-*.parquet")])[0].metadata_list
     doc_files = FileSystems.match([join(output, "documents", "part-*.parquet")])[0].metadata_list
     exact, url, minhash = key_stages(cfg.stages)
