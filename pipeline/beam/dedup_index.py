@@ -265,8 +265,7 @@ class FetchEarlier(beam.DoFn):
             start = 0
             for g in range(pf.metadata.num_row_groups):
                 n = pf.metadata.row_group(g).num_rows
-                rows = [r for r in range(start, start + n) if r in wanted] if len(wanted) > n else \
-                    sorted(r for r in wanted if start <= r < start + n)
+                rows = sorted(r for r in wanted if start <= r < start + n)
                 if rows:
                     table = pf.read_row_group(g, columns=columns)
                     ids = table.column("id").to_pylist()

@@ -267,3 +267,19 @@ def test_resume_with_dedup_against_ends_as_an_uninterrupted_run(runs):
     assert stats(resumed)["resume"]["files_resumed"] == 1
     assert sorted(r["id"] for r in pq.read_table(resumed / "index").to_pylist()) == sorted(kept(out["B"]))
     assert (resumed / "index" / "_manifest.json").exists()
+
+
+def test_without_verification_earlier_documents_are_still_named(runs):
+    """verify: false reads only the ids of the earlier candidates (no text); b_chain2 is then
+    judged by LSH alone, and the survivor rule may differ from the earlier run's."""
+    tmp, out = runs
+    unverified = {**CONFIG, "name": "unverified", "stages": [
+        {"exact_dedup": {"survivor": "latest"}}, {"minhash_dedup": {"verify": False}}]}
+    new = tmp / "unverified"
+    assert cli(tmp, new, [str(tmp / "b.parquet")], "--dedup-against", str(out["A"]), config=unverified) == EXIT_OK
+    got = rejects(new)
+    a = str(out["A"])
+    assert got["b_exact"] == ("exact_dedup", "exact_dedup.duplicate", a, "a1")
+    assert got["b_near"] == ("minhash_dedup", "minhash_dedup.duplicate", a, "a3")
+    assert got["b_chain1"][2:] == got["b_chain2"][2:] == (a, "a4")
+    assert "b_u1" in kept(new) and "b_url" in kept(new)  # no url_dedup in this config
