@@ -26,6 +26,7 @@ import apache_beam as beam
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.pvalue import TaggedOutput
 
@@ -45,6 +46,11 @@ INDEX_SCHEMA = pa.schema([
 ])
 INDEX_DIR = "index"
 _SHARD_RE = re.compile(r"-(\d+)-of-(\d+)\.parquet$")
+
+
+def _open(path: str):
+    """A Parquet file through FileSystems (seekable on gs:// and s3:// too), never decompressed by name."""
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
 def shard_number(path: str) -> int:
@@ -79,7 +85,7 @@ class _IndexShardFn(beam.DoFn):
 
     def process(self, path: str):
         shard = shard_number(path)
-        with FileSystems.open(path) as fh:
+        with _open(path) as fh:
             pf = pq.ParquetFile(fh)
             row = 0
             for batch in pf.iter_batches(columns=["id", "url", "text"], batch_size=1024):
@@ -202,7 +208,7 @@ class _ReadIndexShardFn(beam.DoFn):
         run, path = element
         columns = ["id", "shard", "row"] + [c for c, stage in (("text_key", "exact_dedup"), ("url_key", "url_dedup"),
                                                                 ("bands", "minhash_dedup")) if stage in self.want]
-        with FileSystems.open(path) as fh:
+        with _open(path) as fh:
             for batch in pq.ParquetFile(fh).iter_batches(columns=columns, batch_size=4096):
                 cols = {name: batch.column(name) for name in columns}
                 ids = cols["id"].to_pylist()
@@ -260,7 +266,7 @@ class FetchEarlier(beam.DoFn):
         (run, shard), wanted = kv
         wanted = dict(wanted)  # row → node (a node is unique per row)
         columns = ["id", "text"] if self.stage.verify else ["id"]
-        with FileSystems.open(self.runs[run].document_file(shard)) as fh:
+        with _open(self.runs[run].document_file(shard)) as fh:
             pf = pq.ParquetFile(fh)
             start = 0
             for g in range(pf.metadata.num_row_groups):

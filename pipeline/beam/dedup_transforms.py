@@ -23,8 +23,8 @@ from webrefine.dedup.select import full_key, rank, split_group
 from webrefine.dedup.substring import ExactSubstringDedup
 from webrefine.dedup.urls import UrlDedup
 from webrefine.filters.document import Document, Rejection
-from webrefine.pipeline.beam import dedup_index
 from webrefine.filters.stage import GlobalStage
+from webrefine.pipeline.beam import dedup_index
 from webrefine.pipeline.stats.tally import Tally
 
 REJECTED, TALLY = "rejected", "tally"
