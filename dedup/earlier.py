@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping
 
+STAGES = ("exact_dedup", "url_dedup", "minhash_dedup")  # the stages that deduplicate against earlier runs
 FORMAT = "webrefine-dedup-index"
 VERSION = 1
 MANIFEST = "_manifest.json"  # "_": Parquet readers of the folder (pyarrow, Spark) skip it

@@ -242,7 +242,7 @@ class ReadEarlier(beam.PTransform):
         self.runs, self.stages = tuple(runs), tuple(stages)
 
     def expand(self, p):
-        want = frozenset(s.name for s in self.stages if s.name in ("exact_dedup", "url_dedup", "minhash_dedup"))
+        want = frozenset(s.name for s in self.stages if s.name in earlier.STAGES)
         band_groups = next((s.band_groups for s in self.stages if isinstance(s, MinhashDedup)), 1)
         files = [(run, f) for run, r in enumerate(self.runs) for f in r.index_files]
         read = (p | "IndexFiles" >> beam.Create(files)

@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from webrefine.filters.stage import Rule
 from webrefine.pipeline.report import whatif
+from webrefine.dedup.earlier import STAGES as EARLIER_STAGES
 from webrefine.dedup.substring import SPAN_TEXT_CHARS
 from webrefine.pipeline.report.view import ReportView, ratio
 
@@ -120,7 +121,7 @@ def dedup_section(view: ReportView) -> str:
                         '</div></div>')
     if not found:
         html.append('<p class="muted">No deduplication stage in this config.</p>')
-    html.append(_earlier_runs_html(stats, [r["name"] for r in rows if r["dedup"]]))
+    html.append(_earlier_runs_html(stats, [r["name"] for r in rows if r["name"] in EARLIER_STAGES]))
     return "".join(html)
 
 

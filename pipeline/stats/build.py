@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from webrefine.dedup.earlier import STAGES as EARLIER_STAGES
 from webrefine.pipeline.stats.tally import SAMPLE_K, Tally
 
 SCHEMA_VERSION = 1
@@ -100,7 +101,7 @@ def _dedup_against(runs: list[dict[str, Any]], counts: dict[str, Any], stage_nam
     out = []
     for run in runs:
         removed = {name: counts.get(f"{name}.matched_earlier.{run['run_id']}", 0) for name in stage_names
-                   if any(k.startswith(f"stage.{name}.") for k in counts) and name.endswith("_dedup")}
+                   if name in EARLIER_STAGES}
         out.append({**run, "removed": removed, "removed_total": sum(removed.values())})
     return out
 
