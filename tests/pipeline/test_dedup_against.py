@@ -283,3 +283,12 @@ def test_without_verification_earlier_documents_are_still_named(runs):
     assert got["b_near"] == ("minhash_dedup", "minhash_dedup.duplicate", a, "a3")
     assert got["b_chain1"][2:] == got["b_chain2"][2:] == (a, "a4")
     assert "b_u1" in kept(new) and "b_url" in kept(new)  # no url_dedup in this config
+
+
+def test_the_multi_process_runner_gives_the_same_result(runs):
+    tmp, out = runs
+    multi = tmp / "multi"
+    assert cli(tmp, multi, [str(tmp / "b.parquet")], "--dedup-against", str(out["A"]),
+               "--direct_running_mode=multi_processing", "--direct_num_workers=2") == EXIT_OK
+    assert kept(multi) == kept(out["B"]) and rejects(multi) == rejects(out["B"])
+    assert stats(multi)["dedup_against"] == stats(out["B"])["dedup_against"]
