@@ -75,5 +75,12 @@ def bucket_edges(pairs: np.ndarray, counts: Counter) -> np.ndarray:
     counts["buckets_shared"] += int(np.count_nonzero(np.diff(np.r_[starts, len(keys)]) >= 2))
     hub = nodes[starts][np.cumsum(first) - 1]
     edges = np.stack([hub[~first], nodes[~first]], axis=1)
+    # Negative node ids are earlier runs' documents (dedup/earlier.py): they sort first, so
+    # they are hubs; an edge to an earlier leaf joins two earlier documents, which their own
+    # run already kept apart: dropped.
+    between_earlier = edges[:, 1] < 0
+    if between_earlier.any():
+        counts["earlier_pairs_skipped"] += int(np.count_nonzero(between_earlier))
+        edges = edges[~between_earlier]
     counts["candidate_pairs"] += len(edges)
     return sorted_rows(edges)

@@ -75,3 +75,5 @@ class Rejection:
     reason: str
     doc: Document
     signals: Mapping[str, float] = field(default_factory=dict)
+    # A dedup drop for an earlier run's kept document (--dedup-against): (that run's path, the document's id)
+    matched: tuple[str, str] | None = None

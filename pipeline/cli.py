@@ -1,6 +1,7 @@
 """``webrefine``: the one command line (also ``python -m webrefine``).
 
-  webrefine run [--input PATTERN ...] --output OUT [--config NAME|PATH] [--overwrite | --resume] [Beam options]
+  webrefine run [--input PATTERN ...] --output OUT [--config NAME|PATH] [--overwrite | --resume]
+                [--dedup-against OUT ...] [Beam options]
   webrefine configs
   webrefine report OUT [OUT2 ...] [--output PATH] [--stats PATH]
 
@@ -91,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_p.add_argument("--keep-work", action="store_true",
                        help="keep the per-file results in OUTPUT/_work after a finished run (removed by default)")
     run_p.add_argument("--no-progress", action="store_true", help="no live progress line on local runs")
+    run_p.add_argument("--dedup-against", action="extend", nargs="+", default=None, metavar="OUT",
+                       help="earlier runs' outputs (local, gs://, s3://; repeatable): drop documents whose text, URL "
+                            "or near-duplicate cluster matches a document they kept (their OUT/index/)")
     sub.add_parser("configs", help="list the config presets", allow_abbrev=False)
     rep_p = sub.add_parser("report", help="write report.html for one run, or several merged, and print a summary",
                            allow_abbrev=False)

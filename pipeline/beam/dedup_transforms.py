@@ -16,26 +16,29 @@ from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 from apache_beam.transforms.window import GlobalWindows
 
-from webrefine.dedup import groups, lsh, tables
+from webrefine.dedup import earlier, groups, lsh, tables
 from webrefine.dedup.exact import ExactDedup
 from webrefine.dedup.minhash import MinhashDedup
-from webrefine.dedup.select import rank, split_group
+from webrefine.dedup.select import full_key, rank, split_group
 from webrefine.dedup.substring import ExactSubstringDedup
 from webrefine.dedup.urls import UrlDedup
 from webrefine.filters.document import Document, Rejection
 from webrefine.filters.stage import GlobalStage
+from webrefine.pipeline.beam import dedup_index
 from webrefine.pipeline.stats.tally import Tally
 
 REJECTED, TALLY = "rejected", "tally"
 
 
-def dedup_transform(stage: GlobalStage) -> beam.PTransform:
+def dedup_transform(stage: GlobalStage, earlier_entries=None, runs: tuple = ()) -> beam.PTransform:
+    """``earlier_entries``: this stage's entries of the --dedup-against runs ``runs``
+    (pipeline/beam/dedup_index.py ReadEarlier), or None."""
     if isinstance(stage, ExactDedup):
-        return _KeepBestPerKey(stage, _text_key)
+        return _KeepBestPerKey(stage, _text_key, earlier_entries, runs)
     if isinstance(stage, UrlDedup):
-        return _KeepBestPerKey(stage, _url_key)
+        return _KeepBestPerKey(stage, _url_key, earlier_entries, runs)
     if isinstance(stage, MinhashDedup):
-        return _MinhashDedupTransform(stage)
+        return _MinhashDedupTransform(stage, earlier_entries, runs)
     if isinstance(stage, ExactSubstringDedup):  # its module imports this one: imported here
         return importlib.import_module("webrefine.pipeline.beam.substring_transforms").ExactSubstringDedupTransform(stage)
     raise TypeError(f"not a dedup stage: {type(stage).__name__}")
@@ -93,37 +96,60 @@ class _RouteByKey(_Counting):
 
 
 class _KeepBest(_Counting):
-    """One group → its survivor (main output) and a Rejection for every other member."""
+    """One group → its survivor (main output) and a Rejection for every other member. A group
+    holding an earlier run's entry (dedup/earlier.py) has no survivor: all its documents go."""
+
+    def __init__(self, stage: GlobalStage, runs: tuple = ()) -> None:
+        super().__init__(stage)
+        self.runs = runs
 
     def process(self, kv):
         _, docs = kv
         stage = self.stage
-        survivor, size, losers = split_group(docs, stage.survivor)
+        if not self.runs:
+            survivor, size, losers = split_group(docs, stage.survivor)
+            match = None
+        else:
+            match, survivor, size, losers = earlier.split_with_earlier(docs, lambda d: full_key(d, stage.survivor))
+            if size == 0:  # only earlier documents: nothing of this run
+                return
         reason = stage.reasons[0]
+        matched = None
+        if match is not None:
+            run = self.runs[match.run]
+            matched = (run.path, match.id)
+            self.counts[f"matched_earlier.{run.run_id}"] += size
         for doc in losers:
-            yield TaggedOutput(REJECTED, Rejection(stage.name, reason, doc, {"group_size": float(size)}))
+            yield TaggedOutput(REJECTED, Rejection(stage.name, reason, doc, {"group_size": float(size)}, matched))
         self.flow("in", size)
-        self.flow("out")
-        if size > 1:
-            self.flow(f"dropped.{reason}", size - 1)
+        kept = 1 if survivor is not None else 0
+        if size > kept:
+            self.flow(f"dropped.{reason}", size - kept)
             self.counts["duplicate_groups"] += 1
-        self.counts["unique_keys"] += 1
-        yield survivor
+        if survivor is not None:
+            self.flow("out")
+            self.counts["unique_keys"] += 1
+            yield survivor
 
 
 class _KeepBestPerKey(beam.PTransform):
     """exact_dedup / url_dedup: GroupByKey on the stage's key, keep the best per key."""
 
-    def __init__(self, stage: GlobalStage, key_fn) -> None:
+    def __init__(self, stage: GlobalStage, key_fn, earlier_entries=None, runs: tuple = ()) -> None:
         super().__init__(label=None)
         self.stage, self.key_fn = stage, key_fn
+        self.earlier_entries, self.runs = earlier_entries, tuple(runs)
 
     def expand(self, docs):
         keyed = docs | "Key" >> beam.ParDo(_RouteByKey(self.stage, self.key_fn)).with_outputs(
             "keyless", TALLY, main="keyed")
-        best = (keyed.keyed  # (key, Document)
+        entries = keyed.keyed  # (key, Document)
+        if self.earlier_entries is not None:  # (key, EarlierDoc): earlier runs' kept documents, same shuffle
+            entries = (entries, self.earlier_entries) | "WithEarlier" >> beam.Flatten()
+        best = (entries
                 | "GroupByKey" >> beam.GroupByKey()
-                | "KeepBest" >> beam.ParDo(_KeepBest(self.stage)).with_outputs(REJECTED, TALLY, main="kept"))
+                | "KeepBest" >> beam.ParDo(_KeepBest(self.stage, self.runs)).with_outputs(
+                    REJECTED, TALLY, main="kept"))
         return {
             "kept": (best.kept, keyed.keyless) | "Kept" >> beam.Flatten(),
             "rejected": best[REJECTED],
@@ -204,6 +230,9 @@ class _AtNode(_Keeping):
         node, values = kv
         docs, is_hub, hubs = groups.node_view(values)
         if not docs:
+            if is_hub and earlier.is_earlier_node(node):  # an earlier run's document, a candidate: fetch it
+                run, shard, row = earlier.locate(node)
+                yield TaggedOutput("fetch", ((run, shard), (row, node)))
             return
         if not is_hub and not hubs:
             for doc in docs:
@@ -232,20 +261,33 @@ class _CountUnconverged(_Counting):
 
 
 def _decision_at_node(kv):
-    """(rank, (kept, size, label)) → (node id, (C, rank, kept, size))."""
-    r, (kept, size, _) = kv
-    return tables.node_id(r)[0], (groups.DECISION, r, kept, size)
+    """(rank, (kept, size, label)) → (node id, (C, rank, kept, size, matched)) for this run's
+    documents; matched: the earlier run's rank that won the cluster (dedup/earlier.py), or None."""
+    r, (kept, size, label) = kv
+    if earlier.is_earlier_rank(r):  # an earlier run's document: never emitted, never counted
+        return
+    yield tables.node_id(r)[0], (groups.DECISION, r, kept, size, label if earlier.is_earlier_rank(label) else None)
 
 
 class _ApplyDecisions(_Keeping):
+    def __init__(self, stage: GlobalStage, runs: tuple = ()) -> None:
+        super().__init__(stage)
+        self.runs = runs
+
     def process(self, kv):
         name, reason, rule = self.stage.name, self.stage.reasons[0], self.stage.survivor
         docs = [v[1] for v in kv[1] if v[0] == groups.DOC]
         for doc, decision in groups.join_decision(lambda d: rank(d, rule), docs, kv[1]):
-            kept, size = (True, 1) if decision is None else decision
+            kept, size, label = (True, 1, None) if decision is None else decision
             if not kept:
                 self.flow(f"dropped.{reason}")
-                yield TaggedOutput(REJECTED, Rejection(name, reason, doc, {"cluster_size": float(size)}))
+                matched = None
+                if label is not None:  # the cluster holds an earlier run's document
+                    run_index, doc_id = earlier.rank_match(label)
+                    run = self.runs[run_index]
+                    matched = (run.path, doc_id)
+                    self.counts[f"matched_earlier.{run.run_id}"] += 1
+                yield TaggedOutput(REJECTED, Rejection(name, reason, doc, {"cluster_size": float(size)}, matched))
             else:
                 yield self.keep(doc, size)
 
@@ -272,25 +314,34 @@ def _both_ways(edge):
 
 
 class _MinhashDedupTransform(beam.PTransform):
-    def __init__(self, stage: MinhashDedup) -> None:
+    def __init__(self, stage: MinhashDedup, earlier_bands=None, runs: tuple = ()) -> None:
         super().__init__(label=None)
-        self.stage = stage
+        self.stage, self.earlier_bands, self.runs = stage, earlier_bands, tuple(runs)
 
     def expand(self, docs):
         s = self.stage
         # Document → bands: (band group, packed (key, node id) rows) per worker batch;
         # docs: (node id, (D, document)); unsigned: too-short documents, kept as they are.
         signed = docs | "Sign" >> beam.ParDo(_Sign(s)).with_outputs("bands", "docs", TALLY, main="unsigned")
+        bands = signed.bands
+        if self.earlier_bands is not None:  # earlier runs' band keys, negative node ids (dedup/earlier.py)
+            bands = (bands, self.earlier_bands) | "WithEarlier" >> beam.Flatten()
         # (band group, [batches]) → star edges per shared bucket → marks (hub: H; leaf: (L, hub))
-        cand = (signed.bands
+        cand = (bands
                 | "GroupBands" >> beam.GroupByKey()
                 | "Buckets" >> beam.ParDo(_Buckets(s)).with_outputs(TALLY, main="marks"))
         # node id → [documents, marks]: unique documents are kept; candidates ship records to hubs
         at_node = ((signed.docs, cand.marks) | "DocsAndMarks" >> beam.Flatten()
                    | "GroupByNode" >> beam.GroupByKey()
-                   | "AtNode" >> beam.ParDo(_AtNode(s)).with_outputs("candidates", "records", TALLY, main="unique"))
+                   | "AtNode" >> beam.ParDo(_AtNode(s)).with_outputs("candidates", "records", "fetch", TALLY,
+                                                                        main="unique"))
+        records = at_node.records
+        if self.earlier_bands is not None:  # hub records of the earlier documents that are candidates
+            fetched = (at_node.fetch | "GroupByShard" >> beam.GroupByKey()
+                       | "FetchEarlier" >> beam.ParDo(dedup_index.FetchEarlier(s, self.runs)))
+            records = (records, fetched) | "WithEarlierHubs" >> beam.Flatten()
         # at each hub: Jaccard(hub, leaf) → verified edges (hub rank, leaf rank)
-        verified = (at_node.records | "GroupByHub" >> beam.GroupByKey()
+        verified = (records | "GroupByHub" >> beam.GroupByKey()
                     | "VerifyAtHub" >> beam.ParDo(_VerifyAtHub(s)).with_outputs(TALLY, main="edges"))
         # connected components: labels (rank → (min rank heard, changed)), unrolled rounds
         labels = (verified.edges | "Round1" >> beam.FlatMap(groups.first_messages)
@@ -306,10 +357,10 @@ class _MinhashDedupTransform(beam.PTransform):
         decisions = (labels | "ByLabel" >> beam.Map(lambda kv: (kv[1][0], kv[0]))
                      | "GroupByLabel" >> beam.GroupByKey()
                      | "Decide" >> beam.FlatMapTuple(groups.cluster_decisions)
-                     | "DecisionAtNode" >> beam.Map(_decision_at_node))
+                     | "DecisionAtNode" >> beam.FlatMap(_decision_at_node))
         final = ((at_node.candidates, decisions) | "CandidatesAndDecisions" >> beam.Flatten()
                  | "GroupCandidates" >> beam.GroupByKey()
-                 | "Apply" >> beam.ParDo(_ApplyDecisions(s)).with_outputs(REJECTED, TALLY, main="kept"))
+                 | "Apply" >> beam.ParDo(_ApplyDecisions(s, self.runs)).with_outputs(REJECTED, TALLY, main="kept"))
         return {
             "kept": (signed.unsigned, at_node.unique, final.kept) | "Kept" >> beam.Flatten(),
             "rejected": final[REJECTED],

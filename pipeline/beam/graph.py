@@ -6,7 +6,8 @@
        each file's results committed to OUT/_work/ with a completion marker, or replayed from
        there when an earlier attempt committed them (--resume)
      → Stages: Dedup[exact_dedup] → Dedup[url_dedup] → Dedup[minhash_dedup] over every file
-     → Output: CountOutput → WriteDocuments (documents/part-*.parquet)
+       (with --dedup-against: ReadEarlier feeds the earlier runs' index entries into each stage's shuffles)
+     → Output: CountOutput → WriteDocuments (documents/part-*.parquet) → DedupIndex (index/part-*.parquet)
   drops of every stage ─ Rejects: SampleRejects (bottom-k per reason) → rejects/
   tallies of every step ─ Stats: MergeTallies → stats.json, report.html
 """
@@ -21,6 +22,7 @@ import apache_beam as beam
 
 from webrefine.filters.stage import GlobalStage, Stage
 from webrefine.pipeline.beam.combine_all import CombineAll
+from webrefine.pipeline.beam.dedup_index import EarlierRun, ReadEarlier, WriteDedupIndex
 from webrefine.pipeline.beam.dedup_transforms import dedup_transform
 from webrefine.pipeline.beam.dofns import (
     REJECTED, TALLY, CountCharsFn, CountOutputFn, DedupDropsFn, MergeTallies, SampleRejects,
@@ -47,6 +49,7 @@ class RunPlan:
     config: RunConfig
     header: dict[str, Any]  # run header for stats.json (versions, config, start time)
     progress_dir: str | None = None
+    earlier: tuple[EarlierRun, ...] = ()  # --dedup-against runs (dedup_index.py), checked by the driver
 
     @property
     def document_input(self) -> bool:
@@ -111,8 +114,11 @@ class ApplyGlobalStages(_PlannedTransform):
 
     def expand(self, files):
         docs, tallies, rejects = files["docs"], [files["tally"]], [files["rejected"]]
+        earlier = {}
+        if self.plan.earlier:  # the earlier runs' index entries, one PCollection per dedup stage
+            earlier = docs.pipeline | "ReadEarlier" >> ReadEarlier(self.plan.earlier, self.plan.global_stages())
         for stage in self.plan.global_stages():
-            out = docs | f"Dedup[{stage.name}]" >> DedupStage(stage, self.plan)
+            out = docs | f"Dedup[{stage.name}]" >> DedupStage(stage, self.plan, earlier.get(stage.name))
             docs = out["kept"]
             tallies.append(out["tally"])
             rejects.append(out["rejected"])
@@ -125,16 +131,17 @@ class DedupStage(beam.PTransform):
     """One deduplication stage (``dedup_transforms``), with the characters entering and
     leaving it counted and its drops sampled for stats.json and rejects/."""
 
-    def __init__(self, stage: GlobalStage, plan: RunPlan) -> None:
+    def __init__(self, stage: GlobalStage, plan: RunPlan, earlier_entries=None) -> None:
         super().__init__()
-        self.stage, self.plan = stage, plan
+        self.stage, self.plan, self.earlier_entries = stage, plan, earlier_entries
 
     def expand(self, docs):
         name, out = self.stage.name, self.plan.config.output
         chars_in = docs | "CharsIn" >> beam.ParDo(
             CountCharsFn(f"stage.{name}.chars_in", f"stage.{name}.tokens_in", out.tokenizer)).with_outputs(
                 TALLY, main="docs")
-        result = chars_in["docs"] | "Dedup" >> dedup_transform(self.stage)
+        runs = self.plan.earlier if self.earlier_entries is not None else ()
+        result = chars_in["docs"] | "Dedup" >> dedup_transform(self.stage, self.earlier_entries, runs)
         chars_out = result["kept"] | "CharsOut" >> beam.ParDo(
             CountCharsFn(f"stage.{name}.chars_out", f"stage.{name}.tokens_out", out.tokenizer)).with_outputs(
                 TALLY, main="docs")
@@ -152,10 +159,13 @@ class WriteDocuments(_PlannedTransform):
         out = self.plan.config.output
         counted = docs | "CountOutput" >> beam.ParDo(CountOutputFn(self.plan.progress_dir, out.tokenizer)).with_outputs(
             TALLY, main="docs")
-        _ = (counted["docs"]
-             | "DocumentRows" >> beam.Map(document_row, out.tokenizer)
-             | "WriteDocuments" >> WriteParquetShards(
-                 join(self.plan.output, "documents", "part"), DOCUMENT_SCHEMA, out.compression, out.shard_mb))
+        finalized = (counted["docs"]
+                     | "DocumentRows" >> beam.Map(document_row, out.tokenizer)
+                     | "WriteDocuments" >> WriteParquetShards(
+                         join(self.plan.output, "documents", "part"), DOCUMENT_SCHEMA, out.compression, out.shard_mb))
+        # the dedup index of the final documents, for later runs' --dedup-against (dedup_index.py)
+        _ = finalized | "DedupIndex" >> WriteDedupIndex(self.plan.output, self.plan.global_stages(),
+                                                        out.compression, out.shard_mb)
         return counted[TALLY]
 
 

@@ -20,6 +20,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from webrefine.filters import tokenizer as tokenizers
 from webrefine.pipeline.beam.dofns import install_opener
+from webrefine.pipeline.beam.dedup_index import load_earlier_runs, write_manifest
 from webrefine.pipeline.beam.graph import RunPlan, build, write_stats_files
 from webrefine.pipeline.beam.per_file import committed_files, remove_work_area, work_dir
 from webrefine.pipeline.beam.private_api import direct_runner, step_seconds
@@ -27,11 +28,14 @@ from webrefine.pipeline.beam.writers import join, read_text, remove_temp_leftove
 from webrefine.pipeline.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, LOCAL_RUNNERS, SAMPLE, UsageError, version
 from webrefine.pipeline.io.text_datasets import input_format
 from webrefine.pipeline.progress import ProgressPrinter
+from webrefine.pipeline.stats.build import check_invariant
 from webrefine.pipeline.workarea import MANIFEST, config_mismatch, manifest, manifest_mismatch
 
 
-OUR_FLAGS = ("--input", "--output", "--config", "--overwrite", "--resume", "--keep-work", "--no-progress")
-OUTPUTS = ("documents", "rejects", "stats.json", "report.html")  # what a finished run adds to config.yaml
+OUR_FLAGS = ("--input", "--output", "--config", "--overwrite", "--resume", "--keep-work", "--no-progress",
+             "--dedup-against")
+OUTPUTS = ("documents", "rejects", "index", "stats.json", "report.html")  # what a finished run adds to config.yaml
+FOLDERS = ("documents", "rejects", "index")
 
 
 def check_beam_flags(beam_args: Sequence[str]) -> None:
@@ -123,7 +127,7 @@ def remove_outputs(output: str, names: Sequence[str]) -> None:
         path = join(output, name)
         if not FileSystems.exists(path):
             continue
-        if name in ("documents", "rejects"):
+        if name in FOLDERS:
             inside = FileSystems.match([join(path, "*")])[0].metadata_list
             if inside:
                 FileSystems.delete([m.path for m in inside])
@@ -201,6 +205,10 @@ def run_job(args: argparse.Namespace, beam_args: list[str], cfg, runtime_cfg,
     inputs, fmt = resolve_inputs(args.input or [SAMPLE])
     install_opener()  # the run header and the checks read config files through Beam's FileSystems
     check_config_fits(cfg, fmt)
+    try:  # every earlier run's index: present, complete, made with this config's dedup parameters
+        earlier_runs = load_earlier_runs(getattr(args, "dedup_against", None) or (), cfg, args.output)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     options = PipelineOptions(beam_args)
     runner = options.view_as(StandardOptions).runner or "DirectRunner"
     local = runner.lower() in LOCAL_RUNNERS
@@ -228,8 +236,14 @@ def run_job(args: argparse.Namespace, beam_args: list[str], cfg, runtime_cfg,
             return EXIT_INTERRUPTED, None
     progress_dir = tempfile.mkdtemp(prefix="webrefine-progress-") if local and not args.no_progress else None
     try:
+        header = run_header(cfg, inputs, fmt, runner)
+        if earlier_runs:
+            header["dedup_against"] = [{"path": r.path, "run_id": r.run_id, "documents": r.documents}
+                                       for r in earlier_runs]
+            print(f"webrefine: deduplicating against {len(earlier_runs)} earlier run(s), "
+                  f"{sum(r.documents for r in earlier_runs):,} kept documents", file=sys.stderr)
         plan = RunPlan(inputs=inputs, input_format=fmt, output=args.output, config=runtime_cfg,
-                       header=run_header(cfg, inputs, fmt, runner), progress_dir=progress_dir)
+                       header=header, progress_dir=progress_dir, earlier=earlier_runs)
         if resumed:
             print(f"webrefine: resuming: {resumed} of {len(inputs)} input file(s) are done and will not be read "
                   "again", file=sys.stderr)
@@ -294,6 +308,9 @@ def run_job(args: argparse.Namespace, beam_args: list[str], cfg, runtime_cfg,
         stats = json.load(fh)
     if add_dedup_times(stats, plan, step_seconds(result)):
         write_stats_files(stats, args.output)
+    units, accounted = check_invariant(stats)
+    if units == accounted:  # the index of a run that lost records would let later runs drop against it
+        write_manifest(args.output, cfg, stats, version())
     return EXIT_OK, stats
 
 

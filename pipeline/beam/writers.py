@@ -53,6 +53,9 @@ REJECT_SCHEMA = pa.schema([
     ("text", pa.string()),  # cut to output.reject_text_chars
     ("signals", SIGNALS),  # the failing stage's signals, unprefixed
     ("earlier_signals", SIGNALS),  # signals of the stages the document passed
+    # a dedup drop for an earlier run's kept document (--dedup-against): that run's path and document id
+    ("matched_run", pa.string()),
+    ("matched_id", pa.string()),
 ])
 
 
@@ -92,6 +95,8 @@ def reject_row(rej: Rejection) -> dict[str, Any]:
         "source": doc.source, "language": doc.language, "language_score": doc.language_score,
         "text": doc.text, "signals": signal_rows({k: float(v) for k, v in rej.signals.items()}),
         "earlier_signals": signal_rows(doc.signals),
+        "matched_run": rej.matched[0] if rej.matched else None,
+        "matched_id": rej.matched[1] if rej.matched else None,
     }
 
 

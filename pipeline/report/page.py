@@ -177,7 +177,7 @@ def _timings(stats: Mapping[str, Any]) -> str:
 _SHOWN = {"schema_version", "config_name", "config_hash", "config", "versions", "runner", "input_format",
           "input_files", "input_files_total", "started", "finished", "language_model", "input", "stages",
           "output", "errors", "file_errors", "error_samples", "counters", "histograms", "top", "samples",
-          "sample_keys", "top_keys", "merged_from", "merge_warnings", "timings", "resume"}
+          "sample_keys", "top_keys", "merged_from", "merge_warnings", "timings", "resume", "dedup_against"}
 
 
 def _frow(name: str, kept: float, dropped: float, nums: str, chars: bool = False) -> str:

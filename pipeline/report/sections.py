@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from webrefine.filters.stage import Rule
 from webrefine.pipeline.report import whatif
+from webrefine.dedup.earlier import STAGES as EARLIER_STAGES
 from webrefine.dedup.substring import SPAN_TEXT_CHARS
 from webrefine.pipeline.report.view import ReportView, ratio
 
@@ -120,7 +121,34 @@ def dedup_section(view: ReportView) -> str:
                         '</div></div>')
     if not found:
         html.append('<p class="muted">No deduplication stage in this config.</p>')
+    html.append(_earlier_runs_html(stats, [r["name"] for r in rows if r["name"] in EARLIER_STAGES]))
     return "".join(html)
+
+
+def _earlier_runs_html(stats: Mapping[str, Any], stages: list[str]) -> str:
+    """--dedup-against: per earlier run, how many documents of this run each stage dropped as
+    duplicates of that run's kept documents (counters <stage>.matched_earlier.<run_id>; a merged
+    report finds runs in the counters that the first run's header does not list)."""
+    counters = stats.get("counters", {})
+    runs = {r["run_id"]: r for r in stats.get("dedup_against") or []}
+    for key in counters:
+        stage, sep, run_id = key.partition(".matched_earlier.")
+        if sep and run_id not in runs:
+            runs[run_id] = {"run_id": run_id, "path": "", "documents": None}
+    if not runs:
+        return ""
+    head = "".join(f"<th class=n>{escape(s)}</th>" for s in stages)
+    trs = []
+    for run_id, run in runs.items():
+        removed = [counters.get(f"{s}.matched_earlier.{run_id}", 0) for s in stages]
+        docs = run.get("documents")
+        trs.append(f'<tr data-run="{escape(run_id)}"><td class=mono>{escape(run.get("path") or "?")}</td>'
+                   f'<td class=mono>{escape(run_id)}</td><td class=n>{"-" if docs is None else n(docs)}</td>'
+                   + "".join(f"<td class=n>{n(x)}</td>" for x in removed) + f"<td class=n>{n(sum(removed))}</td></tr>")
+    return ('<h3 id="dedup-earlier">Earlier runs <span class="sub small">--dedup-against: documents of this run '
+            'dropped as duplicates of what each earlier run kept</span></h3><table class="full" id="earlier-runs">'
+            f'<tr><th>earlier run</th><th>run id</th><th class=n>its kept documents</th>{head}<th class=n>removed'
+            f'</th></tr>{"".join(trs)}</table>')
 
 
 def _cut_spans_html(stats: Mapping[str, Any], row: dict[str, Any]) -> str:

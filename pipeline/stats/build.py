@@ -4,7 +4,8 @@ Contract (other tools read it; only ever extended):
   {"input": {"files", "records", "responses"} (document input: "rows" instead of records
    and responses), "stages": [{"name", "in", "out", "dropped": {reason: n}, "chars_in",
    "chars_out", "tokens_in", "tokens_out", ["chars_cut", "tokens_cut"]}] in run order,
-   "output": {"documents", "chars", "tokens"}, "errors": {reason: n}, ...}
+   "output": {"documents", "chars", "tokens"}, "errors": {reason: n}, ...}; with --dedup-against,
+  "dedup_against": [{"path", "run_id", "documents", "removed": {stage: n}, "removed_total"}]
 Invariant: responses (or rows) == output.documents + all stage drops + all errors.
 "timings" ({stage: {"wall_s", "cpu_s"}}, read and the per-document stages, summed over
 workers; the driver adds {"runner_s"} for dedup stages where the runner reports step times,
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from webrefine.dedup.earlier import STAGES as EARLIER_STAGES
 from webrefine.pipeline.stats.tally import SAMPLE_K, Tally
 
 SCHEMA_VERSION = 1
@@ -77,6 +79,10 @@ def build_stats(tally: Tally, stage_names: Iterable[str], header: dict[str, Any]
             for name, hist in sorted(tally.hists.items())
         },
         "top": {name: tally.top_items(name) for name in sorted(tally.tops)},
+        # --dedup-against: each earlier run and how many of this run's documents each stage
+        # dropped for matching one of its kept documents (from the <stage>.matched_earlier.<run_id> counters)
+        **({"dedup_against": _dedup_against(header["dedup_against"], counts, stage_names)}
+           if header.get("dedup_against") else {}),
         # Deterministic samples (bottom-k by id hash): "kept" and "dropped.<reason>".
         "samples": {
             name: tally.sample_items(name)
@@ -89,6 +95,15 @@ def build_stats(tally: Tally, stage_names: Iterable[str], header: dict[str, Any]
         "top_keys": {name: _top_keys(tally.tops[name], tally.sizes.get("top:" + name, SAMPLE_K))
                      for name in sorted(tally.tops)},
     }
+
+
+def _dedup_against(runs: list[dict[str, Any]], counts: dict[str, Any], stage_names: Iterable[str]) -> list[dict]:
+    out = []
+    for run in runs:
+        removed = {name: counts.get(f"{name}.matched_earlier.{run['run_id']}", 0) for name in stage_names
+                   if name in EARLIER_STAGES}
+        out.append({**run, "removed": removed, "removed_total": sum(removed.values())})
+    return out
 
 
 def _timings(counts: dict[str, Any], stage_names: Iterable[str]) -> dict[str, dict[str, float]]:

@@ -209,3 +209,36 @@ def test_dedup_preset_quality_on_dedup_eval():
                      rejected | "R" >> beam.Flatten() | "RIds" >> beam.Map(lambda r: (r.doc.id, False)))
                     | "Outcomes" >> beam.Flatten())
         assert_that(outcomes, quality(pairs))
+
+
+# --- earlier runs' entries (--dedup-against; dedup/earlier.py) ----------------------------------
+
+EARLIER_RUNS = ("gs://b/run0", "r0"), ("gs://b/run1", "r1")
+
+
+@pytest.mark.parametrize("stage,field", [(ExactDedup(), "text"), (UrlDedup(), "url")])
+def test_groups_holding_an_earlier_entry_keep_no_new_document(stage, field):
+    from webrefine.dedup.earlier import EarlierDoc
+    from webrefine.pipeline.beam.dedup_index import EarlierRun
+
+    runs = tuple(EarlierRun(path, run_id, 1, (), ()) for path, run_id in EARLIER_RUNS)
+    seen, new = ("seen before", "https://e.com/seen") if field == "text" else ("https://e.com/seen",) * 2
+    other = "new text" if field == "text" else "https://e.com/new"
+
+    def doc(i, value, date=""):
+        return D(i, value, date) if field == "text" else D(i, f"text {i}", date, url=value)
+
+    docs = [doc("n1", seen), doc("n2", seen, "2020-01-01"), doc("n3", other), doc("n4", other, "2019")]
+    earlier = [(seen, 1, "e1"), (seen, 0, "e9"), ("never seen", 0, "e2")]  # run 0 wins over run 1
+    key = stage.key
+    with TestPipeline(options=PipelineOptions(MULTI)) as p:
+        entries = p | "Earlier" >> beam.Create([(key(v), EarlierDoc(r, i)) for v, r, i in earlier])
+        out = p | beam.Create(docs) | dedup_transform(stage, entries, runs)
+        assert_that(out["kept"] | "KeptIds" >> beam.Map(lambda d: d.id), equal_to(["n4"]), label="Kept")
+        assert_that(out["rejected"] | "Rej" >> beam.Map(lambda r: (r.doc.id, r.matched)),
+                    equal_to([("n1", ("gs://b/run0", "e9")), ("n2", ("gs://b/run0", "e9")), ("n3", None)]),
+                    label="Rejected")
+        name = stage.name
+        assert_that(out["tallies"], tally_matcher(name, {  # earlier entries are never counted in or out
+            f"stage.{name}.in": 4, f"stage.{name}.out": 1, f"{name}.matched_earlier.r0": 2,
+            f"{name}.matched_earlier.r1": 0, f"{name}.unique_keys": 1}), label="Tallies")
