@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
-from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing import test_pipeline  # the module: a TestPipeline name here is a class pytest tries to collect
 from apache_beam.testing.util import assert_that, equal_to
 
 from webrefine.dedup.exact import ExactDedup
@@ -45,7 +45,7 @@ def tally_matcher(name, expected):
 
 
 def check_dedup(stage, docs, kept, rejected, counts=None, options=(), extra=None):
-    with TestPipeline(options=PipelineOptions(list(options))) as p:
+    with test_pipeline.TestPipeline(options=PipelineOptions(list(options))) as p:
         out = p | beam.Create(docs) | dedup_transform(stage)
         assert_that(out["kept"] | "KeptIds" >> beam.Map(lambda d: d.id), equal_to(sorted(kept)), label="Kept")
         assert_that(out["rejected"] | "RejIds" >> beam.Map(lambda r: (r.doc.id, r.stage, r.reason)),
@@ -81,7 +81,7 @@ def test_exact_hot_key_keeps_one_and_counts_exactly():
 
 
 def test_exact_publishes_beam_metrics():
-    p = TestPipeline(options=PipelineOptions([]))
+    p = test_pipeline.TestPipeline(options=PipelineOptions([]))
     _ = p | beam.Create([D("a", "x"), D("b", "x"), D("c", "y")]) | dedup_transform(ExactDedup())
     result = p.run()
     result.wait_until_finish()
@@ -198,7 +198,7 @@ def test_dedup_preset_quality_on_dedup_eval():
     stages = load_config(str(ROOT / "configs" / "dedup.yaml")).stages  # the real loader
     assert [s.name for s in stages] == ["exact_dedup", "minhash_dedup"]
     assert stages[1] == MinhashDedup(preset="refinedweb", verify=True, threshold=0.8)
-    with TestPipeline(options=PipelineOptions([])) as p:
+    with test_pipeline.TestPipeline(options=PipelineOptions([])) as p:
         pcoll = p | beam.Create([Document(id=r["id"], url=r["url"], text=r["text"]) for r in table])
         rejected = []
         for stage in stages:
@@ -231,7 +231,7 @@ def test_groups_holding_an_earlier_entry_keep_no_new_document(stage, field):
     docs = [doc("n1", seen), doc("n2", seen, "2020-01-01"), doc("n3", other), doc("n4", other, "2019")]
     earlier = [(seen, 1, "e1"), (seen, 0, "e9"), ("never seen", 0, "e2")]  # run 0 wins over run 1
     key = stage.key
-    with TestPipeline(options=PipelineOptions(MULTI)) as p:
+    with test_pipeline.TestPipeline(options=PipelineOptions(MULTI)) as p:
         entries = p | "Earlier" >> beam.Create([(key(v), EarlierDoc(r, i)) for v, r, i in earlier])
         out = p | beam.Create(docs) | dedup_transform(stage, entries, runs)
         assert_that(out["kept"] | "KeptIds" >> beam.Map(lambda d: d.id), equal_to(["n4"]), label="Kept")
