@@ -34,6 +34,9 @@ _DATA = os.path.join(os.path.dirname(__file__), "data", "spacy_en_tokenizer.json
 # older half (dicts keep insertion order), so the frequent chunks are back at once; clearing
 # it all made every page after it pay the rules again (2-3 times the per-page cost).
 _CACHE_MAX = 100_000
+# The longest match of any suffix rule but ``\.\.+`` (checked against the rules in
+# tests/filters/test_spacy_en_tokens.py).
+_SUFFIX_WIDTH = 5
 
 
 def _make_room(cache: dict) -> None:
@@ -70,10 +73,23 @@ class _Rules:
         for key in data["matcher_keys"]:
             self.patterns.setdefault(self.affix_tokens(key, specials=False), key)
         self.pattern_lengths = sorted({len(p) for p in self.patterns}, reverse=True)
+        self.pattern_starts = frozenset(p[0] for p in self.patterns)  # a run to replace starts with one
         self.cache: dict[str, tuple[str, ...]] = {}
 
     def affix_tokens(self, chunk: str, specials: bool = True) -> tuple[str, ...]:
-        """spaCy's ``_tokenize`` of one whitespace-free chunk: affixes, specials, URL, infixes."""
+        """spaCy's ``_tokenize`` of one whitespace-free chunk: affixes, specials, URL, infixes.
+
+        Four shortcuts skip regex calls that cannot match (each keeps the result; the
+        differential test in tests/filters/test_spacy_en_tokens.py runs this against the
+        literal transcription of spaCy's loop on generated chunks):
+        - a run of letters takes no prefix, suffix or infix (every letter is checked);
+        - the suffix search starts at most ``_SUFFIX_WIDTH`` characters from the end: every
+          suffix rule ends at the end and is at most that long, except ``\\.\\.+``, so a
+          string ending in ".." is searched whole;
+        - a URL needs a "." (both host forms of the URL rule hold one);
+        - letters and digits alone take no infix (every infix rule consumes punctuation
+          or a symbol first).
+        """
         sp = self.specials if specials else {}
         if chunk in sp:
             return sp[chunk]
@@ -81,11 +97,12 @@ class _Rules:
         suffixes: list[str] = []
         string = chunk
         last = -1
+        prefix_search, suffix_search = self.prefix, self.suffix
         while string and len(string) != last:  # _split_affixes
-            if string in sp:
+            if string in sp or string.isalpha():
                 break
             last = len(string)
-            m = self.prefix(string)
+            m = prefix_search(string)
             pre_len = m.end() - m.start() if m else 0
             if pre_len:
                 prefix, minus_pre = string[:pre_len], string[pre_len:]
@@ -93,7 +110,11 @@ class _Rules:
                     string = minus_pre
                     prefixes.append(prefix)
                     break
-            m = self.suffix(string[pre_len:])
+            rest = string[pre_len:] if pre_len else string
+            if rest.endswith(".."):
+                m = suffix_search(rest)
+            else:
+                m = suffix_search(rest, max(0, len(rest) - _SUFFIX_WIDTH))
             suf_len = m.end() - m.start() if m else 0
             if suf_len:
                 suffix, minus_suf = string[-suf_len:], string[:-suf_len]
@@ -115,7 +136,7 @@ class _Rules:
         if string:
             if string in sp:
                 out.extend(sp[string])
-            elif self.url(string):
+            elif string.isalnum() or ("." in string and self.url(string)):
                 out.append(string)
             else:
                 start = 0
@@ -160,6 +181,8 @@ class _Rules:
         """spaCy's special matcher within one chunk: the longest runs of tokens spelling a
         special case (the earliest first among equals) become it. A run across whitespace
         never spells a key (spaCy checks the text), so chunks are independent."""
+        if self.pattern_starts.isdisjoint(toks):
+            return toks
         spans = []
         for length in self.pattern_lengths:
             if length > len(toks):
