@@ -260,8 +260,12 @@ _ALNUM_ONE, _ALPHA_ONE, _LOW = 1 << 64, 1 << 32, (1 << 32) - 1
 
 
 def _token_class_bits(tok: str) -> int:
-    is_word = any(ch not in PUNCTUATION for ch in tok)
-    return (_ALNUM_ONE + len(tok) if is_word else 0) + (_ALPHA_ONE if any(ch.isalpha() for ch in tok) else 0)
+    if tok.isalpha():  # most tokens: a word with a letter (PUNCTUATION holds no letter)
+        return _ALNUM_ONE + _ALPHA_ONE + len(tok)
+    is_word = not PUNCTUATION.issuperset(tok)
+    # an ASCII letter is the only ASCII character with two cases
+    has_alpha = tok.lower() != tok.upper() if tok.isascii() else any(map(str.isalpha, tok))
+    return (_ALNUM_ONE + len(tok) if is_word else 0) + (_ALPHA_ONE if has_alpha else 0)
 
 
 def word_counts(toks: Sequence[str], counter: Counter | None = None) -> TokenCounts:

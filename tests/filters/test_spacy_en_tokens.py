@@ -74,6 +74,21 @@ def test_datatrove_word_counts():
     assert (c.words, c.alnum, c.alpha, c.chars) == (8, 4, 3, 15)
 
 
+def test_token_classes_equal_their_definition():
+    # datatrove's definitions, character by character, against the shortcuts of _token_class_bits
+    def reference(tok):
+        word = any(ch not in st.PUNCTUATION for ch in tok)
+        return (st._ALNUM_ONE + len(tok) if word else 0) + (st._ALPHA_ONE if any(ch.isalpha() for ch in tok) else 0)
+
+    import sys
+
+    chars = [chr(i) for i in range(sys.maxunicode + 1) if not 0xD800 <= i < 0xE000]
+    toks = chars + [c + "a" for c in chars[::7]] + [c + "1." for c in chars[::5]] + [c * 3 for c in chars[::11]]
+    toks += list(st.PUNCTUATION) + ["...", "--", "n't", "'s", "U.S.", "e.g.", "3.5", "$", "１", "x1", "½", "Ⅻ", ""]
+    assert not any(c.isalpha() for c in st.PUNCTUATION)
+    assert [t for t in toks if st._token_class_bits(t) != reference(t)] == []
+
+
 def test_short_paths_give_the_rules_tokens():
     import itertools
     import string
