@@ -332,3 +332,81 @@ def test_the_shortcuts_follow_from_the_rules():
     dotless += ["http://localhost", "user@localhost", "https://examplecom/a", "1921681010", "www"]
     assert not [c for c in dotless if rules.url(c)]
     assert rules.url("example.com") and rules.url("https://www.example.org/a?b=1")
+
+
+_BMP = "".join(map(chr, range(0x10000)))
+
+
+def _bmp_members(items) -> frozenset:
+    """The characters up to U+FFFF a parsed class (``IN`` items) matches."""
+    from re import _parser as p
+
+    chars, negate = set(), False
+    for op, av in items:
+        if op is p.NEGATE:
+            negate = True
+        elif op is p.LITERAL:
+            chars.add(av)
+        elif op is p.RANGE:
+            chars.update(range(av[0], min(av[1], 0xFFFF) + 1))
+        elif op is p.CATEGORY:
+            name = {p.CATEGORY_DIGIT: r"\d", p.CATEGORY_NOT_DIGIT: r"\D", p.CATEGORY_SPACE: r"\s",
+                    p.CATEGORY_NOT_SPACE: r"\S", p.CATEGORY_WORD: r"\w", p.CATEGORY_NOT_WORD: r"\W"}[av]
+            chars.update(map(ord, __import__("re").findall(name, _BMP)))
+        else:
+            raise AssertionError(op)
+    chars = {c for c in chars if c <= 0xFFFF}
+    return frozenset(set(range(0x10000)) - chars if negate else chars)
+
+
+def _same_on_bmp(a, b) -> None:
+    """Two parsed patterns are the same but for their classes, which agree up to U+FFFF."""
+    from re import _parser as p
+
+    assert len(a) == len(b)
+    for (op_a, av_a), (op_b, av_b) in zip(a, b):
+        assert op_a is op_b, (op_a, op_b)
+        if op_a is p.IN:
+            assert _bmp_members(av_a) == _bmp_members(av_b)
+        elif op_a is p.BRANCH:
+            assert len(av_a[1]) == len(av_b[1])
+            for x, y in zip(av_a[1], av_b[1]):
+                _same_on_bmp(x.data, y.data)
+        elif op_a is p.SUBPATTERN:
+            assert av_a[:3] == av_b[:3]
+            _same_on_bmp(av_a[3].data, av_b[3].data)
+        elif op_a in (p.MAX_REPEAT, p.MIN_REPEAT):
+            assert av_a[:2] == av_b[:2]
+            _same_on_bmp(av_a[2].data, av_b[2].data)
+        elif op_a in (p.ASSERT, p.ASSERT_NOT):
+            assert av_a[0] == av_b[0]
+            _same_on_bmp(av_a[1].data, av_b[1].data)
+        else:
+            assert av_a == av_b, (op_a, av_a, av_b)
+
+
+def test_bmp_patterns_match_as_the_rules_on_strings_without_astral_characters():
+    import json
+    import random
+    import re
+    from re import _parser
+
+    with open(st._DATA, encoding="utf-8") as fh:
+        data = json.load(fh)
+    for key in ("prefix", "suffix", "infix", "url"):
+        bmp = st.bmp_pattern(data[key])
+        assert len(bmp) < len(data[key])  # astral ranges were there and went
+        _same_on_bmp(_parser.parse(data[key]).data, _parser.parse(bmp).data)
+    # and on generated strings, through the compiled patterns
+    rules = st._rules()
+    rng = random.Random(5)
+    sample = [c for c in _generated_chunks(3_000) if max(c) <= "\uffff"]
+    sample += ["".join(chr(rng.randrange(0x20, 0x3000)) for _ in range(rng.randint(1, 8))) for _ in range(3_000)]
+    prefix, suffix, infix, url = rules.bmp
+    for s in sample:
+        assert [m.span() for m in infix.finditer(s)] == [m.span() for m in rules.infix(s)], s
+        for fast, slow in ((prefix.search, rules.prefix), (suffix.search, rules.suffix), (url.match, rules.url)):
+            a, b = fast(s), slow(s)
+            assert (a and a.span()) == (b and b.span()), s
+    assert st.bmp_pattern(r"a[\U0001F600-\U0001F64F]b[^\U00010000]c[x-\U00010000\]]") == r"a[^\s\S]b[\s\S]c[x-\uFFFF\]]"
+    assert re.compile(st.bmp_pattern(r"[\U0001F600]|x")).findall("x\U0001F600") == ["x"]
