@@ -284,12 +284,20 @@ def _chunks_tokens(chunks: list[str]) -> list[tuple[str, ...]]:
     if None in got:
         # Only the distinct unseen chunks take a Python step (set difference in C), then
         # every chunk is looked up again.
+        # The chunk's sentence classes are filled in too (C4's sentence count looks them up
+        # line by line; a miss there costs a set difference and a lookup per line).
+        classes = _CHUNK_CLASSES
         _make_room(cache)
+        _make_room(classes)
         specials = rules.specials
         chunk_tokens = rules.chunk_tokens
         for chunk in set(chunks).difference(cache):
-            # chunk_tokens' first short path, inlined: most unseen chunks are words
-            cache[chunk] = (chunk,) if chunk.isalpha() and chunk not in specials else chunk_tokens(chunk)
+            if chunk.isalpha() and chunk not in specials:  # chunk_tokens' first short path: most are words
+                cache[chunk] = (chunk,)
+                classes[chunk] = "o"
+            else:
+                toks = cache[chunk] = chunk_tokens(chunk)
+                classes[chunk] = "".join(map(_token_class, toks))
         got = list(map(cache.__getitem__, chunks))
     return got
 
