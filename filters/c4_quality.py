@@ -143,9 +143,10 @@ class C4Quality(Rewriter):
         lorem = self.filter_lorem_ipsum and "lorem ipsum" in lowered
         javascript = self.filter_javascript and "javascript" in lowered
         curly = self.filter_curly_bracket and "{" in lowered
-        policy = _any_of(self.policy_substrings) if self.filter_policy else None
-        if policy is not None and not policy.search(lowered):
-            policy = None
+        # (one ``in`` per phrase scans faster than the alternation regex)
+        policy = None
+        if self.filter_policy and any(phrase in lowered for phrase in self.policy_substrings):
+            policy = _any_of(self.policy_substrings)
         per_line = lorem or javascript or policy is not None
         max_word, min_words = self.max_word_length, self.min_words_per_line
         sentences = spacy_en_tokens.count_sentences if self.sentences == "spacy_en" else count_sentences
