@@ -284,20 +284,27 @@ def _chunks_tokens(chunks: list[str]) -> list[tuple[str, ...]]:
     if None in got:
         # Only the distinct unseen chunks take a Python step (set difference in C), then
         # every chunk is looked up again.
-        # The chunk's sentence classes are filled in too (C4's sentence count looks them up
-        # line by line; a miss there costs a set difference and a lookup per line).
-        classes = _CHUNK_CLASSES
+        # The chunk's sentence classes and its new tokens' word classes are filled in too
+        # (C4's sentence count and word_counts look them up; a miss there costs a set
+        # difference over all the page's chunks or tokens and a second lookup of each).
+        classes, token_bits = _CHUNK_CLASSES, _CLASSES
         _make_room(cache)
         _make_room(classes)
+        _make_room(token_bits)
         specials = rules.specials
         chunk_tokens = rules.chunk_tokens
         for chunk in set(chunks).difference(cache):
             if chunk.isalpha() and chunk not in specials:  # chunk_tokens' first short path: most are words
                 cache[chunk] = (chunk,)
                 classes[chunk] = "o"
+                if chunk not in token_bits:
+                    token_bits[chunk] = _ALNUM_ONE + _ALPHA_ONE + len(chunk)  # _token_class_bits' first path
             else:
                 toks = cache[chunk] = chunk_tokens(chunk)
                 classes[chunk] = "".join(map(_token_class, toks))
+                for tok in toks:
+                    if tok not in token_bits:
+                        token_bits[tok] = _token_class_bits(tok)
         got = list(map(cache.__getitem__, chunks))
     return got
 
