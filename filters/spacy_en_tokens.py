@@ -298,7 +298,7 @@ def _chunks_tokens(chunks: list[str]) -> list[tuple[str, ...]]:
                 cache[chunk] = (chunk,)
                 classes[chunk] = "o"
                 if chunk not in token_bits:
-                    token_bits[chunk] = _ALNUM_ONE + _ALPHA_ONE + len(chunk)  # _token_class_bits' first path
+                    token_bits[chunk] = _WORD_BITS + (len(chunk) << _CHARS_SHIFT)  # _token_class_bits' first path
             else:
                 toks = cache[chunk] = chunk_tokens(chunk)
                 classes[chunk] = "".join(map(_token_class, toks))
@@ -328,19 +328,24 @@ class TokenCounts(NamedTuple):
 
 
 # Each token's class packed in one int, so a page's counts are one C-level ``sum`` over its
-# tokens (no Python loop): bit 64 and up count alphanumeric-holding tokens, bits 32-63 tokens
-# with a letter, bits 0-31 the characters of the alphanumeric-holding tokens.
+# tokens (no Python loop): bit 0 counts tokens with a letter, bit 21 alphanumeric-holding
+# tokens, bits 42 and up the characters of the alphanumeric-holding tokens. Under 2**63 a
+# value is a machine integer, and ``sum`` adds those in C without making big integers (2-3
+# times faster); the two count fields cannot overflow below 2**21 tokens, and the character
+# field is the top one, so it needs no bound.
 _CLASSES: dict[str, int] = {}
-_ALNUM_ONE, _ALPHA_ONE, _LOW = 1 << 64, 1 << 32, (1 << 32) - 1
+_ALPHA_ONE, _ALNUM_ONE, _CHARS_SHIFT = 1, 1 << 21, 42
+_FIELD = (1 << 21) - 1
+_WORD_BITS = _ALNUM_ONE + _ALPHA_ONE  # a run of letters, plus its length << _CHARS_SHIFT
 
 
 def _token_class_bits(tok: str) -> int:
     if tok.isalpha():  # most tokens: a word with a letter (PUNCTUATION holds no letter)
-        return _ALNUM_ONE + _ALPHA_ONE + len(tok)
+        return _WORD_BITS + (len(tok) << _CHARS_SHIFT)
     is_word = not PUNCTUATION.issuperset(tok)
     # an ASCII letter is the only ASCII character with two cases
     has_alpha = tok.lower() != tok.upper() if tok.isascii() else any(map(str.isalpha, tok))
-    return (_ALNUM_ONE + len(tok) if is_word else 0) + (_ALPHA_ONE if has_alpha else 0)
+    return (_ALNUM_ONE + (len(tok) << _CHARS_SHIFT) if is_word else 0) + (_ALPHA_ONE if has_alpha else 0)
 
 
 def word_counts(toks: Sequence[str], counter: Counter | None = None) -> TokenCounts:
@@ -354,8 +359,11 @@ def word_counts(toks: Sequence[str], counter: Counter | None = None) -> TokenCou
         for tok in set(toks).difference(classes):
             classes[tok] = _token_class_bits(tok)
         got = list(map(classes.__getitem__, toks))
+    if len(got) > _FIELD:  # 2**21 tokens or more: the count fields could overflow, add them apart
+        alnum = sum(v >> 21 & 1 for v in got)
+        return TokenCounts(len(got), alnum, sum(v & 1 for v in got), sum(v >> _CHARS_SHIFT for v in got))
     total = sum(got)
-    return TokenCounts(len(toks), total >> 64, (total >> 32) & _LOW, total & _LOW)
+    return TokenCounts(len(got), (total >> 21) & _FIELD, total & _FIELD, total >> _CHARS_SHIFT)
 
 
 def clear_cache() -> None:

@@ -78,7 +78,7 @@ def test_token_classes_equal_their_definition():
     # datatrove's definitions, character by character, against the shortcuts of _token_class_bits
     def reference(tok):
         word = any(ch not in st.PUNCTUATION for ch in tok)
-        return (st._ALNUM_ONE + len(tok) if word else 0) + (st._ALPHA_ONE if any(ch.isalpha() for ch in tok) else 0)
+        return (st._ALNUM_ONE + (len(tok) << 42) if word else 0) + (st._ALPHA_ONE if any(ch.isalpha() for ch in tok) else 0)
 
     import sys
 
@@ -87,6 +87,15 @@ def test_token_classes_equal_their_definition():
     toks += list(st.PUNCTUATION) + ["...", "--", "n't", "'s", "U.S.", "e.g.", "3.5", "$", "１", "x1", "½", "Ⅻ", ""]
     assert not any(c.isalpha() for c in st.PUNCTUATION)
     assert [t for t in toks if st._token_class_bits(t) != reference(t)] == []
+
+
+def test_word_counts_add_the_fields_apart_beyond_two_million_tokens(monkeypatch):
+    toks = st.tokens("Hello, world! 42 ... #tag " * 3)
+    small = st.word_counts(toks)
+    monkeypatch.setattr(st, "_FIELD", 3)  # as if 4 tokens were 2**21: the per-field sums
+    assert st.word_counts(toks) == small == (24, 12, 9, 45)
+    long = "x" * (1 << 22)  # a token longer than the low fields: the character field is on top
+    assert st.word_counts([long, long]) == (2, 2, 2, 1 << 23)
 
 
 def test_short_paths_give_the_rules_tokens():
