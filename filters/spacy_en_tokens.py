@@ -155,7 +155,8 @@ class _Rules:
         last = -1
         if chunk.isascii() or max(chunk) <= "\uffff":
             prefix_re, suffix_re, infix_re, url_re = self.bmp
-            prefix_search, suffix_search, infix, url = prefix_re.search, suffix_re.search, infix_re.finditer, url_re.match
+            prefix_search, suffix_search = prefix_re.search, suffix_re.search
+            infix, url = infix_re.finditer, url_re.match
         else:
             prefix_search, suffix_search, infix, url = self.prefix, self.suffix, self.infix, self.url
         while string and len(string) != last:  # _split_affixes

@@ -78,7 +78,8 @@ def test_token_classes_equal_their_definition():
     # datatrove's definitions, character by character, against the shortcuts of _token_class_bits
     def reference(tok):
         word = any(ch not in st.PUNCTUATION for ch in tok)
-        return (st._ALNUM_ONE + (len(tok) << 42) if word else 0) + (st._ALPHA_ONE if any(ch.isalpha() for ch in tok) else 0)
+        alpha = any(ch.isalpha() for ch in tok)
+        return (st._ALNUM_ONE + (len(tok) << 42) if word else 0) + (st._ALPHA_ONE if alpha else 0)
 
     import sys
 
