@@ -310,10 +310,10 @@ def _chunks_tokens(chunks: list[str]) -> list[tuple[str, ...]]:
     return got
 
 
-def tokens(text: str) -> tuple[str, ...]:
+def tokens(text: str, chunks: Sequence[str] | None = None) -> tuple[str, ...]:
     """The non-whitespace tokens ``spacy.blank("en")(text)`` gives (datatrove's
-    ``split_into_words``)."""
-    return tuple(chain.from_iterable(_chunks_tokens(text.split())))
+    ``split_into_words``); ``chunks``: ``text.split()`` when the caller has it."""
+    return tuple(chain.from_iterable(_chunks_tokens(text.split() if chunks is None else chunks)))
 
 
 def count_tokens(text: str) -> int:
@@ -406,15 +406,18 @@ def _classes(chunks: list[str]) -> list[str]:
     return got
 
 
-def count_sentences(line: str) -> int:
+def count_sentences(line: str, chunks: Sequence[str] | None = None) -> int:
     """Sentences spaCy's Sentencizer finds in the stripped ``line`` (datatrove's C4 sentence
     count): a new sentence starts at the first token that is neither punctuation nor a
     sentence mark after a sentence mark (``! . ?`` and their kin); a whitespace token (a run
     of whitespace less the one plain space spaCy attaches to the token before it) can start
-    one. Token classes are cached per chunk, so a line costs a split and a regex scan."""
+    one. Token classes are cached per chunk, so a line costs a split and a regex scan.
+    ``chunks``: ``line.split()`` when the caller has it (C4 slices the text's split, whose
+    strings have their hashes already, so the lookups cost less)."""
     if "." not in line and "!" not in line and "?" not in line and (line.isascii() or not _MARKS.search(line)):
         return 0 if not line or line.isspace() else 1
-    chunks = line.split()
+    if chunks is None:
+        chunks = line.split()
     if line.count(" ") == len(chunks) - 1 == len(line) - sum(map(len, chunks)):
         # every whitespace character is a single space between two chunks: no whitespace token
         classes = "".join(_classes(chunks))
