@@ -193,7 +193,8 @@ class C4Quality(Rewriter):
             if per_line and policy is not None and policy.search(lower):
                 counts["policy_lines"] += 1
                 continue
-            counts["sentences"] += spacy_en_tokens.count_sentences(line, line_chunks) if spacy else count_sentences(line)
+            counts["sentences"] += count_sentences(line) if not spacy else spacy_en_tokens.count_sentences(
+                line, line_chunks)
             kept.append(line)
         signals = {k: float(v) for k, v in counts.items()}
         signals["lines"] = float(len(lines))
