@@ -89,15 +89,17 @@ def _raw_paragraphs(text: str) -> list[str]:
 
 
 def _token_arrays(toks: Sequence[str]) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
-    """(token ids numbered by first appearance, vocabulary size, token lengths, cumulative
-    characters with a leading 0): what both vectorised n-gram paths start from."""
-    index = dict(zip(dict.fromkeys(toks), count()))
+    """(token ids, a bound above every id, token lengths, cumulative characters with a leading
+    0): what both vectorised n-gram paths start from. A token's id is the position of its first
+    occurrence (one ``setdefault`` per token, no second pass), so ids keep the order of first
+    appearance and stay below the token count."""
     n_tok = len(toks)
-    tid = np.fromiter(map(index.__getitem__, toks), np.int64, n_tok)
+    first: dict[str, int] = {}
+    tid = np.fromiter(map(first.setdefault, toks, count()), np.int64, n_tok)
     lens = np.fromiter(map(len, toks), np.int64, n_tok)
     cum = np.zeros(n_tok + 1, np.int64)
     np.cumsum(lens, out=cum[1:])
-    return tid, len(index), lens, cum
+    return tid, n_tok, lens, cum
 
 
 def _segment_fracs(segments: Sequence[str], after_first: bool = False,
