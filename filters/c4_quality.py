@@ -152,13 +152,18 @@ class C4Quality(Rewriter):
         spacy = self.sentences == "spacy_en"
         # spaCy's count looks each chunk up: the line's chunks are sliced from the text's split
         # (shared with the tokens, their hashes known) instead of splitting the line again.
-        # A stripped line whose only whitespace is single spaces has count(" ") + 1 chunks.
+        # A stripped line whose only whitespace is single spaces has count(" ") + 1 chunks; the
+        # other lines are split to move on, and counted as they are.
         chunks, at, line_chunks = (text_units.words(text) if spacy else None), 0, None
         end_marks = self.end_marks if self.filter_no_terminal_punct else None
         for line in lines:
             if chunks is not None:
-                n = line.count(" ") + 1 if line.isprintable() and "  " not in line else len(line.split())
-                line_chunks = chunks[at : at + n]
+                if line.isprintable() and "  " not in line:
+                    n = line.count(" ") + 1
+                    line_chunks = chunks[at : at + n]
+                else:
+                    n = len(line.split())
+                    line_chunks = None
                 at += n
             if max_word and len(line) > max_word and max(map(len, line.split())) > max_word:
                 counts["too_long_word_lines"] += 1

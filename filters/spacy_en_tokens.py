@@ -412,12 +412,15 @@ def count_sentences(line: str, chunks: Sequence[str] | None = None) -> int:
     sentence mark after a sentence mark (``! . ?`` and their kin); a whitespace token (a run
     of whitespace less the one plain space spaCy attaches to the token before it) can start
     one. Token classes are cached per chunk, so a line costs a split and a regex scan.
-    ``chunks``: ``line.split()`` when the caller has it (C4 slices the text's split, whose
-    strings have their hashes already, so the lookups cost less)."""
+    ``chunks``: ``line.split()`` of a line whose every whitespace character is a single space
+    between two chunks, when the caller has it (C4 slices the text's split, whose strings have
+    their hashes already, so the lookups cost less)."""
     if "." not in line and "!" not in line and "?" not in line and (line.isascii() or not _MARKS.search(line)):
         return 0 if not line or line.isspace() else 1
-    if chunks is None:
-        chunks = line.split()
+    if chunks is not None:  # single spaces: no whitespace token
+        got = list(map(_CHUNK_CLASSES.get, chunks))
+        return 1 + len(_SENTENCE_START.findall("".join(got if None not in got else _classes(chunks))))
+    chunks = line.split()
     if line.count(" ") == len(chunks) - 1 == len(line) - sum(map(len, chunks)):
         # every whitespace character is a single space between two chunks: no whitespace token
         classes = "".join(_classes(chunks))
