@@ -23,6 +23,7 @@ import json
 import os
 import re
 import unicodedata
+from sys import intern
 from collections import Counter
 from functools import lru_cache
 from itertools import chain, islice
@@ -294,14 +295,18 @@ def _chunks_tokens(chunks: list[str]) -> list[tuple[str, ...]]:
         _make_room(token_bits)
         specials = rules.specials
         chunk_tokens = rules.chunk_tokens
+        # Tokens are interned: equal tokens of different chunks are one object, so the later
+        # lookups of a page's tokens (word classes, n-gram ids, stop words) match by identity
+        # instead of comparing characters.
         for chunk in set(chunks).difference(cache):
             if chunk.isalpha() and chunk not in specials:  # chunk_tokens' first short path: most are words
-                cache[chunk] = (chunk,)
+                tok = intern(chunk)
+                cache[chunk] = (tok,)
                 classes[chunk] = "o"
-                if chunk not in token_bits:
-                    token_bits[chunk] = _WORD_BITS + (len(chunk) << _CHARS_SHIFT)  # _token_class_bits' first path
+                if tok not in token_bits:
+                    token_bits[tok] = _WORD_BITS + (len(tok) << _CHARS_SHIFT)  # _token_class_bits' first path
             else:
-                toks = cache[chunk] = chunk_tokens(chunk)
+                toks = cache[chunk] = tuple(map(intern, chunk_tokens(chunk)))
                 classes[chunk] = "".join(map(_token_class, toks))
                 for tok in toks:
                     if tok not in token_bits:
