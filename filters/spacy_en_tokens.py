@@ -26,7 +26,8 @@ import unicodedata
 from sys import intern
 from collections import Counter
 from functools import lru_cache
-from itertools import chain, islice
+from itertools import chain, compress, islice, repeat
+from operator import is_
 from typing import NamedTuple, Sequence
 
 _DATA = os.path.join(os.path.dirname(__file__), "data", "spacy_en_tokenizer.json")
@@ -284,21 +285,26 @@ def _chunks_tokens(chunks: list[str]) -> list[tuple[str, ...]]:
     cache = rules.cache
     got = list(map(cache.get, chunks))
     if None in got:
-        # Only the distinct unseen chunks take a Python step (set difference in C), then
-        # every chunk is looked up again.
+        # Only the distinct unseen chunks take a Python step (picked out in C), then every
+        # chunk is looked up again.
         # The chunk's sentence classes and its new tokens' word classes are filled in too
         # (C4's sentence count and word_counts look them up; a miss there costs a set
         # difference over all the page's chunks or tokens and a second lookup of each).
         classes, token_bits = _CHUNK_CLASSES, _CLASSES
+        size = len(cache)
         _make_room(cache)
         _make_room(classes)
         _make_room(token_bits)
+        if len(cache) == size:  # nothing forgotten: the unseen chunks are the ones looked up in vain
+            unseen = set(compress(chunks, map(is_, got, repeat(None))))
+        else:
+            unseen = set(chunks).difference(cache)
         specials = rules.specials
         chunk_tokens = rules.chunk_tokens
         # Tokens are interned: equal tokens of different chunks are one object, so the later
         # lookups of a page's tokens (word classes, n-gram ids, stop words) match by identity
         # instead of comparing characters.
-        for chunk in set(chunks).difference(cache):
+        for chunk in unseen:
             if chunk.isalpha() and chunk not in specials:  # chunk_tokens' first short path: most are words
                 tok = intern(chunk)
                 cache[chunk] = (tok,)
