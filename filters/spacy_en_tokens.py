@@ -114,6 +114,102 @@ def bmp_pattern(pattern: str) -> str:
     return "".join(out)
 
 
+def top_branches(pattern: str) -> list[str]:
+    """The top-level alternatives of ``pattern``, as text (split at each ``|`` outside
+    character classes and groups)."""
+    parts, depth, start, i, n = [], 0, 0, 0, len(pattern)
+    in_class, class_start = False, 0
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            if c == "]" and i > class_start:  # a "]" right after "[" or "[^" is a member
+                in_class = False
+        elif c == "[":
+            in_class = True
+            class_start = i + 1 + pattern.startswith("^", i + 1)
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and not depth:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    parts.append(pattern[start:])
+    return parts
+
+
+def _last_chars(items) -> set[int] | None:
+    """The characters a parsed pattern can consume last, or None (any, or not known)."""
+    from re import _parser as p  # the pattern parser of ``re`` (sre_parse before 3.11)
+
+    for op, av in reversed(items):
+        if op in (p.AT, p.ASSERT, p.ASSERT_NOT):
+            continue  # zero width
+        if op is p.LITERAL:
+            return {av}
+        if op is p.IN:
+            chars: set[int] = set()
+            for o, a in av:
+                if o is p.LITERAL:
+                    chars.add(a)
+                elif o is p.RANGE:
+                    chars.update(range(a[0], a[1] + 1))
+                else:
+                    return None
+            return chars
+        if op is p.SUBPATTERN and av[-1].getwidth()[0] > 0:
+            return _last_chars(av[-1].data)
+        if op is p.BRANCH:
+            sets = [_last_chars(b.data) for b in av[1]]
+            return None if None in sets else set().union(*sets)
+        if op in (p.MAX_REPEAT, p.MIN_REPEAT) and av[0] > 0:
+            return _last_chars(av[2].data)
+        return None
+    return None
+
+
+def suffix_searches_by_last_char(pattern: str) -> tuple[dict[str, object], object] | None:
+    """For ``pattern`` (spaCy's suffix rules: alternatives anchored at the end), a search per
+    last character holding only the alternatives that can end with it, and one for the other
+    characters (None: no alternative can match them); None when the pattern is not understood.
+
+    A suffix match ends at the end of the string, so only an alternative that can consume the
+    string's last character can match; the leftmost start of those is the leftmost start of
+    all. Each search is over a handful of alternatives instead of 82. For chunks: strings
+    without whitespace (``$`` also matches before a final newline) and without characters above
+    U+FFFF (``bmp_pattern`` is applied)."""
+    try:
+        from re import _parser
+    except ImportError:  # Python 3.10
+        return None
+    parts = top_branches(pattern)
+    tree = _parser.parse(pattern).data
+    if len(tree) != 1 or tree[0][0] is not _parser.BRANCH or len(tree[0][1][1]) != len(parts):
+        return None
+    by_char: dict[int, list[int]] = {}
+    anywhere: list[int] = []
+    for k, branch in enumerate(tree[0][1][1]):
+        chars = _last_chars(branch.data)
+        if chars is None:
+            anywhere.append(k)
+        else:
+            for c in chars:
+                by_char.setdefault(c, []).append(k)
+    compiled: dict[tuple[int, ...], object] = {}
+
+    def search(ks: list[int]):
+        key = tuple(sorted(set(ks)))
+        if key not in compiled:
+            compiled[key] = re.compile("|".join(bmp_pattern(parts[k]) for k in key)).search if key else None
+        return compiled[key]
+
+    return {chr(c): search(ks + anywhere) for c, ks in by_char.items()}, search(anywhere)
+
+
 class _Rules:
     def __init__(self) -> None:
         with open(_DATA, encoding="utf-8") as fh:
@@ -124,6 +220,7 @@ class _Rules:
         self.url = re.compile(data["url"]).match
         # The same rules for chunks without characters above U+FFFF (nearly all): faster.
         self.bmp = tuple(re.compile(bmp_pattern(data[k])) for k in ("prefix", "suffix", "infix", "url"))
+        self.suffix_by_last = suffix_searches_by_last_char(data["suffix"])
         self.specials: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in data["specials"].items()}
         # The special matcher: each key that holds an affix, as the tokens spaCy's affix rules
         # give it without special cases; a run of those tokens becomes the special case.
@@ -144,6 +241,8 @@ class _Rules:
         - the suffix search starts at most ``_SUFFIX_WIDTH`` characters from the end: every
           suffix rule ends at the end and is at most that long, except ``\\.\\.+``, so a
           string ending in ".." is searched whole;
+        - only the suffix rules that can end with the string's last character are tried
+          (``suffix_searches_by_last_char``);
         - a URL needs a "." (both host forms of the URL rule hold one);
         - letters and digits alone take no infix (every infix rule consumes punctuation
           or a symbol first).
@@ -155,10 +254,13 @@ class _Rules:
         suffixes: list[str] = []
         string = chunk
         last = -1
+        by_last = None
         if chunk.isascii() or max(chunk) <= "\uffff":
             prefix_re, suffix_re, infix_re, url_re = self.bmp
             prefix_search, suffix_search = prefix_re.search, suffix_re.search
             infix, url = infix_re.finditer, url_re.match
+            if self.suffix_by_last is not None:
+                by_last, other_last = self.suffix_by_last
         else:
             prefix_search, suffix_search, infix, url = self.prefix, self.suffix, self.infix, self.url
         while string and len(string) != last:  # _split_affixes
@@ -174,10 +276,13 @@ class _Rules:
                     prefixes.append(prefix)
                     break
             rest = string[pre_len:] if pre_len else string
-            if rest.endswith(".."):
-                m = suffix_search(rest)
+            search = suffix_search if by_last is None or not rest else by_last.get(rest[-1], other_last)
+            if search is None:
+                m = None
+            elif rest.endswith(".."):
+                m = search(rest)
             else:
-                m = suffix_search(rest, max(0, len(rest) - _SUFFIX_WIDTH))
+                m = search(rest, max(0, len(rest) - _SUFFIX_WIDTH))
             suf_len = m.end() - m.start() if m else 0
             if suf_len:
                 suffix, minus_suf = string[-suf_len:], string[:-suf_len]

@@ -423,3 +423,32 @@ def test_bmp_patterns_match_as_the_rules_on_strings_without_astral_characters():
             assert (a and a.span()) == (b and b.span()), s
     assert st.bmp_pattern(r"a[\U0001F600-\U0001F64F]b[^\U00010000]c[x-\U00010000\]]") == r"a[^\s\S]b[\s\S]c[x-\uFFFF\]]"
     assert re.compile(st.bmp_pattern(r"[\U0001F600]|x")).findall("x\U0001F600") == ["x"]
+
+
+def test_suffix_searches_by_last_character_find_what_the_whole_rule_finds():
+    import json
+    import re
+
+    with open(st._DATA, encoding="utf-8") as fh:
+        data = json.load(fh)
+    for key in ("suffix", "infix"):
+        parts = st.top_branches(data[key])
+        assert "|".join(parts) == data[key] and len(parts) == len(_branches(data[key]))
+    assert st.top_branches(r"a|[|\]](b|c)|\||[]|]d") == ["a", r"[|\]](b|c)", r"\|", "[]|]d"]
+    by_last, other = st._rules().suffix_by_last
+    whole = re.compile(st.bmp_pattern(data["suffix"])).search
+    contexts = ["", "a", "A", "5", "\u00b0F", "AB", "x\u2019", "5k", "..", "a.b", "U.S"]
+    wrong = []
+    for code in range(0x10000):
+        c = chr(code)
+        if c.isspace():  # chunks hold no whitespace ("$" also matches before a final "\n")
+            continue
+        search = by_last.get(c, other)
+        for ctx in contexts:
+            s = ctx + c
+            want = whole(s)
+            got = search(s) if search is not None else None
+            if (want and want.span()) != (got and got.span()):
+                wrong.append(s)
+    assert wrong == []
+    assert other is None and len(by_last) > 1000
