@@ -228,7 +228,11 @@ class _Rules:
         for key in data["matcher_keys"]:
             self.patterns.setdefault(self.affix_tokens(key, specials=False), key)
         self.pattern_lengths = sorted({len(p) for p in self.patterns}, reverse=True)
-        self.pattern_starts = frozenset(p[0] for p in self.patterns)  # a run to replace starts with one
+        # a run to replace starts with one of these tokens: the lengths of the runs that do
+        self.pattern_starts: dict[str, tuple[int, ...]] = {}
+        for pattern in self.patterns:
+            lengths = set(self.pattern_starts.get(pattern[0], ())) | {len(pattern)}
+            self.pattern_starts[pattern[0]] = tuple(sorted(lengths))
         self.cache: dict[str, tuple[str, ...]] = {}
 
     def affix_tokens(self, chunk: str, specials: bool = True) -> tuple[str, ...]:
@@ -349,16 +353,16 @@ class _Rules:
         """spaCy's special matcher within one chunk: the longest runs of tokens spelling a
         special case (the earliest first among equals) become it. A run across whitespace
         never spells a key (spaCy checks the text), so chunks are independent."""
-        if self.pattern_starts.isdisjoint(toks):
+        starts = self.pattern_starts
+        if starts.keys().isdisjoint(toks):
             return toks
-        spans = []
-        for length in self.pattern_lengths:
-            if length > len(toks):
-                continue
-            for i in range(len(toks) - length + 1):
-                key = self.patterns.get(toks[i : i + length])
-                if key is not None:
-                    spans.append((i, i + length, key))
+        spans = []  # every run spelling a key: only at tokens that start one, of their lengths
+        for i, tok in enumerate(toks):
+            for length in starts.get(tok, ()):
+                if i + length <= len(toks):
+                    key = self.patterns.get(toks[i : i + length])
+                    if key is not None:
+                        spans.append((i, i + length, key))
         if not spans:
             return toks
         # _filter_special_spans: longest first, then the earliest; no overlap
