@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from itertools import repeat
 from typing import ClassVar
 
 from webrefine.filters import text_units
@@ -85,7 +86,7 @@ class FineWebQuality(Filter):
             raise ValueError("fineweb_quality.stop_chars must be non-empty strings")
 
     def signals(self, text: str) -> dict[str, float]:
-        lines = text_units.lines(text) if self.strip_lines else [ln for ln in text.split("\n") if ln.strip()]
+        lines = text_units.lines(text) if self.strip_lines else list(filter(str.strip, text.split("\n")))
         n = len(lines)
         short = self.short_line_length
         dup_chars = 0
@@ -95,8 +96,8 @@ class FineWebQuality(Filter):
                 dup_chars = sum((c - 1) * len(line) for line, c in counts.items() if c > 1)
         newlines = text.count("\n")
         return {
-            "line_punct_ratio": text_units.ratio(sum(1 for ln in lines if ln.endswith(self.stop_chars)), n),
-            "short_line_ratio": text_units.ratio(sum(1 for ln in lines if len(ln) <= short), n),
+            "line_punct_ratio": text_units.ratio(sum(map(str.endswith, lines, repeat(self.stop_chars))), n),
+            "short_line_ratio": text_units.ratio(sum(map(short.__ge__, map(len, lines))), n),
             "char_dup_ratio": text_units.ratio(dup_chars, len(text) - newlines),
             "list_ratio": text_units.ratio(newlines, len(text_units.spacy_words(text)) if self.words == "spacy_en"
                                            else len(text_units.words(text))),

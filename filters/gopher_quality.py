@@ -44,6 +44,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import repeat
 from typing import ClassVar
 
 from webrefine.filters import spacy_en_tokens, text_units
@@ -135,8 +136,9 @@ class GopherQuality(Filter):
         if self.lines == "all":
             raw = text.splitlines()
             n_lines = len(raw)
-            bullet_lines = sum(1 for ln in raw if ln.lstrip().startswith(bullets))
-            ellipsis_lines = sum(1 for ln in raw if ln.rstrip().endswith(ell))
+            # (C-level maps: no Python step per line)
+            bullet_lines = sum(map(str.startswith, map(str.lstrip, raw), repeat(bullets)))
+            ellipsis_lines = sum(map(str.endswith, map(str.rstrip, raw), repeat(ell)))
         else:
             lines = text_units.lines(text)
             n_lines = len(lines)

@@ -89,15 +89,17 @@ def _raw_paragraphs(text: str) -> list[str]:
 
 
 def _token_arrays(toks: Sequence[str]) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
-    """(token ids numbered by first appearance, vocabulary size, token lengths, cumulative
-    characters with a leading 0): what both vectorised n-gram paths start from."""
-    index = dict(zip(dict.fromkeys(toks), count()))
+    """(token ids, a bound above every id, token lengths, cumulative characters with a leading
+    0): what both vectorised n-gram paths start from. A token's id is the position of its first
+    occurrence (one ``setdefault`` per token, no second pass), so ids keep the order of first
+    appearance and stay below the token count."""
     n_tok = len(toks)
-    tid = np.fromiter(map(index.__getitem__, toks), np.int64, n_tok)
+    first: dict[str, int] = {}
+    tid = np.fromiter(map(first.setdefault, toks, count()), np.int64, n_tok)
     lens = np.fromiter(map(len, toks), np.int64, n_tok)
     cum = np.zeros(n_tok + 1, np.int64)
     np.cumsum(lens, out=cum[1:])
-    return tid, len(index), lens, cum
+    return tid, n_tok, lens, cum
 
 
 def _segment_fracs(segments: Sequence[str], after_first: bool = False,
@@ -236,14 +238,21 @@ def ngram_fracs_datatrove(toks: Sequence[str], text_len: int, after_first: bool 
     if len(toks) >= NUMPY_MIN_TOKENS and spaced_top:
         return _ngram_fracs_datatrove_numpy(toks, text_len, after_first)
     out = dict.fromkeys(_TOP_N + _DUP_N, 0.0)
-    n_tok = len(toks)
     if not text_len:
         return out
-    lens = list(map(len, toks))
-    # Start positions of repeated (n-1)-grams; for n = 1: positions of repeated tokens.
+    # Start positions of repeated (n-1)-grams; for n = 2: positions of repeated tokens.
     counts1 = Counter(toks)
     rep = [i for i, t in enumerate(toks) if counts1[t] > 1]
-    for n in range(2, _DUP_N[-1] + 1):
+    _datatrove_stages(toks, list(map(len, toks)), text_len, 2, rep, out, after_first, spaced_top)
+    return out
+
+
+def _datatrove_stages(toks: tuple[str, ...], lens: list[int], text_len: int, first: int, rep: list[int],
+                      out: dict[int, float], after_first: bool, spaced_top: bool) -> None:  # fmt: skip
+    """Stages ``first``..10 of ``ngram_fracs_datatrove`` in Python, given the start positions
+    ``rep`` of the repeated (first-1)-grams, in order."""
+    n_tok = len(toks)
+    for n in range(first, _DUP_N[-1] + 1):
         if n_tok < n:
             break
         starts = set(rep)
@@ -256,10 +265,10 @@ def ngram_fracs_datatrove(toks: Sequence[str], text_len: int, after_first: bool 
         elif n <= _TOP_N[-1]:
             if rep:  # the first of the most frequent (Counter.most_common keeps first-seen order)
                 top = max(counts[g] for g in grams)
-                first = next(i for i, g in zip(cand, grams) if counts[g] == top)
+                first_at = next(i for i, g in zip(cand, grams) if counts[g] == top)
             else:  # nothing repeats: the first n-gram, once
-                top, first = 1, 0
-            out[n] = (sum(lens[first : first + n]) + n - 1) * top / text_len
+                top, first_at = 1, 0
+            out[n] = (sum(lens[first_at : first_at + n]) + n - 1) * top / text_len
         elif rep:
             if after_first:
                 dup = 0
@@ -283,14 +292,14 @@ def ngram_fracs_datatrove(toks: Sequence[str], text_len: int, after_first: bool 
                 out[n] = sum(compress(lens, covered)) / text_len
         if not rep and n >= _TOP_N[-1]:
             break
-    return out
 
 
 def _ngram_fracs_datatrove_numpy(toks: tuple[str, ...], text_len: int, after_first: bool) -> dict[int, float]:
     """``ngram_fracs_datatrove`` (with ``spaced_top``) vectorised like ``_ngram_fracs_numpy``:
     n-grams numbered by ``np.unique`` from their (n-1)-gram's number and last token, only at
     the positions where the (n-1)-grams repeat. The greedy dup-n scan stays a Python loop, over
-    the positions of repeated n-grams only."""
+    the positions of repeated n-grams only; once fewer than ``_PYTHON_TAIL`` n-grams repeat, the
+    Python stages finish (as in ``_ngram_fracs_numpy``)."""
     out = dict.fromkeys(_TOP_N + _DUP_N, 0.0)
     n_tok = len(toks)
     if not text_len:
@@ -336,6 +345,12 @@ def _ngram_fracs_datatrove_numpy(toks: tuple[str, ...], text_len: int, after_fir
         else:
             if n >= _TOP_N[-1]:
                 break
+        if n == _DUP_N[-1]:
+            break
+        if cand.size and int(np.count_nonzero(repeated)) < _PYTHON_TAIL:
+            # few repeated n-grams left: Python finishes faster than numpy's per-call cost
+            _datatrove_stages(toks, lens.tolist(), text_len, n + 1, cand[repeated].tolist(), out, after_first, True)
+            break
         rep = np.zeros(n_tok, bool)
         if cand.size:
             rep[cand[repeated]] = True

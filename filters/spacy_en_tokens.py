@@ -23,9 +23,11 @@ import json
 import os
 import re
 import unicodedata
+from sys import intern
 from collections import Counter
 from functools import lru_cache
-from itertools import chain, islice
+from itertools import chain, compress, islice, repeat
+from operator import is_
 from typing import NamedTuple, Sequence
 
 _DATA = os.path.join(os.path.dirname(__file__), "data", "spacy_en_tokenizer.json")
@@ -34,6 +36,9 @@ _DATA = os.path.join(os.path.dirname(__file__), "data", "spacy_en_tokenizer.json
 # older half (dicts keep insertion order), so the frequent chunks are back at once; clearing
 # it all made every page after it pay the rules again (2-3 times the per-page cost).
 _CACHE_MAX = 100_000
+# The longest match of any suffix rule but ``\.\.+`` (checked against the rules in
+# tests/filters/test_spacy_en_tokens.py).
+_SUFFIX_WIDTH = 5
 
 
 def _make_room(cache: dict) -> None:
@@ -55,6 +60,156 @@ SENTENCE_PUNCT = frozenset(
 )
 
 
+_CLASS_ITEM = re.compile(r"\\U([0-9A-Fa-f]{8})|\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|(\\.)|(.)", re.S)
+_NO_CHAR = r"[^\s\S]"
+
+
+def bmp_pattern(pattern: str) -> str:
+    """``pattern`` with every character above U+FFFF dropped from its character classes.
+
+    On a string without such characters it matches exactly as ``pattern`` does, and sre then
+    tests each class in a bitmap instead of scanning its list of ranges (spaCy's classes hold
+    hundreds, with emoji and CJK extensions): two to three times faster. A class is ``[``,
+    an optional ``^``, an optional leading ``]``, items up to the next unescaped ``]``.
+    """
+    out, i, n = [], 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if c != "[":
+            out.append(c)
+            i += 1
+            continue
+        j = i + 1
+        negate = pattern.startswith("^", j)
+        j += negate
+        items: list[tuple[str, int]] = []  # (source text, code point or -1 for an escape class)
+        first = True
+        while j < n and (pattern[j] != "]" or first):
+            m = _CLASS_ITEM.match(pattern, j)
+            hexa = m.group(1) or m.group(2) or m.group(3)
+            code = int(hexa, 16) if hexa else ord(m.group(5)) if m.group(5) else -1
+            items.append((m.group(0), code))
+            j = m.end()
+            first = False
+        kept: list[str] = []
+        k = 0
+        while k < len(items):
+            text, code = items[k]
+            if k + 2 < len(items) and items[k + 1][0] == "-" and code >= 0:  # a range
+                end = items[k + 2][1]
+                if code <= 0xFFFF:
+                    kept.append(text + "-" + (items[k + 2][0] if end <= 0xFFFF else "\\uFFFF"))
+                k += 3
+                continue
+            if code <= 0xFFFF:  # escape classes (\d, \s, \w) and BMP characters stay
+                kept.append(text)
+            k += 1
+        body = "".join(kept)
+        out.append(("[^" if negate else "[") + body + "]" if body else (r"[\s\S]" if negate else _NO_CHAR))
+        i = j + 1
+    return "".join(out)
+
+
+def top_branches(pattern: str) -> list[str]:
+    """The top-level alternatives of ``pattern``, as text (split at each ``|`` outside
+    character classes and groups)."""
+    parts, depth, start, i, n = [], 0, 0, 0, len(pattern)
+    in_class, class_start = False, 0
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            if c == "]" and i > class_start:  # a "]" right after "[" or "[^" is a member
+                in_class = False
+        elif c == "[":
+            in_class = True
+            class_start = i + 1 + pattern.startswith("^", i + 1)
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and not depth:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    parts.append(pattern[start:])
+    return parts
+
+
+def _last_chars(items) -> set[int] | None:
+    """The characters a parsed pattern can consume last, or None (any, or not known)."""
+    from re import _parser as p  # the pattern parser of ``re`` (sre_parse before 3.11)
+
+    for op, av in reversed(items):
+        if op in (p.AT, p.ASSERT, p.ASSERT_NOT):
+            continue  # zero width
+        if op is p.LITERAL:
+            return {av}
+        if op is p.IN:
+            chars: set[int] = set()
+            for o, a in av:
+                if o is p.LITERAL:
+                    chars.add(a)
+                elif o is p.RANGE:
+                    chars.update(range(a[0], a[1] + 1))
+                else:
+                    return None
+            return chars
+        if op is p.SUBPATTERN and av[-1].getwidth()[0] > 0:
+            return _last_chars(av[-1].data)
+        if op is p.BRANCH:
+            sets = [_last_chars(b.data) for b in av[1]]
+            return None if None in sets else set().union(*sets)
+        if op in (p.MAX_REPEAT, p.MIN_REPEAT) and av[0] > 0:
+            return _last_chars(av[2].data)
+        return None
+    return None
+
+
+def suffix_searches_by_last_char(pattern: str) -> tuple[dict[str, object], object] | None:
+    """For ``pattern`` (spaCy's suffix rules: alternatives anchored at the end), a search per
+    last character holding only the alternatives that can end with it, and one for the other
+    characters (None: no alternative can match them); None when the pattern is not understood.
+
+    A suffix match ends at the end of the string, so only an alternative that can consume the
+    string's last character can match; the leftmost start of those is the leftmost start of
+    all. Each search is over a handful of alternatives instead of 82. For chunks: strings
+    without whitespace (``$`` also matches before a final newline) and without characters above
+    U+FFFF (``bmp_pattern`` is applied)."""
+    try:
+        from re import _parser
+    except ImportError:  # Python 3.10
+        return None
+    parts = top_branches(pattern)
+    tree = _parser.parse(pattern).data
+    if len(tree) != 1 or tree[0][0] is not _parser.BRANCH or len(tree[0][1][1]) != len(parts):
+        return None
+    by_char: dict[int, list[int]] = {}
+    anywhere: list[int] = []
+    for k, branch in enumerate(tree[0][1][1]):
+        chars = _last_chars(branch.data)
+        if chars is None:
+            anywhere.append(k)
+        else:
+            for c in chars:
+                by_char.setdefault(c, []).append(k)
+    compiled: dict[tuple[int, ...], object] = {}
+
+    def search(ks: list[int]):
+        key = tuple(sorted(set(ks)))
+        if key not in compiled:
+            compiled[key] = re.compile("|".join(bmp_pattern(parts[k]) for k in key)).search if key else None
+        return compiled[key]
+
+    return {chr(c): search(ks + anywhere) for c, ks in by_char.items()}, search(anywhere)
+
+
 class _Rules:
     def __init__(self) -> None:
         with open(_DATA, encoding="utf-8") as fh:
@@ -63,6 +218,9 @@ class _Rules:
         self.suffix = re.compile(data["suffix"]).search
         self.infix = re.compile(data["infix"]).finditer
         self.url = re.compile(data["url"]).match
+        # The same rules for chunks without characters above U+FFFF (nearly all): faster.
+        self.bmp = tuple(re.compile(bmp_pattern(data[k])) for k in ("prefix", "suffix", "infix", "url"))
+        self.suffix_by_last = suffix_searches_by_last_char(data["suffix"])
         self.specials: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in data["specials"].items()}
         # The special matcher: each key that holds an affix, as the tokens spaCy's affix rules
         # give it without special cases; a run of those tokens becomes the special case.
@@ -70,10 +228,29 @@ class _Rules:
         for key in data["matcher_keys"]:
             self.patterns.setdefault(self.affix_tokens(key, specials=False), key)
         self.pattern_lengths = sorted({len(p) for p in self.patterns}, reverse=True)
+        # a run to replace starts with one of these tokens: the lengths of the runs that do
+        self.pattern_starts: dict[str, tuple[int, ...]] = {}
+        for pattern in self.patterns:
+            lengths = set(self.pattern_starts.get(pattern[0], ())) | {len(pattern)}
+            self.pattern_starts[pattern[0]] = tuple(sorted(lengths))
         self.cache: dict[str, tuple[str, ...]] = {}
 
     def affix_tokens(self, chunk: str, specials: bool = True) -> tuple[str, ...]:
-        """spaCy's ``_tokenize`` of one whitespace-free chunk: affixes, specials, URL, infixes."""
+        """spaCy's ``_tokenize`` of one whitespace-free chunk: affixes, specials, URL, infixes.
+
+        Four shortcuts skip regex calls that cannot match (each keeps the result; the
+        differential test in tests/filters/test_spacy_en_tokens.py runs this against the
+        literal transcription of spaCy's loop on generated chunks):
+        - a run of letters takes no prefix, suffix or infix (every letter is checked);
+        - the suffix search starts at most ``_SUFFIX_WIDTH`` characters from the end: every
+          suffix rule ends at the end and is at most that long, except ``\\.\\.+``, so a
+          string ending in ".." is searched whole;
+        - only the suffix rules that can end with the string's last character are tried
+          (``suffix_searches_by_last_char``);
+        - a URL needs a "." (both host forms of the URL rule hold one);
+        - letters and digits alone take no infix (every infix rule consumes punctuation
+          or a symbol first).
+        """
         sp = self.specials if specials else {}
         if chunk in sp:
             return sp[chunk]
@@ -81,11 +258,20 @@ class _Rules:
         suffixes: list[str] = []
         string = chunk
         last = -1
+        by_last = None
+        if chunk.isascii() or max(chunk) <= "\uffff":
+            prefix_re, suffix_re, infix_re, url_re = self.bmp
+            prefix_search, suffix_search = prefix_re.search, suffix_re.search
+            infix, url = infix_re.finditer, url_re.match
+            if self.suffix_by_last is not None:
+                by_last, other_last = self.suffix_by_last
+        else:
+            prefix_search, suffix_search, infix, url = self.prefix, self.suffix, self.infix, self.url
         while string and len(string) != last:  # _split_affixes
-            if string in sp:
+            if string in sp or string.isalpha():
                 break
             last = len(string)
-            m = self.prefix(string)
+            m = prefix_search(string)
             pre_len = m.end() - m.start() if m else 0
             if pre_len:
                 prefix, minus_pre = string[:pre_len], string[pre_len:]
@@ -93,7 +279,14 @@ class _Rules:
                     string = minus_pre
                     prefixes.append(prefix)
                     break
-            m = self.suffix(string[pre_len:])
+            rest = string[pre_len:] if pre_len else string
+            search = suffix_search if by_last is None or not rest else by_last.get(rest[-1], other_last)
+            if search is None:
+                m = None
+            elif rest.endswith(".."):
+                m = search(rest)
+            else:
+                m = search(rest, max(0, len(rest) - _SUFFIX_WIDTH))
             suf_len = m.end() - m.start() if m else 0
             if suf_len:
                 suffix, minus_suf = string[-suf_len:], string[:-suf_len]
@@ -115,11 +308,11 @@ class _Rules:
         if string:
             if string in sp:
                 out.extend(sp[string])
-            elif self.url(string):
+            elif string.isalnum() or ("." in string and url(string)):
                 out.append(string)
             else:
                 start = 0
-                for m in self.infix(string):
+                for m in infix(string):
                     s, e = m.start(), m.end()
                     if s == 0:  # spaCy skips an infix at the very start
                         continue
@@ -160,14 +353,16 @@ class _Rules:
         """spaCy's special matcher within one chunk: the longest runs of tokens spelling a
         special case (the earliest first among equals) become it. A run across whitespace
         never spells a key (spaCy checks the text), so chunks are independent."""
-        spans = []
-        for length in self.pattern_lengths:
-            if length > len(toks):
-                continue
-            for i in range(len(toks) - length + 1):
-                key = self.patterns.get(toks[i : i + length])
-                if key is not None:
-                    spans.append((i, i + length, key))
+        starts = self.pattern_starts
+        if starts.keys().isdisjoint(toks):
+            return toks
+        spans = []  # every run spelling a key: only at tokens that start one, of their lengths
+        for i, tok in enumerate(toks):
+            for length in starts.get(tok, ()):
+                if i + length <= len(toks):
+                    key = self.patterns.get(toks[i : i + length])
+                    if key is not None:
+                        spans.append((i, i + length, key))
         if not spans:
             return toks
         # _filter_special_spans: longest first, then the earliest; no overlap
@@ -199,22 +394,46 @@ def _chunks_tokens(chunks: list[str]) -> list[tuple[str, ...]]:
     cache = rules.cache
     got = list(map(cache.get, chunks))
     if None in got:
-        # Only the distinct unseen chunks take a Python step (set difference in C), then
-        # every chunk is looked up again.
+        # Only the distinct unseen chunks take a Python step (picked out in C), then every
+        # chunk is looked up again.
+        # The chunk's sentence classes and its new tokens' word classes are filled in too
+        # (C4's sentence count and word_counts look them up; a miss there costs a set
+        # difference over all the page's chunks or tokens and a second lookup of each).
+        classes, token_bits = _CHUNK_CLASSES, _CLASSES
+        size = len(cache)
         _make_room(cache)
+        _make_room(classes)
+        _make_room(token_bits)
+        if len(cache) == size:  # nothing forgotten: the unseen chunks are the ones looked up in vain
+            unseen = set(compress(chunks, map(is_, got, repeat(None))))
+        else:
+            unseen = set(chunks).difference(cache)
         specials = rules.specials
         chunk_tokens = rules.chunk_tokens
-        for chunk in set(chunks).difference(cache):
-            # chunk_tokens' first short path, inlined: most unseen chunks are words
-            cache[chunk] = (chunk,) if chunk.isalpha() and chunk not in specials else chunk_tokens(chunk)
+        # Tokens are interned: equal tokens of different chunks are one object, so the later
+        # lookups of a page's tokens (word classes, n-gram ids, stop words) match by identity
+        # instead of comparing characters.
+        for chunk in unseen:
+            if chunk.isalpha() and chunk not in specials:  # chunk_tokens' first short path: most are words
+                tok = intern(chunk)
+                cache[chunk] = (tok,)
+                classes[chunk] = "o"
+                if tok not in token_bits:
+                    token_bits[tok] = _WORD_BITS + (len(tok) << _CHARS_SHIFT)  # _token_class_bits' first path
+            else:
+                toks = cache[chunk] = tuple(map(intern, chunk_tokens(chunk)))
+                classes[chunk] = "".join(map(_token_class, toks))
+                for tok in toks:
+                    if tok not in token_bits:
+                        token_bits[tok] = _token_class_bits(tok)
         got = list(map(cache.__getitem__, chunks))
     return got
 
 
-def tokens(text: str) -> tuple[str, ...]:
+def tokens(text: str, chunks: Sequence[str] | None = None) -> tuple[str, ...]:
     """The non-whitespace tokens ``spacy.blank("en")(text)`` gives (datatrove's
-    ``split_into_words``)."""
-    return tuple(chain.from_iterable(_chunks_tokens(text.split())))
+    ``split_into_words``); ``chunks``: ``text.split()`` when the caller has it."""
+    return tuple(chain.from_iterable(_chunks_tokens(text.split() if chunks is None else chunks)))
 
 
 def count_tokens(text: str) -> int:
@@ -230,15 +449,24 @@ class TokenCounts(NamedTuple):
 
 
 # Each token's class packed in one int, so a page's counts are one C-level ``sum`` over its
-# tokens (no Python loop): bit 64 and up count alphanumeric-holding tokens, bits 32-63 tokens
-# with a letter, bits 0-31 the characters of the alphanumeric-holding tokens.
+# tokens (no Python loop): bit 0 counts tokens with a letter, bit 21 alphanumeric-holding
+# tokens, bits 42 and up the characters of the alphanumeric-holding tokens. Under 2**63 a
+# value is a machine integer, and ``sum`` adds those in C without making big integers (2-3
+# times faster); the two count fields cannot overflow below 2**21 tokens, and the character
+# field is the top one, so it needs no bound.
 _CLASSES: dict[str, int] = {}
-_ALNUM_ONE, _ALPHA_ONE, _LOW = 1 << 64, 1 << 32, (1 << 32) - 1
+_ALPHA_ONE, _ALNUM_ONE, _CHARS_SHIFT = 1, 1 << 21, 42
+_FIELD = (1 << 21) - 1
+_WORD_BITS = _ALNUM_ONE + _ALPHA_ONE  # a run of letters, plus its length << _CHARS_SHIFT
 
 
 def _token_class_bits(tok: str) -> int:
-    is_word = any(ch not in PUNCTUATION for ch in tok)
-    return (_ALNUM_ONE + len(tok) if is_word else 0) + (_ALPHA_ONE if any(ch.isalpha() for ch in tok) else 0)
+    if tok.isalpha():  # most tokens: a word with a letter (PUNCTUATION holds no letter)
+        return _WORD_BITS + (len(tok) << _CHARS_SHIFT)
+    is_word = not PUNCTUATION.issuperset(tok)
+    # an ASCII letter is the only ASCII character with two cases
+    has_alpha = tok.lower() != tok.upper() if tok.isascii() else any(map(str.isalpha, tok))
+    return (_ALNUM_ONE + (len(tok) << _CHARS_SHIFT) if is_word else 0) + (_ALPHA_ONE if has_alpha else 0)
 
 
 def word_counts(toks: Sequence[str], counter: Counter | None = None) -> TokenCounts:
@@ -252,8 +480,11 @@ def word_counts(toks: Sequence[str], counter: Counter | None = None) -> TokenCou
         for tok in set(toks).difference(classes):
             classes[tok] = _token_class_bits(tok)
         got = list(map(classes.__getitem__, toks))
+    if len(got) > _FIELD:  # 2**21 tokens or more: the count fields could overflow, add them apart
+        alnum = sum(v >> 21 & 1 for v in got)
+        return TokenCounts(len(got), alnum, sum(v & 1 for v in got), sum(v >> _CHARS_SHIFT for v in got))
     total = sum(got)
-    return TokenCounts(len(toks), total >> 64, (total >> 32) & _LOW, total & _LOW)
+    return TokenCounts(len(got), (total >> 21) & _FIELD, total & _FIELD, total >> _CHARS_SHIFT)
 
 
 def clear_cache() -> None:
@@ -295,14 +526,20 @@ def _classes(chunks: list[str]) -> list[str]:
     return got
 
 
-def count_sentences(line: str) -> int:
+def count_sentences(line: str, chunks: Sequence[str] | None = None) -> int:
     """Sentences spaCy's Sentencizer finds in the stripped ``line`` (datatrove's C4 sentence
     count): a new sentence starts at the first token that is neither punctuation nor a
     sentence mark after a sentence mark (``! . ?`` and their kin); a whitespace token (a run
     of whitespace less the one plain space spaCy attaches to the token before it) can start
-    one. Token classes are cached per chunk, so a line costs a split and a regex scan."""
+    one. Token classes are cached per chunk, so a line costs a split and a regex scan.
+    ``chunks``: ``line.split()`` of a line whose every whitespace character is a single space
+    between two chunks, when the caller has it (C4 slices the text's split, whose strings have
+    their hashes already, so the lookups cost less)."""
     if "." not in line and "!" not in line and "?" not in line and (line.isascii() or not _MARKS.search(line)):
         return 0 if not line or line.isspace() else 1
+    if chunks is not None:  # single spaces: no whitespace token
+        got = list(map(_CHUNK_CLASSES.get, chunks))
+        return 1 + len(_SENTENCE_START.findall("".join(got if None not in got else _classes(chunks))))
     chunks = line.split()
     if line.count(" ") == len(chunks) - 1 == len(line) - sum(map(len, chunks)):
         # every whitespace character is a single space between two chunks: no whitespace token

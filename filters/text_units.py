@@ -184,7 +184,7 @@ def tokens(text: str) -> tuple[str, ...]:
 def spacy_words(text: str) -> tuple[str, ...]:
     """The other word definition, for presets that reproduce datatrove (FineWeb): the tokens of
     ``spacy.blank("en")``, punctuation tokens included (``filters.spacy_en_tokens``)."""
-    return spacy_en_tokens.tokens(text)
+    return spacy_en_tokens.tokens(text, words(text))
 
 
 def clear_caches() -> None:

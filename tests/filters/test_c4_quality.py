@@ -173,3 +173,33 @@ def test_words_counted_before_citations_and_their_space_kept():
 def test_reading_parameter_is_validated():
     with pytest.raises(ValueError, match="sentences"):
         C4Quality(sentences="punkt")
+
+
+def test_spacy_sentences_are_the_sum_over_the_kept_lines_of_their_count():
+    # C4 slices each line's chunks from the text's split (spacy_en); the count must be the one
+    # count_sentences gives each kept line alone, whatever the whitespace around and inside it.
+    import random
+
+    from webrefine.filters import spacy_en_tokens
+
+    import sys
+
+    # what the slicing relies on: every whitespace character but " " is unprintable
+    assert not [i for i in range(sys.maxunicode + 1) if chr(i).isspace() and chr(i).isprintable() and chr(i) != " "]
+    rng = random.Random(4)
+    words = ["Dr.", "Smith", "went", "home.", "It", "rained!", "(Really?)", "\u201cYes.\u201d", "e.g.", "end...",
+             "x", "[1]", "[edit]", "a-b", "U.S.", "3.5", "Ok.", "\u00ad", "\u200b", "no", "way"]
+    seps = [" ", " ", " ", " ", "  ", "\t", "\u00a0", " \u00a0 ", "\u2009"]
+    c4 = C4Quality(sentences="spacy_en", recount_after_citations=False, filter_no_terminal_punct=False,
+                   min_num_sentences=0, min_words_per_line=3)
+    for _ in range(2_000):
+        lines = []
+        for _ in range(rng.randint(1, 8)):
+            parts = [rng.choice(words) for _ in range(rng.randint(0, 9))]
+            line = "".join(p + rng.choice(seps) for p in parts)
+            lines.append(rng.choice(["", " ", "\t"]) + line + rng.choice(["", " ", "\r"]))
+        text = rng.choice(["\n", "\n\n", " \n"]).join(lines)
+        new_text, signals = c4.rewrite(text)
+        kept = new_text.split("\n") if new_text else []
+        assert signals["lines_kept"] == len(kept)
+        assert signals["sentences"] == sum(spacy_en_tokens.count_sentences(line) for line in kept), repr(text)
