@@ -24,6 +24,13 @@ the same answer in either. The expressions are compiled with ``smart_strings=Fal
 results are elements, and ``re:test`` then receives each attribute value as a plain string
 instead of a "smart" string that builds a Python proxy of the attribute's element first.
 
+``c_lookup`` gives trafilatura's HTML parser a class lookup done in C: lxml.html's own is a
+Python method (``HtmlElementClassLookup.lookup``) called each time lxml makes a Python object
+for an element, millions of times over a few thousand pages. The C one (a namespace lookup
+holding lxml.html's tag classes, over a default lookup holding its element, comment,
+processing-instruction and entity classes) returns the same class for every node the HTML
+parser makes (its tag names are lower case).
+
 Checked by tests/filters/extract/test_speedup.py (identical output on the bundled sample and
 generated pages, the same nodes selected) and ``bench/bench_extract.py`` (identical on all
 cc-sample pages, and the time saved).
@@ -179,6 +186,21 @@ def _prefixes(path: str) -> set[str]:
     return set(re.findall(r"(?<![:\w-])([A-Za-z_][\w-]*):(?!:)", re.sub(r"'[^']*'", "''", path)))
 
 
+def c_lookup():
+    """A C-level element class lookup giving lxml.html's classes (``HtmlElementClassLookup``'s
+    defaults: form, input, select, textarea and label elements have their own)."""
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    default = etree.ElementDefaultClassLookup(element=lxml_html.HtmlElement, comment=lxml_html.HtmlComment,
+                                              pi=lxml_html.HtmlProcessingInstruction, entity=lxml_html.HtmlEntity)
+    lookup = etree.ElementNamespaceClassLookup(default)
+    tags = lookup.get_namespace(None)
+    for tag, cls in lxml_html.HtmlElementClassLookup._default_element_classes.items():
+        tags[tag] = cls
+    return lookup
+
+
 _undo: Callable[[], None] | None = None
 
 
@@ -214,8 +236,17 @@ def _rewrite() -> Callable[[], None]:
                 replaced.append((value, i, expr))
                 value[i] = XPath(new_path, namespaces={"re": REGEXP_NS}, smart_strings=not selects_elements(expr.path))
 
+    from lxml import html as lxml_html
+    from trafilatura import utils
+
+    parser = utils.HTML_PARSER
+    if isinstance(parser, lxml_html.HTMLParser):  # whose lookup is HtmlElementClassLookup()
+        parser.set_element_class_lookup(c_lookup())
+
     def undo() -> None:
         for lst, i, expr in replaced:
             lst[i] = expr
+        if isinstance(parser, lxml_html.HTMLParser):
+            parser.set_element_class_lookup(lxml_html.HtmlElementClassLookup())
 
     return undo

@@ -134,3 +134,27 @@ def test_trafilatura_output_is_identical_with_the_speedup():
     assert sum(1 for text in plain[-150:] if text) >= 50  # the generated pages give text too
     assert fast == plain
     assert fast_recall == recall
+
+
+def test_the_c_lookup_gives_every_node_the_class_lxml_html_gives():
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    from webrefine.filters.extract.speedup import c_lookup
+
+    pages = sample_pages()[:20] + [hostile_page(seed) for seed in range(20)] + [
+        "<html><body><!-- c --><?pi x?><form><input name=a><select><option>1</select><textarea>t</textarea>"
+        "<label for=a>L</label></form><FORM></FORM><svg:rect/></body></html>"]
+    python_parser = lxml_html.HTMLParser(remove_comments=False, remove_pis=False)
+    c_parser = lxml_html.HTMLParser(remove_comments=False, remove_pis=False)
+    c_parser.set_element_class_lookup(c_lookup())
+    kinds = set()
+    for html in pages:
+        plain, fast = (etree.fromstring(html, parser) for parser in (python_parser, c_parser))
+        plain_classes = [type(node) for node in plain.iter()]
+        assert [type(node) for node in fast.iter()] == plain_classes
+        kinds.update(plain_classes)
+    # (libxml2's HTML parser reads <?pi?> as a comment: it makes no processing instructions)
+    assert {lxml_html.HtmlComment, lxml_html.FormElement,
+            lxml_html.InputElement, lxml_html.SelectElement, lxml_html.TextareaElement,
+            lxml_html.LabelElement, lxml_html.HtmlElement} <= kinds
