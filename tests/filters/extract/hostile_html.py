@@ -1,7 +1,8 @@
 """Generated pages for the extraction speed-up tests: random nesting of the tags trafilatura's
 expressions test (HTML and its own converted names: list, item, head, quote), with class, id,
 style and role values built from the tokens its patterns look for (and near misses: a token at
-the start, the end, inside a word, in upper case, an empty value), links, headings and text."""
+the start, the end, inside a word, in upper case, an empty value), links, headings and text, now
+and then a control character."""
 from __future__ import annotations
 
 import random
@@ -45,6 +46,8 @@ def _attrs(rng: random.Random) -> str:
 
 def _text(rng: random.Random, n: int) -> str:
     words = [rng.choice(WORDS) for _ in range(n)]
+    if rng.random() < 0.05:  # control characters and non-characters, removed before parsing
+        words.insert(rng.randint(0, n), rng.choice(("\x00", "\x0b", "\x1f", "\x7f", "\ufffe", "w\x08x")))
     return " ".join(words) + rng.choice((".", ",", "", ". A longer sentence follows, with commas, and a stop."))
 
 

@@ -158,3 +158,31 @@ def test_the_c_lookup_gives_every_node_the_class_lxml_html_gives():
     assert {lxml_html.HtmlComment, lxml_html.FormElement,
             lxml_html.InputElement, lxml_html.SelectElement, lxml_html.TextareaElement,
             lxml_html.LabelElement, lxml_html.HtmlElement} <= kinds
+
+
+def test_the_control_character_remover_deletes_what_trafilaturas_pattern_deletes():
+    import random
+
+    from trafilatura import utils
+
+    from webrefine.filters.extract.speedup import ControlCharRemover
+
+    extract_speedup.uninstall()
+    pattern = utils.INVALID_XML_CHARS
+    assert ControlCharRemover.handles(pattern)
+    remover = ControlCharRemover(pattern)
+    rng = random.Random(7)
+    alphabet = [chr(c) for c in range(0x00, 0x21)] + list("aé\x7f\x85\u2028ß€\ud800\udfff\ufffd\ufffe\uffff") + ["😀"]
+    texts = ["", "plain", "\x00" * 3, "tab\tnew\nret\r"] + sample_pages()[:5] + [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(3000)]
+    for text in texts:
+        assert remover.sub("", text) == pattern.sub("", text)
+    assert remover.sub("-", "a\x00b") == "a-b"  # any other use is the pattern's own
+    assert remover.sub("", "a\x00b\x00", 1) == "ab\x00"
+    assert remover.pattern == pattern.pattern
+    undo = extract_speedup.install()
+    try:
+        assert isinstance(utils.INVALID_XML_CHARS, ControlCharRemover)
+    finally:
+        undo()
+    assert utils.INVALID_XML_CHARS is pattern
