@@ -145,7 +145,7 @@ def main() -> None:
     costs["helper round trip (worker side)"] = round_trip(paths) * pages
     start_s = startup()
     total = sum(costs.values())
-    print(f"{pages} responses from {len(paths)} files; CPU per response, one step at a time:")
+    print(f"{pages} pages (the HTML responses the reader yields) from {len(paths)} files; CPU per page, one step at a time:")
     for name, seconds in costs.items():
         print(f"  {name:34s} {seconds / pages * 1000:7.2f} ms  {seconds / total:6.1%}")
     print(f"  {'sum':34s} {total / pages * 1000:7.2f} ms  ({total:.1f} CPU-s)")
