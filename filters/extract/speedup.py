@@ -37,6 +37,22 @@ before parsing: it deletes the same characters with ``bytes.translate`` over the
 (a byte below 0x20 in UTF-8 is always that character itself), twice as fast as the regex; a page
 holding U+FFFE or U+FFFF, or any other use of the pattern, goes to the regex.
 
+``readability_cannot_win`` skips the readability comparison (``fast: false``) where its result
+cannot change the text. trafilatura's ``compare_extraction`` takes readability's text only when
+``_prefer_readability`` says so, and for a non-empty own text outside recall mode that needs
+readability's (trimmed) length ``L`` to exceed twice the own text's length, or ``L`` to exceed
+twice ``min_extracted_size`` with an own body lacking paragraph text or holding more tables than
+paragraphs. Readability only removes, moves in order and re-wraps the text of the tree it gets
+(scripts and styles dropped, their tails kept; the tree is the raw page pruned, which removes
+text too), except that a kept video iframe gets the text "VIDEO"; its output is serialised as
+XML and parsed again as HTML, which gives back the same text except inside elements libxml2
+reads as raw text (their ``&lt;`` stays four characters): script and style (dropped), iframe
+(emptied or "VIDEO"), xmp, noembed, noframes, plaintext (a page holding one of these four is
+never skipped). So ``L`` is at most the trimmed length of the page's text outside script, style
+and fencedframe elements plus six characters per iframe; where that bound already rules
+readability out, the comparison runs on an empty page instead (readability finds nothing, and the
+jusText check that follows runs as before, on the same trees).
+
 Checked by tests/filters/extract/test_speedup.py (identical output on the bundled sample and
 generated pages, the same nodes selected) and ``bench/bench_extract.py`` (identical on all
 cc-sample pages, and the time saved).
@@ -232,6 +248,54 @@ class ControlCharRemover:
         return getattr(self.pattern_object, name)
 
 
+# elements libxml2's HTML parser reads as raw text that readability neither drops nor empties
+_RAW_TEXT_KEPT = ("xmp", "noembed", "noframes", "plaintext")
+_READABILITY_DROPS = ("script", "style", "fencedframe")
+_EMPTY_PAGE = "<html><body></body></html>"
+_TEXTS_OUTSIDE_DROPPED = None  # compiled on first use
+
+
+def readability_bound(raw_tree) -> int | None:
+    """An upper bound of the length of readability's trimmed text on ``raw_tree`` (module
+    docstring); None where none is known (a raw-text element readability keeps)."""
+    for _ in raw_tree.iter(*_RAW_TEXT_KEPT):
+        return None
+    global _TEXTS_OUTSIDE_DROPPED
+    if _TEXTS_OUTSIDE_DROPPED is None:
+        from lxml.etree import XPath
+
+        _TEXTS_OUTSIDE_DROPPED = XPath(".//text()[not(ancestor::%s)]" % " or ancestor::".join(_READABILITY_DROPS),
+                                       smart_strings=False)
+    texts = _TEXTS_OUTSIDE_DROPPED(raw_tree)
+    return len(" ".join(" ".join(texts).split())) + 6 * sum(1 for _ in raw_tree.iter("iframe"))
+
+
+def readability_cannot_win(raw_tree, body, text: str, options) -> bool:
+    """True where trafilatura's ``_prefer_readability`` is False whatever readability returns."""
+    if options.focus == "recall" or not text:
+        return False
+    bound = readability_bound(raw_tree)
+    if bound is None or bound > 2 * len(text):
+        return False
+    if bound <= 2 * options.min_extracted_size:
+        return True
+    # the own body's structural test, as _prefer_readability makes it
+    deficient = not body.xpath(".//p//text()") or len(body.findall(".//table")) > len(body.findall(".//p"))
+    return not deficient
+
+
+def _skipping_compare(compare: Callable) -> Callable:
+    from trafilatura.utils import load_html
+
+    def compare_extraction(cleaned_tree, raw_tree, body, text, options):
+        if readability_cannot_win(raw_tree, body, text, options):
+            raw_tree = load_html(_EMPTY_PAGE)
+        return compare(cleaned_tree, raw_tree, body, text, options)
+
+    compare_extraction.skips = compare  # type: ignore[attr-defined]
+    return compare_extraction
+
+
 _undo: Callable[[], None] | None = None
 
 
@@ -274,6 +338,12 @@ def _rewrite() -> Callable[[], None]:
     if isinstance(parser, lxml_html.HTMLParser):  # whose lookup is HtmlElementClassLookup()
         parser.set_element_class_lookup(c_lookup())
 
+    from trafilatura import core
+
+    compare = core.compare_extraction
+    if not hasattr(compare, "skips"):
+        core.compare_extraction = _skipping_compare(compare)
+
     control = utils.INVALID_XML_CHARS
     if ControlCharRemover.handles(control):
         utils.INVALID_XML_CHARS = ControlCharRemover(control)
@@ -283,6 +353,7 @@ def _rewrite() -> Callable[[], None]:
             lst[i] = expr
         if utils.INVALID_XML_CHARS is not control:
             utils.INVALID_XML_CHARS = control
+        core.compare_extraction = compare
         if isinstance(parser, lxml_html.HTMLParser):
             parser.set_element_class_lookup(lxml_html.HtmlElementClassLookup())
 

@@ -186,3 +186,65 @@ def test_the_control_character_remover_deletes_what_trafilaturas_pattern_deletes
     finally:
         undo()
     assert utils.INVALID_XML_CHARS is pattern
+
+
+def test_readabilitys_text_is_never_longer_than_its_bound():
+    """The bound the readability skip rests on, checked against readability itself on every
+    page: its text after trafilatura's pruning of the raw page, as compare_extraction measures it."""
+    from copy import copy
+
+    from lxml.etree import tostring
+    from trafilatura.external import try_readability
+    from trafilatura.htmlprocessing import prune_unwanted_nodes
+    from trafilatura.utils import load_html, trim
+    from trafilatura.xpaths import OVERALL_DISCARD_XPATH
+
+    from webrefine.filters.extract.speedup import readability_bound
+
+    extract_speedup.uninstall()
+    bounded = unbounded = tight = 0
+    for html in sample_pages() + [hostile_page(seed) for seed in range(150)]:
+        tree = load_html(html)
+        if tree is None:
+            continue
+        bound = readability_bound(tree)
+        if bound is None:
+            unbounded += 1
+            continue
+        bounded += 1
+        algo = try_readability(prune_unwanted_nodes(copy(tree), OVERALL_DISCARD_XPATH))
+        length = len(trim(tostring(algo, method="text", encoding="utf-8").decode("utf-8")))
+        assert length <= bound
+        tight += length * 2 > bound
+    assert bounded >= 80 and unbounded >= 10 and tight >= 10, (bounded, unbounded, tight)
+
+
+def test_the_readability_skip_is_taken_on_some_pages_and_changes_nothing():
+    import trafilatura
+    from trafilatura import core
+
+    from webrefine.filters.extract import Extract
+
+    options = Extract().make_engine().options()
+    pages = sample_pages() + [hostile_page(seed) for seed in range(150)]
+    extract_speedup.uninstall()
+    original = core.compare_extraction
+    plain = [trafilatura.extract(page, **options) for page in pages]
+    skipped = []
+    undo = extract_speedup.install()
+    try:
+        assert core.compare_extraction is not original and core.compare_extraction.skips is original
+        check = extract_speedup.readability_cannot_win
+
+        def counting(*args):
+            skipped.append(check(*args))
+            return skipped[-1]
+
+        extract_speedup.readability_cannot_win = counting
+        fast = [trafilatura.extract(page, **options) for page in pages]
+    finally:
+        extract_speedup.readability_cannot_win = check
+        undo()
+    assert core.compare_extraction is original
+    assert fast == plain
+    assert sum(skipped) >= 20 and len(skipped) - sum(skipped) >= 20
