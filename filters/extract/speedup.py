@@ -51,7 +51,9 @@ reads as raw text (their ``&lt;`` stays four characters): script and style (drop
 never skipped). So ``L`` is at most the trimmed length of the page's text outside script, style
 and fencedframe elements plus six characters per iframe; where that bound already rules
 readability out, the comparison runs on an empty page instead (readability finds nothing, and the
-jusText check that follows runs as before, on the same trees).
+jusText check that follows runs as before, on the same trees). The argument reads trafilatura's
+code, so the skip is installed only where that code is the one it was checked against (a hash
+of its sources: trafilatura 2.3.1).
 
 Checked by tests/filters/extract/test_speedup.py (identical output on the bundled sample and
 generated pages, the same nodes selected) and ``bench/bench_extract.py`` (identical on all
@@ -284,6 +286,27 @@ def readability_cannot_win(raw_tree, body, text: str, options) -> bool:
     return not deficient
 
 
+# The argument above reads trafilatura's code: it holds for the code it was checked against
+# (trafilatura 2.3.1), so the skip is installed only where these sources are that code.
+READABILITY_SKIP_CHECKED = "703563ac3c66d5053950c51af17a3b2ee45676c97661d3777700e2b57d6806fa"
+
+
+def readability_skip_applies() -> bool:
+    """True when trafilatura's comparison and readability are the code the skip was checked against."""
+    import hashlib
+    import inspect
+
+    from trafilatura import core, external, readability_lxml
+
+    try:
+        source = "".join(inspect.getsource(o) for o in (core._extract_and_compare, external.compare_extraction,
+                                                         external._prefer_readability, external.try_readability,
+                                                         readability_lxml))
+    except (OSError, TypeError, AttributeError):
+        return False
+    return hashlib.sha256(source.encode()).hexdigest() == READABILITY_SKIP_CHECKED
+
+
 def _skipping_compare(compare: Callable) -> Callable:
     from trafilatura.utils import load_html
 
@@ -300,8 +323,8 @@ _undo: Callable[[], None] | None = None
 
 
 def install() -> Callable[[], None]:
-    """Rewrite trafilatura's expressions in place (once per process); returns a function
-    that restores them."""
+    """Install the speed-ups in trafilatura's modules (once per process); returns a function
+    that takes them out again."""
     global _undo
     if _undo is None:
         _undo = _rewrite()
@@ -341,7 +364,7 @@ def _rewrite() -> Callable[[], None]:
     from trafilatura import core
 
     compare = core.compare_extraction
-    if not hasattr(compare, "skips"):
+    if not hasattr(compare, "skips") and readability_skip_applies():
         core.compare_extraction = _skipping_compare(compare)
 
     control = utils.INVALID_XML_CHARS

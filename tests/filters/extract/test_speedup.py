@@ -248,3 +248,20 @@ def test_the_readability_skip_is_taken_on_some_pages_and_changes_nothing():
     assert core.compare_extraction is original
     assert fast == plain
     assert sum(skipped) >= 20 and len(skipped) - sum(skipped) >= 20
+
+
+def test_the_readability_skip_is_installed_only_over_the_code_it_was_checked_against(monkeypatch):
+    from trafilatura import core
+
+    extract_speedup.uninstall()
+    assert extract_speedup.readability_skip_applies()  # the installed trafilatura is that code
+    original = core.compare_extraction
+    monkeypatch.setattr(extract_speedup, "READABILITY_SKIP_CHECKED", "0" * 64)
+    undo = extract_speedup.install()
+    try:
+        assert core.compare_extraction is original  # another trafilatura: no skip, the rest applies
+        from trafilatura import xpaths
+
+        assert "descendant::" in xpaths.OVERALL_DISCARD_XPATH[0].path
+    finally:
+        undo()
