@@ -37,7 +37,7 @@ class Trafilatura(Engine):
     include_comments: bool = False
     include_tables: bool = True
     fast: bool = False  # True skips trafilatura's fallback extractors: faster, lower recall
-    speedup: bool = True  # the exact-output XPath speed-up (speedup.py)
+    speedup: bool = True  # the exact-output speed-ups (speedup.py)
 
     def options(self) -> dict[str, Any]:
         """trafilatura.extract's keyword arguments."""

@@ -1,4 +1,4 @@
-"""Exact-output speed-up of trafilatura's XPath pruning (``extract: {speedup: true}``).
+"""Exact-output speed-ups of trafilatura (``extract: {speedup: true}``): the same text, less CPU.
 
 A profile of the extractor (py-spy over the helper processes, cc-sample) puts much of
 trafilatura's time in ``prune_unwanted_nodes``: XPath expressions evaluated over every
@@ -13,8 +13,51 @@ same nodes and libxml2 skips the call. A pattern that matches the empty string i
 alone. ``install`` applies this to the compiled expressions in ``trafilatura.xpaths`` in
 place (the lists are shared with the modules that use them) and returns an undo function.
 
-Checked by tests/filters/extract/test_speedup.py (identical output on the bundled sample)
-and ``bench/bench_extract.py`` (identical on all cc-sample pages, and the time saved).
+``split_by_tag`` rewrites ``.//*[self::div or self::p][P]`` to ``descendant::div[P] |
+descendant::p[P]``: libxml2 then tests the tag while it walks the tree, in C, instead of
+evaluating one ``self::`` location path per element (each a node-set allocated and freed),
+and evaluates ``P`` on the elements of those tags only. The union is returned in document
+order, so it is the same node-set in the same order. Only done when no predicate depends on
+the position (``position()``, ``last()``, a number): ``.//*[T][P]`` filters each parent's
+children, ``descendant::t[P]`` all descendants, and a predicate that is a boolean test gives
+the same answer in either. The expressions are compiled with ``smart_strings=False``: their
+results are elements, and ``re:test`` then receives each attribute value as a plain string
+instead of a "smart" string that builds a Python proxy of the attribute's element first.
+
+``c_lookup`` gives trafilatura's HTML parser a class lookup done in C: lxml.html's own is a
+Python method (``HtmlElementClassLookup.lookup``) called each time lxml makes a Python object
+for an element, millions of times over a few thousand pages. The C one (a namespace lookup
+holding lxml.html's tag classes, over a default lookup holding its element, comment,
+processing-instruction and entity classes) returns the same class for every node the HTML
+parser makes (its tag names are lower case).
+
+``ControlCharRemover`` stands in for ``trafilatura.utils.INVALID_XML_CHARS``, the character class
+of C0 controls (not tab, newline, carriage return) and U+FFFE/U+FFFF that every page is cleaned of
+before parsing: it deletes the same characters with ``bytes.translate`` over the page's UTF-8
+(a byte below 0x20 in UTF-8 is always that character itself), twice as fast as the regex; a page
+holding U+FFFE or U+FFFF, or any other use of the pattern, goes to the regex.
+
+``readability_cannot_win`` skips the readability comparison (``fast: false``) where its result
+cannot change the text. trafilatura's ``compare_extraction`` takes readability's text only when
+``_prefer_readability`` says so, and for a non-empty own text outside recall mode that needs
+readability's (trimmed) length ``L`` to exceed twice the own text's length, or ``L`` to exceed
+twice ``min_extracted_size`` with an own body lacking paragraph text or holding more tables than
+paragraphs. Readability only removes, moves in order and re-wraps the text of the tree it gets
+(scripts and styles dropped, their tails kept; the tree is the raw page pruned, which removes
+text too), except that a kept video iframe gets the text "VIDEO"; its output is serialised as
+XML and parsed again as HTML, which gives back the same text except inside elements libxml2
+reads as raw text (their ``&lt;`` stays four characters): script and style (dropped), iframe
+(emptied or "VIDEO"), xmp, noembed, noframes, plaintext (a page holding one of these four is
+never skipped). So ``L`` is at most the trimmed length of the page's text outside script, style
+and fencedframe elements plus six characters per iframe; where that bound already rules
+readability out, the comparison runs on an empty page instead (readability finds nothing, and the
+jusText check that follows runs as before, on the same trees). The argument reads trafilatura's
+code, so the skip is installed only where that code is the one it was checked against (a hash
+of its sources: trafilatura 2.3.1).
+
+Checked by tests/filters/extract/test_speedup.py (identical output on the bundled sample and
+generated pages, the same nodes selected) and ``bench/bench_extract.py`` (identical on all
+cc-sample pages, and the time saved).
 """
 from __future__ import annotations
 
@@ -43,17 +86,245 @@ def guard(path: str) -> str:
     return _RE_TEST.sub(_guard_call, path)
 
 
+_LITERAL = re.compile(r"'[^']*'|\"[^\"]*\"")
+_TAG_TEST = re.compile(r"\s*self::([A-Za-z_][\w-]*)(?:\s+or\s+self::([A-Za-z_][\w-]*))*\s*")
+# what can make a predicate's value a number or depend on the position (checked outside literals)
+_POSITIONAL = re.compile(r"(?<![\w-])\d|[+*]|(?<![\w:@/-])(?:div|mod)(?![\w:-])|\s-|-\s|\b(?:position|last|count|number|sum|"
+                         r"string-length|floor|ceiling|round)\s*\(")
+
+
+def _close(path: str, i: int) -> int:
+    """Index just past the bracket or parenthesis that closes the one at ``path[i]``."""
+    pairs = {"[": "]", "(": ")"}
+    depth: list[str] = []
+    while i < len(path):
+        c = path[i]
+        if c in "'\"":
+            end = path.find(c, i + 1)
+            if end < 0:
+                raise ValueError("unclosed literal")
+            i = end
+        elif c in pairs:
+            depth.append(pairs[c])
+        elif c in ")]":
+            if not depth or depth.pop() != c:
+                raise ValueError("unbalanced")
+            if not depth:
+                return i + 1
+        i += 1
+    raise ValueError("unbalanced")
+
+
+def _split_top(path: str, sep: str = "|") -> list[str]:
+    """``path`` split at ``sep`` outside literals, brackets and parentheses."""
+    parts, start, i = [], 0, 0
+    while i < len(path):
+        c = path[i]
+        if c in "'\"":
+            i = path.index(c, i + 1)
+        elif c in "[(":
+            i = _close(path, i) - 1
+        elif c == sep:
+            parts.append(path[start:i])
+            start = i + 1
+        i += 1
+    parts.append(path[start:])
+    return parts
+
+
+def _predicates(rest: str) -> list[str] | None:
+    """``[A][B]...`` as ``["A", "B", ...]``; None if ``rest`` is anything else."""
+    preds, i = [], 0
+    rest = rest.strip()
+    while i < len(rest):
+        if rest[i] != "[":
+            return None
+        end = _close(rest, i)
+        preds.append(rest[i + 1:end - 1])
+        i = end
+        while i < len(rest) and rest[i].isspace():
+            i += 1
+    return preds
+
+
+def _split_branch(branch: str) -> str:
+    text = branch.strip()
+    if text.startswith("("):  # (X)S: X's node-set is the same, so S sees the same input
+        end = _close(text, 0)
+        inner = split_by_tag(text[1:end - 1])
+        return branch if inner == text[1:end - 1] else f"({inner}){text[end:]}"
+    if not text.startswith(".//*["):
+        return branch
+    preds = _predicates(text[4:])
+    if not preds:
+        return branch
+    tags = ["*"]
+    if (m := _TAG_TEST.fullmatch(preds[0])) is not None:
+        tags = re.findall(r"self::([A-Za-z_][\w-]*)", preds[0])
+        preds = preds[1:]
+    if any(_POSITIONAL.search(_LITERAL.sub("''", p)) for p in preds):
+        return branch
+    tail = "".join(f"[{p}]" for p in preds)
+    return " | ".join(f"descendant::{tag}{tail}" for tag in tags)
+
+
+def split_by_tag(path: str) -> str:
+    """``path`` with every ``.//*[self::a or self::b][P]`` as ``descendant::a[P] |
+    descendant::b[P]`` (and ``.//*[P]`` as ``descendant::*[P]``) where no predicate depends
+    on the position; anything else unchanged."""
+    try:
+        branches = _split_top(path)
+        new = [_split_branch(b) for b in branches]
+    except ValueError:
+        return path
+    return path if new == branches else " | ".join(b.strip() for b in new)
+
+
+def rewrite(path: str) -> str:
+    """Both rewrites: ``split_by_tag(guard(path))``."""
+    return split_by_tag(guard(path))
+
+
+# a result that can be something else than elements (text, attributes, a value)
+_NON_ELEMENT = re.compile(r"text\(\)|comment\(\)|node\(\)|processing-instruction|@[\w*:-]+\s*(?:\||$)|^\s*[\w-]+\(")
+
+
+def selects_elements(path: str) -> bool:
+    """True when ``path``'s result can only be elements (so smart strings play no part)."""
+    return all(not _NON_ELEMENT.search(_strip_predicates(b)) for b in _split_top(path))
+
+
+def _strip_predicates(branch: str) -> str:
+    out, i = [], 0
+    while i < len(branch):
+        if branch[i] == "[":
+            i = _close(branch, i)
+            continue
+        out.append(branch[i])
+        i += 1
+    return "".join(out).strip()
+
+
 def _prefixes(path: str) -> set[str]:
     """Namespace prefixes used in ``path`` (we recompile with ``re`` bound, nothing else)."""
     return set(re.findall(r"(?<![:\w-])([A-Za-z_][\w-]*):(?!:)", re.sub(r"'[^']*'", "''", path)))
+
+
+def c_lookup():
+    """A C-level element class lookup giving lxml.html's classes (``HtmlElementClassLookup``'s
+    defaults: form, input, select, textarea and label elements have their own)."""
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    default = etree.ElementDefaultClassLookup(element=lxml_html.HtmlElement, comment=lxml_html.HtmlComment,
+                                              pi=lxml_html.HtmlProcessingInstruction, entity=lxml_html.HtmlEntity)
+    lookup = etree.ElementNamespaceClassLookup(default)
+    tags = lookup.get_namespace(None)
+    for tag, cls in lxml_html.HtmlElementClassLookup._default_element_classes.items():
+        tags[tag] = cls
+    return lookup
+
+
+class ControlCharRemover:
+    """``pattern.sub("", page)`` for trafilatura's ``INVALID_XML_CHARS`` (``[\\x00-\\x08\\x0b\\x0c
+    \\x0e-\\x1f\\ufffe\\uffff]``), done with ``bytes.translate``; everything else is the pattern's."""
+
+    _DELETE = bytes(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))
+
+    def __init__(self, pattern: re.Pattern) -> None:
+        self.pattern_object = pattern
+
+    @classmethod
+    def handles(cls, pattern: object) -> bool:
+        return isinstance(pattern, re.Pattern) and pattern.pattern == r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]" \
+            and pattern.flags == re.UNICODE
+
+    def sub(self, repl, string, count=0):
+        if repl != "" or count != 0 or type(string) is not str or "\ufffe" in string or "\uffff" in string:
+            return self.pattern_object.sub(repl, string, count)
+        data = string.encode("utf-8", "surrogatepass")
+        kept = data.translate(None, self._DELETE)
+        return string if len(kept) == len(data) else kept.decode("utf-8", "surrogatepass")
+
+    def __getattr__(self, name: str):
+        return getattr(self.pattern_object, name)
+
+
+# elements libxml2's HTML parser reads as raw text that readability neither drops nor empties
+_RAW_TEXT_KEPT = ("xmp", "noembed", "noframes", "plaintext")
+_READABILITY_DROPS = ("script", "style", "fencedframe")
+_EMPTY_PAGE = "<html><body></body></html>"
+_TEXTS_OUTSIDE_DROPPED = None  # compiled on first use
+
+
+def readability_bound(raw_tree) -> int | None:
+    """An upper bound of the length of readability's trimmed text on ``raw_tree`` (module
+    docstring); None where none is known (a raw-text element readability keeps)."""
+    for _ in raw_tree.iter(*_RAW_TEXT_KEPT):
+        return None
+    global _TEXTS_OUTSIDE_DROPPED
+    if _TEXTS_OUTSIDE_DROPPED is None:
+        from lxml.etree import XPath
+
+        _TEXTS_OUTSIDE_DROPPED = XPath(".//text()[not(ancestor::%s)]" % " or ancestor::".join(_READABILITY_DROPS),
+                                       smart_strings=False)
+    texts = _TEXTS_OUTSIDE_DROPPED(raw_tree)
+    return len(" ".join(" ".join(texts).split())) + 6 * sum(1 for _ in raw_tree.iter("iframe"))
+
+
+def readability_cannot_win(raw_tree, body, text: str, options) -> bool:
+    """True where trafilatura's ``_prefer_readability`` is False whatever readability returns."""
+    if options.focus == "recall" or not text:
+        return False
+    bound = readability_bound(raw_tree)
+    if bound is None or bound > 2 * len(text):
+        return False
+    if bound <= 2 * options.min_extracted_size:
+        return True
+    # the own body's structural test, as _prefer_readability makes it
+    deficient = not body.xpath(".//p//text()") or len(body.findall(".//table")) > len(body.findall(".//p"))
+    return not deficient
+
+
+# The argument above reads trafilatura's code: it holds for the code it was checked against
+# (trafilatura 2.3.1), so the skip is installed only where these sources are that code.
+READABILITY_SKIP_CHECKED = "703563ac3c66d5053950c51af17a3b2ee45676c97661d3777700e2b57d6806fa"
+
+
+def readability_skip_applies() -> bool:
+    """True when trafilatura's comparison and readability are the code the skip was checked against."""
+    import hashlib
+    import inspect
+
+    from trafilatura import core, external, readability_lxml
+
+    try:
+        source = "".join(inspect.getsource(o) for o in (core._extract_and_compare, external.compare_extraction,
+                                                         external._prefer_readability, external.try_readability,
+                                                         readability_lxml))
+    except (OSError, TypeError, AttributeError):
+        return False
+    return hashlib.sha256(source.encode()).hexdigest() == READABILITY_SKIP_CHECKED
+
+
+def _skipping_compare(compare: Callable) -> Callable:
+    from trafilatura.utils import load_html
+
+    def compare_extraction(cleaned_tree, raw_tree, body, text, options):
+        if readability_cannot_win(raw_tree, body, text, options):
+            raw_tree = load_html(_EMPTY_PAGE)
+        return compare(cleaned_tree, raw_tree, body, text, options)
+
+    compare_extraction.skips = compare  # type: ignore[attr-defined]
+    return compare_extraction
 
 
 _undo: Callable[[], None] | None = None
 
 
 def install() -> Callable[[], None]:
-    """Rewrite trafilatura's expressions in place (once per process); returns a function
-    that restores them."""
+    """Install the speed-ups in trafilatura's modules (once per process); returns a function
+    that takes them out again."""
     global _undo
     if _undo is None:
         _undo = _rewrite()
@@ -76,15 +347,37 @@ def _rewrite() -> Callable[[], None]:
         if not isinstance(value, list):
             continue
         for i, expr in enumerate(value):
-            if not isinstance(expr, XPath) or "re:test" not in expr.path or _prefixes(expr.path) != {"re"}:
+            if not isinstance(expr, XPath) or not _prefixes(expr.path) <= {"re"}:
                 continue
-            new_path = guard(expr.path)
-            if new_path != expr.path:
+            new_path = rewrite(expr.path)
+            if new_path != expr.path or selects_elements(expr.path):
                 replaced.append((value, i, expr))
-                value[i] = XPath(new_path, namespaces={"re": REGEXP_NS})
+                value[i] = XPath(new_path, namespaces={"re": REGEXP_NS}, smart_strings=not selects_elements(expr.path))
+
+    from lxml import html as lxml_html
+    from trafilatura import utils
+
+    parser = utils.HTML_PARSER
+    if isinstance(parser, lxml_html.HTMLParser):  # whose lookup is HtmlElementClassLookup()
+        parser.set_element_class_lookup(c_lookup())
+
+    from trafilatura import core
+
+    compare = core.compare_extraction
+    if not hasattr(compare, "skips") and readability_skip_applies():
+        core.compare_extraction = _skipping_compare(compare)
+
+    control = utils.INVALID_XML_CHARS
+    if ControlCharRemover.handles(control):
+        utils.INVALID_XML_CHARS = ControlCharRemover(control)
 
     def undo() -> None:
         for lst, i, expr in replaced:
             lst[i] = expr
+        if utils.INVALID_XML_CHARS is not control:
+            utils.INVALID_XML_CHARS = control
+        core.compare_extraction = compare
+        if isinstance(parser, lxml_html.HTMLParser):
+            parser.set_element_class_lookup(lxml_html.HtmlElementClassLookup())
 
     return undo

@@ -82,8 +82,9 @@ class Extract(Stage):
     # ``resolve_auto_processes``); left at 0 (a stage used on its own) it means 1.
     processes: int = 0
     remove_urls: bool = True
-    # Exact-output speed-up of trafilatura's XPath pruning (filters/extract/speedup.py):
-    # same text, less extraction time (README; bench/bench_extract.py). False: trafilatura untouched.
+    # Exact-output speed-ups of trafilatura (filters/extract/speedup.py: XPath rewrites, a C class
+    # lookup, control characters): same text, less extraction time (README; bench/bench_extract.py).
+    # False: trafilatura untouched.
     speedup: bool = True
 
     def __post_init__(self) -> None:

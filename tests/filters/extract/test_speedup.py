@@ -1,15 +1,16 @@
-"""filters/extract/speedup.py: the guarded XPaths select the same nodes and trafilatura
-gives the same text with them as without."""
+"""filters/extract/speedup.py: the rewritten XPaths select the same nodes and trafilatura
+gives the same text with them as without, on the bundled sample and on generated pages."""
 import pytest
 from lxml import html as lxml_html
 from lxml.etree import XPath
 
 from webrefine.filters.extract import speedup as extract_speedup
-from webrefine.filters.extract.speedup import REGEXP_NS, guard
+from webrefine.filters.extract.speedup import REGEXP_NS, guard, rewrite, selects_elements, split_by_tag
 from webrefine.pipeline.cli import SAMPLE
 from webrefine.pipeline.config import ReadConfig
 from webrefine.pipeline.stats.tally import Tally
 from webrefine.pipeline.io.warc import read_warc
+from tests.filters.extract.hostile_html import hostile_page
 
 
 def test_guard_adds_an_existence_test_only_where_the_pattern_cannot_match_nothing():
@@ -33,8 +34,77 @@ def test_guarded_expressions_select_the_same_elements(pattern):
         assert guarded == plain
 
 
+def test_split_by_tag_turns_a_tag_test_into_one_step_per_tag():
+    assert split_by_tag(".//*[self::div or self::p][@class='x']") == "descendant::div[@class='x'] | descendant::p[@class='x']"
+    assert split_by_tag(".//*[self::div][@a][not(.//h1)]") == "descendant::div[@a][not(.//h1)]"
+    assert split_by_tag(".//*[@class='x' or self::p]") == "descendant::*[@class='x' or self::p]"
+    assert split_by_tag("(.//*[self::a or self::b][@c])[1]|(.//main)[1]") == \
+        "(descendant::a[@c] | descendant::b[@c])[1] | (.//main)[1]"
+    assert split_by_tag(".//*[self::div]") == "descendant::div"
+    # the literal's brackets, bars and digits are text
+    assert split_by_tag(".//*[self::p][contains(@c, 'a]|[1')]") == "descendant::p[contains(@c, 'a]|[1')]"
+
+
+@pytest.mark.parametrize("path", [
+    ".//*[self::div][1]",  # the first div child of each parent, not the first div
+    ".//*[self::div or self::p][@c][1]",
+    ".//*[self::div][position() < 3]",
+    ".//*[self::div][last()]",
+    ".//*[@c][count(p) > 0]",
+    ".//*[self::div][@x - 1]",
+    ".//*[self::div][@x div 2]",
+    ".//*[self::div]//span[@x]",  # a second step: not the form this handles
+    ".//p[@c]",
+    "//*[self::div][@c]",
+    ".//*[self::div][@c",  # malformed: left for lxml to reject
+])
+def test_split_by_tag_leaves_positional_or_other_paths_alone(path):
+    assert split_by_tag(path) == path
+
+
+def test_selects_elements():
+    assert all(map(selects_elements, [".//a[@href]", ".//*[self::div][@c]", "(.//article)[1]|(.//main)[1]",
+                                      ".//*[text()='x']", "//time|//figure"]))
+    assert not any(map(selects_elements, ["//p//text()", ".//@class", "string(.)", ".//a/@href | .//b",
+                                          "count(.//a)", ".//node()"]))
+
+
 def sample_pages() -> list[str]:
     return [doc.html for doc in read_warc(lambda: open(SAMPLE, "rb"), SAMPLE, ReadConfig(), Tally()) if doc.html]
+
+
+def trafilatura_expressions():
+    from trafilatura import xpaths
+
+    return [(name, i, expr) for name, value in vars(xpaths).items() if isinstance(value, list)
+            for i, expr in enumerate(value) if isinstance(expr, XPath)]
+
+
+def test_every_rewritten_trafilatura_expression_selects_the_same_elements():
+    """On the sample pages and generated ones, as parsed and after trafilatura's tag conversion
+    (its expressions also run on trees with list/item/head elements)."""
+    from trafilatura.htmlprocessing import convert_tags, tree_cleaning
+    from trafilatura.settings import Extractor
+    from trafilatura.utils import load_html
+
+    extract_speedup.uninstall()
+    trees = []
+    for html in sample_pages() + [hostile_page(seed) for seed in range(150)]:
+        tree = load_html(html)
+        if tree is not None:
+            trees.append(tree)
+            trees.append(convert_tags(tree_cleaning(lxml_html.fromstring(lxml_html.tostring(tree)),
+                                                    Extractor(precision=True)), Extractor(precision=True)))
+    changed = 0
+    for name, i, expr in trafilatura_expressions():
+        new_path = rewrite(expr.path)
+        if new_path == expr.path:
+            continue
+        changed += 1
+        fast = XPath(new_path, namespaces={"re": REGEXP_NS}, smart_strings=False)
+        for tree in trees:
+            assert fast(tree) == expr(tree), (name, i)
+    assert changed >= 10
 
 
 def test_trafilatura_output_is_identical_with_the_speedup():
@@ -43,10 +113,11 @@ def test_trafilatura_output_is_identical_with_the_speedup():
     from webrefine.filters.extract import Extract
 
     options = Extract().make_engine().options()
-    pages = sample_pages()
-    assert len(pages) >= 40
+    pages = sample_pages() + [hostile_page(seed) for seed in range(150)]
+    assert len(pages) >= 190
     extract_speedup.uninstall()
     plain = [trafilatura.extract(page, **options) for page in pages]
+    recall = [trafilatura.extract(page, **{**options, "favor_precision": False}) for page in pages[-150:]]
     from trafilatura import xpaths
 
     before = list(xpaths.OVERALL_DISCARD_XPATH)
@@ -55,8 +126,142 @@ def test_trafilatura_output_is_identical_with_the_speedup():
         assert extract_speedup.install() is undo  # once per process
         assert xpaths.OVERALL_DISCARD_XPATH[0] is not before[0]  # rewritten in place
         fast = [trafilatura.extract(page, **options) for page in pages]
+        fast_recall = [trafilatura.extract(page, **{**options, "favor_precision": False}) for page in pages[-150:]]
     finally:
         undo()
     assert xpaths.OVERALL_DISCARD_XPATH == before
     assert sum(1 for text in plain if text) >= 40
+    assert sum(1 for text in plain[-150:] if text) >= 50  # the generated pages give text too
     assert fast == plain
+    assert fast_recall == recall
+
+
+def test_the_c_lookup_gives_every_node_the_class_lxml_html_gives():
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    from webrefine.filters.extract.speedup import c_lookup
+
+    pages = sample_pages()[:20] + [hostile_page(seed) for seed in range(20)] + [
+        "<html><body><!-- c --><?pi x?><form><input name=a><select><option>1</select><textarea>t</textarea>"
+        "<label for=a>L</label></form><FORM></FORM><svg:rect/></body></html>"]
+    python_parser = lxml_html.HTMLParser(remove_comments=False, remove_pis=False)
+    c_parser = lxml_html.HTMLParser(remove_comments=False, remove_pis=False)
+    c_parser.set_element_class_lookup(c_lookup())
+    kinds = set()
+    for html in pages:
+        plain, fast = (etree.fromstring(html, parser) for parser in (python_parser, c_parser))
+        plain_classes = [type(node) for node in plain.iter()]
+        assert [type(node) for node in fast.iter()] == plain_classes
+        kinds.update(plain_classes)
+    # (libxml2's HTML parser reads <?pi?> as a comment: it makes no processing instructions)
+    assert {lxml_html.HtmlComment, lxml_html.FormElement,
+            lxml_html.InputElement, lxml_html.SelectElement, lxml_html.TextareaElement,
+            lxml_html.LabelElement, lxml_html.HtmlElement} <= kinds
+
+
+def test_the_control_character_remover_deletes_what_trafilaturas_pattern_deletes():
+    import random
+
+    from trafilatura import utils
+
+    from webrefine.filters.extract.speedup import ControlCharRemover
+
+    extract_speedup.uninstall()
+    pattern = utils.INVALID_XML_CHARS
+    assert ControlCharRemover.handles(pattern)
+    remover = ControlCharRemover(pattern)
+    rng = random.Random(7)
+    alphabet = [chr(c) for c in range(0x00, 0x21)] + list("aé\x7f\x85\u2028ß€\ud800\udfff\ufffd\ufffe\uffff") + ["😀"]
+    texts = ["", "plain", "\x00" * 3, "tab\tnew\nret\r"] + sample_pages()[:5] + [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(3000)]
+    for text in texts:
+        assert remover.sub("", text) == pattern.sub("", text)
+    assert remover.sub("-", "a\x00b") == "a-b"  # any other use is the pattern's own
+    assert remover.sub("", "a\x00b\x00", 1) == "ab\x00"
+    assert remover.pattern == pattern.pattern
+    undo = extract_speedup.install()
+    try:
+        assert isinstance(utils.INVALID_XML_CHARS, ControlCharRemover)
+    finally:
+        undo()
+    assert utils.INVALID_XML_CHARS is pattern
+
+
+def test_readabilitys_text_is_never_longer_than_its_bound():
+    """The bound the readability skip rests on, checked against readability itself on every
+    page: its text after trafilatura's pruning of the raw page, as compare_extraction measures it."""
+    from copy import copy
+
+    from lxml.etree import tostring
+    from trafilatura.external import try_readability
+    from trafilatura.htmlprocessing import prune_unwanted_nodes
+    from trafilatura.utils import load_html, trim
+    from trafilatura.xpaths import OVERALL_DISCARD_XPATH
+
+    from webrefine.filters.extract.speedup import readability_bound
+
+    extract_speedup.uninstall()
+    bounded = unbounded = tight = 0
+    for html in sample_pages() + [hostile_page(seed) for seed in range(150)]:
+        tree = load_html(html)
+        if tree is None:
+            continue
+        bound = readability_bound(tree)
+        if bound is None:
+            unbounded += 1
+            continue
+        bounded += 1
+        algo = try_readability(prune_unwanted_nodes(copy(tree), OVERALL_DISCARD_XPATH))
+        length = len(trim(tostring(algo, method="text", encoding="utf-8").decode("utf-8")))
+        assert length <= bound
+        tight += length * 2 > bound
+    assert bounded >= 80 and unbounded >= 10 and tight >= 10, (bounded, unbounded, tight)
+
+
+def test_the_readability_skip_is_taken_on_some_pages_and_changes_nothing():
+    import trafilatura
+    from trafilatura import core
+
+    from webrefine.filters.extract import Extract
+
+    options = Extract().make_engine().options()
+    pages = sample_pages() + [hostile_page(seed) for seed in range(150)]
+    extract_speedup.uninstall()
+    original = core.compare_extraction
+    plain = [trafilatura.extract(page, **options) for page in pages]
+    skipped = []
+    undo = extract_speedup.install()
+    try:
+        assert core.compare_extraction is not original and core.compare_extraction.skips is original
+        check = extract_speedup.readability_cannot_win
+
+        def counting(*args):
+            skipped.append(check(*args))
+            return skipped[-1]
+
+        extract_speedup.readability_cannot_win = counting
+        fast = [trafilatura.extract(page, **options) for page in pages]
+    finally:
+        extract_speedup.readability_cannot_win = check
+        undo()
+    assert core.compare_extraction is original
+    assert fast == plain
+    assert sum(skipped) >= 20 and len(skipped) - sum(skipped) >= 20
+
+
+def test_the_readability_skip_is_installed_only_over_the_code_it_was_checked_against(monkeypatch):
+    from trafilatura import core
+
+    extract_speedup.uninstall()
+    assert extract_speedup.readability_skip_applies()  # the installed trafilatura is that code
+    original = core.compare_extraction
+    monkeypatch.setattr(extract_speedup, "READABILITY_SKIP_CHECKED", "0" * 64)
+    undo = extract_speedup.install()
+    try:
+        assert core.compare_extraction is original  # another trafilatura: no skip, the rest applies
+        from trafilatura import xpaths
+
+        assert "descendant::" in xpaths.OVERALL_DISCARD_XPATH[0].path
+    finally:
+        undo()
