@@ -47,6 +47,8 @@ def merge_stats(runs: Sequence[dict[str, Any]], sources: Sequence[str] | None = 
     out["error_samples"], out["samples"] = error_samples, samples
     out["top"], top_keys = _merge_tops(runs)
     out["sample_keys"], out["top_keys"] = sample_keys, top_keys
+    if any(r.get("dedup_against") for r in runs):
+        out["dedup_against"] = _merge_dedup_against(runs)
     for key, value in runs[0].items():  # header fields this merge does not know: the first run's
         if key not in out:
             out[key] = value
@@ -83,6 +85,17 @@ def _merge_header(runs: Sequence[dict[str, Any]], sources: Sequence[str]) -> dic
         for src, r in zip(sources, runs)
     ]
     return head
+
+
+def _merge_dedup_against(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Earlier runs (--dedup-against) of every run, one entry per run id, their removals added."""
+    merged: dict[str, dict[str, Any]] = {}
+    for r in runs:
+        for e in r.get("dedup_against") or []:
+            m = merged.setdefault(e["run_id"], {**e, "removed": {}, "removed_total": 0})
+            m["removed"] = _add_maps([m["removed"], e.get("removed", {})])
+            m["removed_total"] += e.get("removed_total", 0)
+    return list(merged.values())
 
 
 def _add_maps(maps: Iterable[dict[str, Any]]) -> dict[str, Any]:

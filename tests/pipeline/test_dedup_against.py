@@ -292,3 +292,18 @@ def test_the_multi_process_runner_gives_the_same_result(runs):
                "--direct_running_mode=multi_processing", "--direct_num_workers=2") == EXIT_OK
     assert kept(multi) == kept(out["B"]) and rejects(multi) == rejects(out["B"])
     assert stats(multi)["dedup_against"] == stats(out["B"])["dedup_against"]
+
+
+def test_merged_stats_add_each_earlier_runs_removals(runs):
+    from webrefine.pipeline.report.page import render_report
+    from webrefine.pipeline.stats.merge import merge_stats
+
+    _, out = runs
+    b, c = stats(out["B"]), stats(out["C"])
+    merged = merge_stats([b, c], ["B", "C"])
+    by_id = {e["run_id"]: e for e in merged["dedup_against"]}
+    a_id, b_id = c["dedup_against"][0]["run_id"], c["dedup_against"][1]["run_id"]
+    assert by_id[a_id]["removed"] == {"exact_dedup": 3, "minhash_dedup": 3, "url_dedup": 1}  # B's 6 + C's 1
+    assert by_id[a_id]["removed_total"] == 7 and by_id[b_id]["removed_total"] == 2
+    html = render_report(merged)
+    assert f'data-run="{a_id}"' in html and f'data-run="{b_id}"' in html
