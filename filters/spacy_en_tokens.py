@@ -238,7 +238,7 @@ class _Rules:
     def affix_tokens(self, chunk: str, specials: bool = True) -> tuple[str, ...]:
         """spaCy's ``_tokenize`` of one whitespace-free chunk: affixes, specials, URL, infixes.
 
-        Four shortcuts skip regex calls that cannot match (each keeps the result; the
+        These shortcuts skip regex calls that cannot match (each keeps the result; the
         differential test in tests/filters/test_spacy_en_tokens.py runs this against the
         literal transcription of spaCy's loop on generated chunks):
         - a run of letters takes no prefix, suffix or infix (every letter is checked);
