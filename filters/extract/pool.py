@@ -84,6 +84,7 @@ def serve(name: str, params: dict[str, Any]) -> None:
     os.dup2(2, 1)
     _grow_pipe(stdout)  # a reply is written whole while the worker is busy elsewhere
     sys.stdout = sys.stderr
+    _write_msg(stdout, READY)  # the pages' clocks start now, not while the imports ran
     while True:
         try:
             html = _read_msg(stdin)
@@ -100,6 +101,11 @@ def serve(name: str, params: dict[str, Any]) -> None:
 # How long a reply that has started to arrive may take to finish before its helper is
 # declared broken (killed, the page counted as an extract.error).
 REPLY_GRACE_S = 30.0
+# A helper's first message once its imports are done; until then its pages' time limits do
+# not run (a loaded machine can take many seconds to import trafilatura). One that is not
+# ready this long after it started is killed, its page counted as a timeout.
+READY = ("ready", None, 0.0)
+START_LIMIT_S = 300.0
 
 
 class Helper:
@@ -111,6 +117,8 @@ class Helper:
         self.engine = engine
         self.proc: subprocess.Popen | None = None
         self.capacity = 65536  # bytes its input pipe holds
+        self.ready = False  # its READY message was read
+        self.started_at = 0.0  # when the process was started (monotonic)
 
     def _start(self) -> None:
         # The helper imports the installed package, like any process on the worker.
@@ -123,6 +131,7 @@ class Helper:
             [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
         )
         self.capacity = _grow_pipe(self.proc.stdin.fileno())
+        self.ready, self.started_at = False, time.monotonic()
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -136,8 +145,9 @@ class Helper:
         """Start (if needed) and hand one page (``_encode``d) to the helper; False if it
         died on the way.
 
-        A page's time limit counts from here, so a helper that is still starting (after a
-        timeout killed the last one) gets its import time on top: never a false timeout.
+        A page's time limit counts from here, or from the helper's READY message if it is
+        still starting (``HelperPool._poll``): its import time is never counted against a
+        page, so a loaded machine gives no false timeout.
         """
         if self.proc is None or self.proc.poll() is not None:
             self.stop()
@@ -148,6 +158,26 @@ class Helper:
         except OSError:
             self.stop()
             return False
+
+    def deadline(self, since: float, timeout_s: float) -> float:
+        """When a page sent at ``since`` is past its limit: ``timeout_s`` after it was sent or
+        after the helper became ready, whichever is later; a helper still importing gets
+        ``START_LIMIT_S`` from its start."""
+        if not self.ready:
+            return self.started_at + START_LIMIT_S
+        return since + timeout_s
+
+    def read_ready(self) -> bool:
+        """Read the READY message; False (and the helper stopped) if something else came."""
+        try:
+            message = _read_msg(self.proc.stdout.fileno(), time.monotonic() + REPLY_GRACE_S)
+        except (EOFError, OSError, pickle.UnpicklingError, ValueError, TimeoutError):
+            message = None
+        if message != READY:
+            self.stop()
+            return False
+        self.ready = True
+        return True
 
     def receive(self, timeout_s: float) -> tuple[str, Any]:
         """The helper's reply; a page whose own extraction took longer than ``timeout_s``
@@ -211,10 +241,19 @@ class HelperPool:
         active = [h for h in self.helpers if self.queues[h]]
         if not active:
             return
-        wait = max(0.0, min(self.started[h] for h in active) + timeout_s - time.monotonic()) if block else 0.0
+        deadlines = {h: h.deadline(self.started[h], timeout_s) for h in active}
+        wait = max(0.0, min(deadlines.values()) - time.monotonic()) if block else 0.0
         ready, _, _ = select.select([h.proc.stdout for h in active], [], [], wait)
         now = time.monotonic()
         for helper in active:
+            if helper.proc.stdout in ready and not helper.ready:
+                if helper.read_ready():
+                    self.started[helper] = now  # its first page starts now
+                else:  # died while starting: its first page is an error (a helper that can
+                    key, _ = self.queues[helper].popleft()  # never start ends every page)
+                    self.done.append((key, ("error", "extractor process died while starting")))
+                    self._resend(helper)
+                continue
             if helper.proc.stdout in ready:
                 key, _ = self.queues[helper].popleft()
                 self.done.append((key, helper.receive(timeout_s)))
@@ -222,8 +261,8 @@ class HelperPool:
                     self._resend(helper)
                 elif self.queues[helper]:
                     self.started[helper] = now  # it went on with the next page by now
-            elif now >= self.started[helper] + timeout_s:
-                helper.stop()  # killed mid-page
+            elif now >= deadlines[helper]:
+                helper.stop()  # killed mid-page (or hung while starting)
                 key, _ = self.queues[helper].popleft()
                 self.done.append((key, ("timeout", None)))
                 self._resend(helper)

@@ -75,3 +75,35 @@ def test_a_helper_holds_a_second_small_page_but_never_a_large_one():
     assert sorted(outcomes) == ["a", "b", "c", "d", "e"]
     assert all(status == "ok" for status, _ in outcomes.values())
     assert "word299999" in outcomes["c"][1] and "word299999" in outcomes["d"][1]
+
+
+def test_a_page_sent_while_its_helper_still_imports_is_not_a_false_timeout():
+    """A page's time limit runs from the helper's READY message, not from its start: a fresh
+    helper spends ~1 s (many on a loaded machine) importing trafilatura, far over this limit."""
+    pool = HelperPool(Trafilatura(), 1)
+    try:
+        (helper,) = pool.helpers
+        assert not helper.ready
+        assert pool.run_many([ARTICLE, ARTICLE], timeout_s=0.3) == [("ok", pool_text()), ("ok", pool_text())]
+        assert helper.ready
+    finally:
+        pool.stop()
+
+
+def pool_text() -> str:
+    return Trafilatura().extract(ARTICLE)
+
+
+class _Unstartable(Trafilatura):
+    def spec(self):
+        return "no-such-engine", {}
+
+
+def test_a_helper_that_cannot_start_ends_each_page_as_an_error_without_looping():
+    pool = HelperPool(_Unstartable(), 1)
+    try:
+        outcomes = pool.run_many([ARTICLE, ARTICLE, ARTICLE], timeout_s=5)
+    finally:
+        pool.stop()
+    assert [status for status, _ in outcomes] == ["error"] * 3
+    assert all("starting" in message for _, message in outcomes)
