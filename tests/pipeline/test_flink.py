@@ -102,12 +102,17 @@ def assert_same_run(got, want):
 def assert_complete_output(output):
     """Only finished shards: no temp files of a retried or killed attempt, each id once."""
     names = sorted(os.listdir(output))
-    assert names == ["config.yaml", "documents", "rejects", "report.html", "stats.json"], names
-    for sub in ("documents", "rejects"):
-        leftovers = [n for n in os.listdir(os.path.join(output, sub)) if not n.startswith("part-")]
+    assert names == ["config.yaml", "documents", "index", "rejects", "report.html", "stats.json"], names
+    for sub in ("documents", "rejects", "index"):
+        leftovers = [n for n in os.listdir(os.path.join(output, sub))
+                     if not n.startswith("part-") and n != "_manifest.json"]
         assert not leftovers, leftovers
+    assert os.path.exists(os.path.join(output, "index", "_manifest.json"))
     ids = pq.read_table(os.path.join(output, "documents"), columns=["id"]).column("id").to_pylist()
     assert len(ids) == len(set(ids))
+    # the dedup index holds each kept document once (pipeline/beam/dedup_index.py)
+    indexed = pq.read_table(os.path.join(output, "index"), columns=["id"]).column("id").to_pylist()
+    assert sorted(indexed) == sorted(ids)
 
 
 INPUTS = {
