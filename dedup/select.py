@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator, TypeVar
 
+from webrefine.dedup.refs import DocRef
 from webrefine.filters.document import Document
 
 SURVIVOR_RULES = ("earliest", "latest")
@@ -62,6 +63,8 @@ def full_key(doc: Document, rule: str = "earliest") -> tuple:
     After (date, id) come url, source and text, so that even documents sharing an id
     are ordered by content: the kept document never depends on processing order.
     """
+    if isinstance(doc, DocRef):  # the text stays in the work area: its digest stands for it
+        return rank(doc, rule) + (doc.url, doc.file, doc.tie)
     return rank(doc, rule) + (doc.url, doc.source, doc.text)
 
 

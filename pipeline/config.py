@@ -281,6 +281,11 @@ def _check_order(stages: tuple[Stage | GlobalStage, ...]) -> None:
         late = [s.name for s in stages[: html[0]] if s.input == "text"]
         if late:
             raise ConfigError(f"{late} need extracted text: list them after '{stages[html[0]].name}'")
+    globals_ = [s.name for s in stages if isinstance(s, GlobalStage)]
+    if "exact_substring_dedup" in globals_[:-1]:
+        # it rewrites texts, which the other dedup stages read back from the work area (dedup/refs.py)
+        raise ConfigError(f"'exact_substring_dedup' must be the last dedup stage (it comes before "
+                          f"'{globals_[-1]}'): it cuts texts that the other dedup stages compare")
     seen_global = None
     for stage in stages:
         if isinstance(stage, GlobalStage):

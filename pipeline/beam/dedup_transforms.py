@@ -1,7 +1,10 @@
 """Beam wiring of the dedup stages (logic in dedup/; see dedup/groups.py for clustering).
 
-``dedup_transform(stage)`` maps a config object to a PTransform taking a PCollection
-of Documents to ``{"kept", "rejected", "tallies"}``. Every GroupByKey result is
+``dedup_transform(stage, work)`` maps a config object to a PTransform taking a PCollection of
+DocRefs (dedup/refs.py: the texts stay in the work area ``work``) to ``{"kept", "rejected",
+"tallies"}``: the kept DocRefs and a Rejection per dropped one (its ``doc`` a DocRef, turned back
+into the document by pipeline/beam/resolve.py). No document text is ever shuffled: MinHash
+reads the texts it signs and verifies from the work area, a chunk of a file at a time. Every GroupByKey result is
 iterated at most twice and never collected into a list, so a key shared by millions of
 documents (a licence text, a template) needs no more memory than a small one. Counts
 are pipeline data (one Tally per bundle) and Beam Metrics counters, both exact.
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 from collections import Counter
+from typing import Iterator
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -21,35 +25,41 @@ from webrefine.dedup.exact import ExactDedup
 from webrefine.dedup.minhash import MinhashDedup
 from webrefine.dedup.select import full_key, rank, split_group
 from webrefine.dedup.substring import ExactSubstringDedup
+from webrefine.dedup.refs import DocRef, chunk
 from webrefine.dedup.urls import UrlDedup
-from webrefine.filters.document import Document, Rejection
+from webrefine.filters.document import Rejection
 from webrefine.filters.stage import GlobalStage
 from webrefine.pipeline.beam import dedup_index
+from webrefine.pipeline.beam.per_file import documents_at
 from webrefine.pipeline.stats.tally import Tally
 
 REJECTED, TALLY = "rejected", "tally"
 
 
-def dedup_transform(stage: GlobalStage, earlier_entries=None, runs: tuple = ()) -> beam.PTransform:
-    """``earlier_entries``: this stage's entries of the --dedup-against runs ``runs``
-    (pipeline/beam/dedup_index.py ReadEarlier), or None."""
+REF_STAGES = (ExactDedup, UrlDedup, MinhashDedup)  # the stages that compare DocRefs, not Documents
+
+
+def dedup_transform(stage: GlobalStage, work: str = "", earlier_entries=None, runs: tuple = ()) -> beam.PTransform:
+    """``work``: the work area holding the texts (pipeline/beam/per_file.py); ``earlier_entries``:
+    this stage's entries of the --dedup-against runs ``runs`` (dedup_index.py ReadEarlier), or None.
+    exact_substring_dedup rewrites texts, so it takes and gives Documents."""
     if isinstance(stage, ExactDedup):
         return _KeepBestPerKey(stage, _text_key, earlier_entries, runs)
     if isinstance(stage, UrlDedup):
         return _KeepBestPerKey(stage, _url_key, earlier_entries, runs)
     if isinstance(stage, MinhashDedup):
-        return _MinhashDedupTransform(stage, earlier_entries, runs)
+        return _MinhashDedupTransform(stage, work, earlier_entries, runs)
     if isinstance(stage, ExactSubstringDedup):  # its module imports this one: imported here
         return importlib.import_module("webrefine.pipeline.beam.substring_transforms").ExactSubstringDedupTransform(stage)
     raise TypeError(f"not a dedup stage: {type(stage).__name__}")
 
 
-def _text_key(stage: ExactDedup, doc: Document) -> bytes:
-    return stage.key(doc.text)
+def _text_key(stage: ExactDedup, ref: DocRef) -> bytes:
+    return ref.text_key  # stage.key(text), made where the text was read (per_file.py)
 
 
-def _url_key(stage: UrlDedup, doc: Document) -> str:
-    return stage.key(doc.url)
+def _url_key(stage: UrlDedup, ref: DocRef) -> str:
+    return stage.key(ref.url)
 
 
 class _Counting(beam.DoFn):
@@ -84,7 +94,7 @@ class _RouteByKey(_Counting):
         super().__init__(stage)
         self.key_fn = key_fn
 
-    def process(self, doc: Document):
+    def process(self, doc: DocRef):
         key = self.key_fn(self.stage, doc)
         if key:
             yield key, doc
@@ -143,7 +153,7 @@ class _KeepBestPerKey(beam.PTransform):
     def expand(self, docs):
         keyed = docs | "Key" >> beam.ParDo(_RouteByKey(self.stage, self.key_fn)).with_outputs(
             "keyless", TALLY, main="keyed")
-        entries = keyed.keyed  # (key, Document)
+        entries = keyed.keyed  # (key, DocRef)
         if self.earlier_entries is not None:  # (key, EarlierDoc): earlier runs' kept documents, same shuffle
             entries = (entries, self.earlier_entries) | "WithEarlier" >> beam.Flatten()
         best = (entries
@@ -158,17 +168,42 @@ class _KeepBestPerKey(beam.PTransform):
 
 
 # --- minhash_dedup --------------------------------------------------------------------
+# References are grouped by work-area chunk to be signed (each chunk's texts read once).
 # Band entries travel packed (dedup/lsh.py): a few large byte strings per worker, not one
-# element per band. Each document is shuffled once, by node id, to meet the marks of the
-# candidate edges: a document in no edge (most) leaves there as unique; only documents in
-# an edge ship their shingles to verification and meet their decision in a second join.
+# element per band. Each reference is shuffled by node id to meet the marks of the
+# candidate edges: one in no edge (most) leaves there as unique; the candidates' chunks are
+# read again for their shingles (verification), and they meet their decision in a second join.
 # No side inputs: Beam's local multi-process runner lost bundles of side-input stages
 # at 300k documents (bench/dedup_scale.py; README, Deduplication at scale).
 
+def _refs_by_row(refs) -> dict[int, list[DocRef]]:
+    by_row: dict[int, list[DocRef]] = {}
+    for ref in refs:
+        by_row.setdefault(ref.row, []).append(ref)
+    return by_row
+
+
+def _texts(work: str, key: tuple[str, int], by_row: dict) -> Iterator[tuple[int, str]]:
+    """(row, text) of the rows of ``by_row`` in the work-area chunk ``key``; fails loudly
+    when the chunk lacks one (a damaged work area must not become silently lost documents)."""
+    file, offset = key
+    seen = 0
+    for row, doc in documents_at(work, file, offset, by_row):
+        seen += 1
+        yield row, doc.text
+    if seen != len(by_row):
+        raise RuntimeError(f"the work area's results for {file} lack {len(by_row) - seen} of the rows the "
+                           "dedup stages refer to: the work area is damaged; run again with --overwrite")
+
+
 class _Sign(_Counting):
-    """Document → packed band batches (band group, bytes) and (node id, (D, document)).
+    """(chunk, [DocRef]) → packed band batches (band group, bytes) and (node id, (D, ref)).
     Documents with fewer than ``ngram`` words cannot be signed and pass through (docs/rules.md, Deduplication:
     exact_dedup, which runs first, still removes their copies)."""
+
+    def __init__(self, stage: GlobalStage, work: str) -> None:
+        super().__init__(stage)
+        self.work = work
 
     def setup(self) -> None:
         self.hasher = self.stage.hasher()
@@ -177,19 +212,23 @@ class _Sign(_Counting):
         super().start_bundle()
         self.batcher = lsh.BandBatcher(self.stage.band_groups)
 
-    def process(self, doc: Document):
-        self.flow("in")
-        hashes = self.hasher.shingle_hashes(doc.text)
-        if hashes.size == 0:
-            self.counts["too_short"] += 1
-            self.flow("out")
-            yield doc
-            return
-        self.counts["signed"] += 1
-        node, _ = tables.node_id(rank(doc, self.stage.survivor))
-        for batch in self.batcher.add(self.hasher.band_key_array(self.hasher.signature(hashes)), node):
-            yield TaggedOutput("bands", batch)
-        yield TaggedOutput("docs", (node, (groups.DOC, doc)))
+    def process(self, kv):
+        by_row = _refs_by_row(kv[1])
+        for row, text in _texts(self.work, kv[0], by_row):
+            hashes = self.hasher.shingle_hashes(text)
+            keys = self.hasher.band_key_array(self.hasher.signature(hashes)) if hashes.size else None
+            for ref in by_row[row]:
+                self.flow("in")
+                if keys is None:
+                    self.counts["too_short"] += 1
+                    self.flow("out")
+                    yield ref
+                    continue
+                self.counts["signed"] += 1
+                node, _ = tables.node_id(rank(ref, self.stage.survivor))
+                for batch in self.batcher.add(keys, node):
+                    yield TaggedOutput("bands", batch)
+                yield TaggedOutput("docs", (node, (groups.DOC, ref)))
 
     def finish_bundle(self):
         for batch in self.batcher.flush():
@@ -208,23 +247,21 @@ class _Buckets(_Counting):
 class _Keeping(_Counting):
     """Emits a kept document with its cluster size (signal, histogram, largest clusters)."""
 
-    def keep(self, doc: Document, size: int) -> Document:
+    def keep(self, ref: DocRef, size: int) -> DocRef:
         name = self.stage.name
         self.flow("out")
         self.tally.observe(f"{name}.cluster_size", size)
         if size > 1:
             self.counts["clusters"] += 1
-            self.tally.top(f"{name}.largest_clusters", key=doc.id, score=size,
-                           item={"size": size, "url": doc.url, "id": doc.id})
-        return doc.replace(signals={**doc.signals, f"{name}.cluster_size": float(size)})
+            self.tally.top(f"{name}.largest_clusters", key=ref.id, score=size,
+                           item={"size": size, "url": ref.url, "id": ref.id})
+        return ref.with_signal(f"{name}.cluster_size", float(size))
 
 
 class _AtNode(_Keeping):
     """At a node id: documents in no candidate edge are kept (unique); the others go on to
-    their decision, and ship (rank, shingles) to their hubs for verification."""
-
-    def setup(self) -> None:
-        self.hasher = self.stage.hasher()
+    their decision, and ask for (rank, shingles) to be shipped to their hubs for verification
+    (``_ToHubs``, by work-area chunk)."""
 
     def process(self, kv):
         node, values = kv
@@ -240,10 +277,32 @@ class _AtNode(_Keeping):
             return
         for doc in docs:
             yield TaggedOutput("candidates", (node, (groups.DOC, doc)))
-        doc = min(docs, key=lambda d: (rank(d, self.stage.survivor), d.text))  # one record per node
-        shingles = self.hasher.shingle_hashes(doc.text).tobytes() if self.stage.verify else None
-        for record in groups.to_hubs(node, rank(doc, self.stage.survivor), shingles, is_hub, hubs):
-            yield TaggedOutput("records", record)
+        ref = min(docs, key=lambda d: (rank(d, self.stage.survivor), d.tie))  # one record per node
+        request = (ref.row, node, rank(ref, self.stage.survivor), is_hub, hubs)
+        if self.stage.verify:
+            yield TaggedOutput("shingles", (chunk(ref), request))
+        else:
+            yield from (TaggedOutput("records", r) for r in groups.to_hubs(node, request[2], None, is_hub, hubs))
+
+
+class _ToHubs(beam.DoFn):
+    """(chunk, [(row, node, rank, is_hub, hubs)]) → the candidates' records at their hubs, with
+    the shingles of their texts read from the work area."""
+
+    def __init__(self, stage: MinhashDedup, work: str) -> None:
+        self.stage, self.work = stage, work
+
+    def setup(self) -> None:
+        self.hasher = self.stage.hasher()
+
+    def process(self, kv):
+        by_row: dict[int, list[tuple]] = {}
+        for request in kv[1]:
+            by_row.setdefault(request[0], []).append(request)
+        for row, text in _texts(self.work, kv[0], by_row):
+            shingles = self.hasher.shingle_hashes(text).tobytes()
+            for _, node, r, is_hub, hubs in by_row[row]:
+                yield from groups.to_hubs(node, r, shingles, is_hub, hubs)
 
 
 class _VerifyAtHub(_Counting):
@@ -314,15 +373,17 @@ def _both_ways(edge):
 
 
 class _MinhashDedupTransform(beam.PTransform):
-    def __init__(self, stage: MinhashDedup, earlier_bands=None, runs: tuple = ()) -> None:
+    def __init__(self, stage: MinhashDedup, work: str, earlier_bands=None, runs: tuple = ()) -> None:
         super().__init__(label=None)
-        self.stage, self.earlier_bands, self.runs = stage, earlier_bands, tuple(runs)
+        self.stage, self.work, self.earlier_bands, self.runs = stage, work, earlier_bands, tuple(runs)
 
-    def expand(self, docs):
+    def expand(self, refs):
         s = self.stage
-        # Document → bands: (band group, packed (key, node id) rows) per worker batch;
-        # docs: (node id, (D, document)); unsigned: too-short documents, kept as they are.
-        signed = docs | "Sign" >> beam.ParDo(_Sign(s)).with_outputs("bands", "docs", TALLY, main="unsigned")
+        # (chunk, [DocRef]) → bands: (band group, packed (key, node id) rows) per worker batch;
+        # docs: (node id, (D, ref)); unsigned: too-short documents, kept as they are.
+        signed = (refs | "ByChunk" >> beam.Map(lambda ref: (chunk(ref), ref))
+                  | "GroupByChunk" >> beam.GroupByKey()
+                  | "Sign" >> beam.ParDo(_Sign(s, self.work)).with_outputs("bands", "docs", TALLY, main="unsigned"))
         bands = signed.bands
         if self.earlier_bands is not None:  # earlier runs' band keys, negative node ids (dedup/earlier.py)
             bands = (bands, self.earlier_bands) | "WithEarlier" >> beam.Flatten()
@@ -333,9 +394,11 @@ class _MinhashDedupTransform(beam.PTransform):
         # node id → [documents, marks]: unique documents are kept; candidates ship records to hubs
         at_node = ((signed.docs, cand.marks) | "DocsAndMarks" >> beam.Flatten()
                    | "GroupByNode" >> beam.GroupByKey()
-                   | "AtNode" >> beam.ParDo(_AtNode(s)).with_outputs("candidates", "records", "fetch", TALLY,
-                                                                        main="unique"))
-        records = at_node.records
+                   | "AtNode" >> beam.ParDo(_AtNode(s)).with_outputs("candidates", "shingles", "records", "fetch",
+                                                                        TALLY, main="unique"))
+        read = (at_node.shingles | "ShinglesByChunk" >> beam.GroupByKey()
+                | "ToHubs" >> beam.ParDo(_ToHubs(s, self.work)))
+        records = (at_node.records, read) | "Records" >> beam.Flatten()
         if self.earlier_bands is not None:  # hub records of the earlier documents that are candidates
             fetched = (at_node.fetch | "GroupByShard" >> beam.GroupByKey()
                        | "FetchEarlier" >> beam.ParDo(dedup_index.FetchEarlier(s, self.runs)))

@@ -17,6 +17,7 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
+from webrefine.dedup.refs import DocRef
 from webrefine.filters import resources, tokenizer as tokenizers
 from webrefine.filters.document import Document, Rejection
 from webrefine.pipeline import progress
@@ -108,7 +109,13 @@ class CountCharsFn(TallyingDoFn):
     def setup(self) -> None:
         self.tokens = tokenizers.get(self.tokenizer)
 
-    def process(self, doc: Document) -> Iterable[Document]:
+    def process(self, doc: Document | DocRef) -> Iterable[Document | DocRef]:
+        if isinstance(doc, DocRef):  # dedup/refs.py: counted where its text was read
+            self.tally.count(self.key, doc.n_chars)
+            if self.tokens_key:
+                self.tally.count(self.tokens_key, doc.n_tokens)
+            yield doc
+            return
         self.tally.count(self.key, len(doc.text))
         if self.tokens_key:
             doc = self.tokens.counted(doc)  # carried from the per-document phase: counted once

@@ -4,9 +4,11 @@
      → ProcessFiles, one whole file at a time (per_file.py): read (fastwarc WARC, or Parquet /
        JSONL) → url_filter → extract → language → … every per-document stage in config order;
        each file's results committed to OUT/_work/ with a completion marker, or replayed from
-       there when an earlier attempt committed them (--resume)
-     → Stages: Dedup[exact_dedup] → Dedup[url_dedup] → Dedup[minhash_dedup] over every file
-       (with --dedup-against: ReadEarlier feeds the earlier runs' index entries into each stage's shuffles)
+       there when an earlier attempt committed them (--resume); a DocRef per kept document
+     → Stages: Dedup[exact_dedup] → Dedup[url_dedup] → Dedup[minhash_dedup] over every file, on
+       DocRefs (with --dedup-against: ReadEarlier feeds the earlier runs' index entries into each
+       stage's shuffles) → Resolve: the fates back to Documents, read from OUT/_work/ by chunk
+       (resolve.py) → Dedup[exact_substring_dedup], on Documents
      → Output: CountOutput → WriteDocuments (documents/part-*.parquet) → DedupIndex (index/part-*.parquet)
   drops of every stage ─ Rejects: SampleRejects (bottom-k per reason) → rejects/
   tallies of every step ─ Stats: MergeTallies → stats.json, report.html
@@ -20,15 +22,17 @@ from typing import Any
 
 import apache_beam as beam
 
+from webrefine.dedup.exact import ExactDedup
 from webrefine.filters.stage import GlobalStage, Stage
 from webrefine.pipeline.beam.combine_all import CombineAll
 from webrefine.pipeline.beam.dedup_index import EarlierRun, ReadEarlier, WriteDedupIndex
-from webrefine.pipeline.beam.dedup_transforms import dedup_transform
+from webrefine.pipeline.beam.dedup_transforms import REF_STAGES, dedup_transform
 from webrefine.pipeline.beam.dofns import (
     REJECTED, TALLY, CountCharsFn, CountOutputFn, DedupDropsFn, MergeTallies, SampleRejects,
 )
 from webrefine.pipeline.beam.per_file import ProcessFileFn, work_dir
 from webrefine.pipeline.beam.read import expand_pattern
+from webrefine.pipeline.beam.resolve import Resolve
 from webrefine.pipeline.beam.shards import WriteParquetShards
 from webrefine.pipeline.beam.writers import (
     DOCUMENT_SCHEMA, REJECT_SCHEMA, document_row, join, reject_row, write_json, write_text,
@@ -94,12 +98,13 @@ class _PlannedTransform(beam.PTransform):
 
 class ProcessFiles(_PlannedTransform):
     """File patterns → every per-document stage, one whole file at a time, committed per file
-    to the work area (``per_file.py``): the kept Documents, drops and tallies."""
+    to the work area (``per_file.py``): a DocRef per kept document, drops and tallies."""
 
     def expand(self, p):
         plan = self.plan
+        exact = next((s for s in plan.global_stages() if isinstance(s, ExactDedup)), None)
         fn = ProcessFileFn(plan.input_format, plan.config.read, plan.document_stages(), plan.config.output,
-                           work_dir(plan.output), plan.progress_dir)
+                           work_dir(plan.output), plan.progress_dir, exact.key if exact is not None else None)
         res = (p
                | "InputPatterns" >> beam.Create(list(plan.inputs))
                | "ExpandPatterns" >> beam.FlatMap(expand_pattern)
@@ -113,11 +118,26 @@ class ApplyGlobalStages(_PlannedTransform):
     deduplication stages in config order, over all files at once."""
 
     def expand(self, files):
-        docs, tallies, rejects = files["docs"], [files["tally"]], [files["rejected"]]
-        earlier = {}
+        refs, tallies, rejects = files["docs"], [files["tally"]], [files["rejected"]]
+        earlier, dropped = {}, []
         if self.plan.earlier:  # the earlier runs' index entries, one PCollection per dedup stage
-            earlier = docs.pipeline | "ReadEarlier" >> ReadEarlier(self.plan.earlier, self.plan.global_stages())
-        for stage in self.plan.global_stages():
+            earlier = refs.pipeline | "ReadEarlier" >> ReadEarlier(self.plan.earlier, self.plan.global_stages())
+        stages = self.plan.global_stages()
+        on_refs = [s for s in stages if isinstance(s, REF_STAGES)]  # config.py keeps them first
+        for stage in on_refs:
+            out = refs | f"Dedup[{stage.name}]" >> DedupStage(stage, self.plan, earlier.get(stage.name))
+            refs = out["kept"]
+            tallies.append(out["tally"])
+            dropped.append(out["rejected"])
+        resolved = ((refs, dropped | "FlattenDropped" >> beam.Flatten(pipeline=refs.pipeline))
+                    | "Resolve" >> Resolve(work_dir(self.plan.output)))
+        docs = resolved["kept"]
+        drops = resolved["rejected"] | "Drops" >> beam.ParDo(
+            DedupDropsFn(self.plan.config.output.rejects_per_reason, self.plan.config.output.reject_text_chars)
+        ).with_outputs(TALLY, REJECTED, main="none")
+        tallies.append(drops[TALLY])
+        rejects.append(drops[REJECTED])
+        for stage in stages[len(on_refs):]:
             out = docs | f"Dedup[{stage.name}]" >> DedupStage(stage, self.plan, earlier.get(stage.name))
             docs = out["kept"]
             tallies.append(out["tally"])
@@ -129,7 +149,8 @@ class ApplyGlobalStages(_PlannedTransform):
 
 class DedupStage(beam.PTransform):
     """One deduplication stage (``dedup_transforms``), with the characters entering and
-    leaving it counted and its drops sampled for stats.json and rejects/."""
+    leaving it counted, and its drops: sampled for stats.json and rejects/ here when the stage
+    takes Documents; given back as Rejections of DocRefs, resolved later, when it takes DocRefs."""
 
     def __init__(self, stage: GlobalStage, plan: RunPlan, earlier_entries=None) -> None:
         super().__init__()
@@ -141,10 +162,15 @@ class DedupStage(beam.PTransform):
             CountCharsFn(f"stage.{name}.chars_in", f"stage.{name}.tokens_in", out.tokenizer)).with_outputs(
                 TALLY, main="docs")
         runs = self.plan.earlier if self.earlier_entries is not None else ()
-        result = chars_in["docs"] | "Dedup" >> dedup_transform(self.stage, self.earlier_entries, runs)
+        result = chars_in["docs"] | "Dedup" >> dedup_transform(self.stage, work_dir(self.plan.output),
+                                                               self.earlier_entries, runs)
         chars_out = result["kept"] | "CharsOut" >> beam.ParDo(
             CountCharsFn(f"stage.{name}.chars_out", f"stage.{name}.tokens_out", out.tokenizer)).with_outputs(
                 TALLY, main="docs")
+        if isinstance(self.stage, REF_STAGES):
+            tallies = (result["tallies"], chars_in[TALLY], chars_out[TALLY])
+            return {"kept": chars_out["docs"], "rejected": result["rejected"],
+                    "tally": tallies | "FlattenTallies" >> beam.Flatten()}
         drops = result["rejected"] | "Drops" >> beam.ParDo(
             DedupDropsFn(out.rejects_per_reason, out.reject_text_chars)).with_outputs(TALLY, REJECTED, main="none")
         tallies = (result["tallies"], chars_in[TALLY], chars_out[TALLY], drops[TALLY])

@@ -5,8 +5,10 @@ it replays the saved results (the file is not read, nothing is extracted); other
 reads the file, runs every per-document stage (``pipeline/document_phase.py``), writes the
 results under a temporary name as they come, renames them when the file is done and writes
 the marker last (``pipeline/workarea.py`` has the layout). Either way it emits the same
-things: the kept Documents (main output), Rejections (``rejected``) and one Tally for the
-file (``tally``), so deduplication and stats.json see every file alike.
+things: a DocRef for each kept document (main output; dedup/refs.py: its text stays here, in
+the work area, for the dedup stages and the last pass to read back by file), Rejections
+(``rejected``) and one Tally for the file (``tally``), so deduplication and stats.json see every
+file alike.
 
 Everything goes through Beam's FileSystems (local, gs://, s3://). A bundle the runner
 retries writes the same results again under the same names, or replays them if its first
@@ -17,12 +19,15 @@ from __future__ import annotations
 import gzip
 import json
 import uuid
+import zlib
 from typing import Any, Iterable, Iterator
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from webrefine.dedup.refs import ref_of
+from webrefine.filters import tokenizer as tokenizers
 from webrefine.filters.document import Document, Rejection
 from webrefine.filters.stage import Stage
 from webrefine.pipeline import progress
@@ -38,7 +43,7 @@ from webrefine.pipeline.workarea import (
     rejection_json, tally_from_json, tally_json,
 )
 
-GZIP = CompressionTypes.GZIP
+CHUNK_DOCS = 1000  # documents per gzip member of a results file: what one dedup read decompresses
 # The results are written at gzip level 1, not Beam's default 6: on documents' JSON it costs
 # a sixth of the CPU (0.04 vs 0.2 ms per 3.5 KB document) for files ~18% larger, read back
 # only by --resume.
@@ -46,6 +51,86 @@ GZIP = CompressionTypes.GZIP
 
 def work_dir(output: str) -> str:
     return FileSystems.join(output, WORK_DIR)
+
+
+def results_path(work: str, key: str) -> str:
+    return FileSystems.join(work, key + RESULTS_SUFFIX)
+
+
+def _results_items(path: str) -> Iterator[dict[str, Any]]:
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw, \
+            gzip.GzipFile(fileobj=raw, mode="rb") as fh:  # every member, in order
+        for line in fh:
+            yield json.loads(line)
+
+
+class _Sink:
+    """A raw file handle that counts the bytes written to it (member offsets)."""
+
+    def __init__(self, raw) -> None:
+        self.raw, self.size = raw, 0
+
+    def write(self, data: bytes) -> int:
+        self.raw.write(data)
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+class ResultsWriter:
+    """One input file's results lines as a series of gzip members, a new member every
+    ``CHUNK_DOCS`` documents: a reader seeks to the member holding a row (``documents_at``)
+    instead of decompressing the whole file, so the dedup steps that need texts read any
+    file in parallel chunks. The concatenation is an ordinary gzip file."""
+
+    def __init__(self, raw) -> None:
+        self.sink, self.gz, self.docs, self.members = _Sink(raw), None, 0, []
+
+    def _member(self):
+        if self.gz is None:
+            self.gz = gzip.GzipFile(fileobj=self.sink, mode="wb", compresslevel=1, mtime=0)
+        return self.gz
+
+    def doc(self, line: bytes) -> int:
+        """Writes a document's line; returns the offset of the member that holds it."""
+        if self.docs % CHUNK_DOCS == 0:
+            self.close()
+            self.members.append(self.sink.size)
+        self._member().write(line)
+        self.docs += 1
+        return self.members[-1]
+
+    def other(self, line: bytes) -> None:
+        self._member().write(line)
+
+    def close(self) -> None:
+        if self.gz is not None:
+            self.gz.close()  # the member's trailer; the raw handle stays open
+            self.gz = None
+
+
+def documents_at(work: str, key: str, offset: int, rows) -> Iterator[tuple[int, Document]]:
+    """(row, Document) for each row in ``rows`` (row numbers, all in the member that starts
+    at ``offset``: ``ResultsWriter``), in row order; other lines are skipped unparsed."""
+    if not rows:
+        return
+    row = min(rows) // CHUNK_DOCS * CHUNK_DOCS  # the member's first row
+    path = results_path(work, key)
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
+        fh.seek(offset)
+        inflate, data = zlib.decompressobj(wbits=31), []
+        while not inflate.eof:
+            chunk = fh.read(1 << 20)
+            if not chunk:
+                raise RuntimeError(f"{path}: the member at byte {offset} is cut short: the work area is damaged")
+            data.append(inflate.decompress(chunk))
+    for line in b"".join(data).split(b"\n"):
+        if line.startswith(b'{"doc"'):
+            if row in rows:
+                yield row, document_from_json(json.loads(line)["doc"])
+            row += 1
 
 
 def committed_files(output: str) -> int:
@@ -88,15 +173,17 @@ class ProcessFileFn(beam.DoFn):
     """Input path → its kept Documents, Rejections and Tally; committed per file (module doc)."""
 
     def __init__(self, input_format: str, read: ReadConfig, stages: tuple[Stage, ...], output: OutputConfig,
-                 work: str, progress_dir: str | None = None) -> None:
+                 work: str, progress_dir: str | None = None, text_key=None) -> None:
+        """``text_key``: exact_dedup's key function for the references (None without that stage)."""
         self.input_format, self.read, self.stages, self.output = input_format, read, stages, output
-        self.work, self.progress_dir = work, progress_dir
+        self.work, self.progress_dir, self.text_key = work, progress_dir, text_key
 
     def setup(self) -> None:
         install_opener()
         self.phase = DocumentPhase(self.stages, self.output.reject_text_chars, self.output.rejects_per_reason,
                                    self.output.tokenizer)
         self.phase.setup()
+        self.tokens = tokenizers.get(self.output.tokenizer)
         freeze_heap()
 
     def teardown(self) -> None:
@@ -105,12 +192,12 @@ class ProcessFileFn(beam.DoFn):
 
     def process(self, path: str) -> Iterator[Any]:
         key = file_key(path)
-        results = FileSystems.join(self.work, key + RESULTS_SUFFIX)
+        results = results_path(self.work, key)
         marker = FileSystems.join(self.work, key + MARKER_SUFFIX)
         if FileSystems.exists(marker):
-            yield from self._replay(path, results)
+            yield from self._replay(path, key, results, marker)
         else:
-            yield from self._process(path, results, marker)
+            yield from self._process(path, key, results, marker)
         if self.progress_dir:
             progress.file_done(self.progress_dir, path)
             progress.flush(self.progress_dir)
@@ -136,49 +223,53 @@ class ProcessFileFn(beam.DoFn):
             rows = jsonl_rows(lambda: FileSystems.open(path))  # AUTO: .gz is decompressed
         yield from read_documents(rows, path, tally, tick, self.read.columns())
 
-    def _process(self, path: str, results: str, marker: str) -> Iterator[Any]:
+    def _process(self, path: str, key: str, results: str, marker: str) -> Iterator[Any]:
         """Read and process the file, emitting as it goes (a failed bundle's output is
         discarded by the runner) while its results are written; commit at the end."""
         tally, rejects = Tally(), Tally()
         counts = {"documents": 0, "rejections": 0}
         tmp = f"{results}.{uuid.uuid4().hex}.tmp"
         with FileSystems.create(tmp, mime_type="application/octet-stream",
-                                compression_type=CompressionTypes.UNCOMPRESSED) as raw, \
-                gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as fh:
+                                compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+            out = ResultsWriter(raw)
             docs = StageTimer("read").iterate(tally, self._documents(path, tally))
             for item in self.phase.run(docs, tally, rejects):
                 if isinstance(item, Rejection):
                     counts["rejections"] += 1
-                    fh.write(_line("rejection", rejection_json(item)))
+                    out.other(_line("rejection", rejection_json(item)))
                     yield beam.pvalue.TaggedOutput(REJECTED, item)
                 else:
+                    item = self.tokens.counted(item)  # every dedup stage's tokens_in needs it: counted once
+                    offset = out.doc(_line("doc", document_json(item)))
+                    yield ref_of(item, key, counts["documents"], offset, self.text_key)
                     counts["documents"] += 1
-                    fh.write(_line("doc", document_json(item)))
-                    yield item
             for reason in sorted(rejects.samples):  # the file's bottom-k sample per reason
                 for item in rejects.sample_items(reason):
                     counts["rejections"] += 1
-                    fh.write(_line("rejection", rejection_json(item)))
+                    out.other(_line("rejection", rejection_json(item)))
                     yield beam.pvalue.TaggedOutput(REJECTED, item)
-            fh.write(_line("tally", tally_json(tally)))
+            out.other(_line("tally", tally_json(tally)))
+            out.close()
         FileSystems.rename([tmp], [results])
-        done = {"input": path, "results": results.rsplit("/", 1)[-1], **counts,
+        done = {"input": path, "results": results.rsplit("/", 1)[-1], **counts, "members": out.members,
                 "records": tally.counts.get("input.responses", tally.counts.get("input.rows", 0))}
         write_atomically(marker, [json.dumps(done).encode("utf-8")])  # last: the file is complete
         tally.count("resume.files_processed")
         yield from self._emit_tally(tally)
 
-    def _replay(self, path: str, results: str) -> Iterator[Any]:
-        tally = None
-        with FileSystems.open(results, compression_type=GZIP) as fh:
-            for raw in iter(fh.readline, b""):  # Beam's CompressedFile is not iterable
-                item = json.loads(raw)
-                if "doc" in item:
-                    yield document_from_json(item["doc"])
-                elif "rejection" in item:
-                    yield beam.pvalue.TaggedOutput(REJECTED, rejection_from_json(item["rejection"]))
-                else:
-                    tally = tally_from_json(item["tally"])
+    def _replay(self, path: str, key: str, results: str, marker: str) -> Iterator[Any]:
+        tally, row = None, 0
+        with FileSystems.open(marker, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
+            members = json.loads(fh.read())["members"]
+        for item in _results_items(results):
+            if "doc" in item:
+                doc = self.tokens.counted(document_from_json(item["doc"]))
+                yield ref_of(doc, key, row, members[row // CHUNK_DOCS], self.text_key)
+                row += 1
+            elif "rejection" in item:
+                yield beam.pvalue.TaggedOutput(REJECTED, rejection_from_json(item["rejection"]))
+            else:
+                tally = tally_from_json(item["tally"])
         if tally is None:
             raise RuntimeError(f"the work area's results for {path} ({results}) end without their tally: "
                                "the work area is damaged; run again with --overwrite")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import tempfile
 from pathlib import Path
 
 import apache_beam as beam
@@ -17,7 +18,11 @@ from webrefine.dedup.minhash import MinhashDedup
 from webrefine.dedup.urls import UrlDedup
 from webrefine.filters.document import Document
 from webrefine.pipeline.config import load_config
+from webrefine.dedup.refs import ref_of
 from webrefine.pipeline.beam.dedup_transforms import dedup_transform
+from webrefine.pipeline.beam.per_file import ResultsWriter, results_path
+from webrefine.pipeline.beam.resolve import Resolve
+from webrefine.pipeline.workarea import document_json
 from webrefine.pipeline.stats.tally import Tally
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -44,9 +49,29 @@ def tally_matcher(name, expected):
     return check
 
 
+def in_work_area(docs, exact=ExactDedup(), files=2, work=None):
+    """Writes ``docs`` into a new work area as ``files`` input files' results (the real writer,
+    pipeline/beam/per_file.py) and returns (work area, their DocRefs): the dedup stages read
+    texts from there."""
+    import json
+
+    work = work or tempfile.mkdtemp(prefix="webrefine-work-")
+    refs = []
+    for f in range(files):
+        key = f"{f:04d}-input"
+        with open(results_path(work, key), "wb") as raw:
+            out = ResultsWriter(raw)
+            for row, doc in enumerate(docs[f::files]):
+                offset = out.doc(json.dumps({"doc": document_json(doc)}).encode() + b"\n")
+                refs.append(ref_of(doc, key, row, offset, exact.key))
+            out.close()
+    return work, refs
+
+
 def check_dedup(stage, docs, kept, rejected, counts=None, options=(), extra=None):
+    work, refs = in_work_area(docs)
     with test_pipeline.TestPipeline(options=PipelineOptions(list(options))) as p:
-        out = p | beam.Create(docs) | dedup_transform(stage)
+        out = p | beam.Create(refs) | dedup_transform(stage, work)
         assert_that(out["kept"] | "KeptIds" >> beam.Map(lambda d: d.id), equal_to(sorted(kept)), label="Kept")
         assert_that(out["rejected"] | "RejIds" >> beam.Map(lambda r: (r.doc.id, r.stage, r.reason)),
                     equal_to([(i, stage.name, stage.reasons[0]) for i in rejected]), label="Rejected")
@@ -82,7 +107,8 @@ def test_exact_hot_key_keeps_one_and_counts_exactly():
 
 def test_exact_publishes_beam_metrics():
     p = test_pipeline.TestPipeline(options=PipelineOptions([]))
-    _ = p | beam.Create([D("a", "x"), D("b", "x"), D("c", "y")]) | dedup_transform(ExactDedup())
+    work, refs = in_work_area([D("a", "x"), D("b", "x"), D("c", "y")])
+    _ = p | beam.Create(refs) | dedup_transform(ExactDedup(), work)
     result = p.run()
     result.wait_until_finish()
     got = {m.key.metric.name: m.committed for m in result.metrics().query(
@@ -122,7 +148,7 @@ CLUSTER = [D("c-late", BASE.replace("w150 ", "edit "), "2024-05-03T00:00:00Z"),
 
 
 def check_survivor_signals(out):
-    assert_that(out["kept"] | "Sizes" >> beam.Map(lambda d: (d.id, d.signals.get("minhash_dedup.cluster_size"))),
+    assert_that(out["kept"] | "Sizes" >> beam.Map(lambda d: (d.id, dict(d.signals).get("minhash_dedup.cluster_size"))),
                 equal_to([("c-first", 4.0), ("unrelated", 1.0), ("short", None)]), label="Signals")
 
 
@@ -198,17 +224,23 @@ def test_dedup_preset_quality_on_dedup_eval():
     stages = load_config(str(ROOT / "configs" / "dedup.yaml")).stages  # the real loader
     assert [s.name for s in stages] == ["exact_dedup", "minhash_dedup"]
     assert stages[1] == MinhashDedup(preset="refinedweb", verify=True, threshold=0.8)
+    work, refs = in_work_area([Document(id=r["id"], url=r["url"], text=r["text"]) for r in table], files=3)
     with test_pipeline.TestPipeline(options=PipelineOptions([])) as p:
-        pcoll = p | beam.Create([Document(id=r["id"], url=r["url"], text=r["text"]) for r in table])
+        pcoll = p | beam.Create(refs)
         rejected = []
         for stage in stages:
-            out = pcoll | f"Dedup[{stage.name}]" >> dedup_transform(stage)
+            out = pcoll | f"Dedup[{stage.name}]" >> dedup_transform(stage, work)
             pcoll = out["kept"]
             rejected.append(out["rejected"])
-        outcomes = ((pcoll | "K" >> beam.Map(lambda d: (d.id, True)),
-                     rejected | "R" >> beam.Flatten() | "RIds" >> beam.Map(lambda r: (r.doc.id, False)))
+        # the fates back to documents, read from the work area (resolve.py): each text whole
+        resolved = (pcoll, rejected | "R" >> beam.Flatten()) | Resolve(work)
+        outcomes = ((resolved["kept"] | "K" >> beam.Map(lambda d: (d.id, True)),
+                     resolved["rejected"] | "RIds" >> beam.Map(lambda r: (r.doc.id, False)))
                     | "Outcomes" >> beam.Flatten())
         assert_that(outcomes, quality(pairs))
+        texts = {r["id"]: r["text"] for r in table}
+        assert_that(resolved["kept"] | "Texts" >> beam.Map(lambda d: d.text == texts[d.id]),
+                    lambda same: None if all(same) and same else pytest.fail("texts differ"), label="Texts")
 
 
 # --- earlier runs' entries (--dedup-against; dedup/earlier.py) ----------------------------------
@@ -231,9 +263,10 @@ def test_groups_holding_an_earlier_entry_keep_no_new_document(stage, field):
     docs = [doc("n1", seen), doc("n2", seen, "2020-01-01"), doc("n3", other), doc("n4", other, "2019")]
     earlier = [(seen, 1, "e1"), (seen, 0, "e9"), ("never seen", 0, "e2")]  # run 0 wins over run 1
     key = stage.key
+    work, refs = in_work_area(docs)
     with test_pipeline.TestPipeline(options=PipelineOptions(MULTI)) as p:
         entries = p | "Earlier" >> beam.Create([(key(v), EarlierDoc(r, i)) for v, r, i in earlier])
-        out = p | beam.Create(docs) | dedup_transform(stage, entries, runs)
+        out = p | beam.Create(refs) | dedup_transform(stage, work, entries, runs)
         assert_that(out["kept"] | "KeptIds" >> beam.Map(lambda d: d.id), equal_to(["n4"]), label="Kept")
         assert_that(out["rejected"] | "Rej" >> beam.Map(lambda r: (r.doc.id, r.matched)),
                     equal_to([("n1", ("gs://b/run0", "e9")), ("n2", ("gs://b/run0", "e9")), ("n3", None)]),
