@@ -1,10 +1,11 @@
 """Dedup cost as the input grows: wall time, peak RSS and memory per document, DirectRunner.
 
     python bench/dedup_scale.py --docs 30000 100000 300000 1000000 --workers 16 [--config dedup] \\
-        [--repeat 3] [--corpus-dir DIR] [--json rows.json]
+        [--repeat 3] [--files 16] [--corpus-dir DIR] [--json rows.json]
 
 For each size it generates (or reuses, in ``--corpus-dir``) the synthetic corpus of
-bench/synth_corpus.py (80% unique, 10% exact and 10% near copies, every group known), runs
+bench/synth_corpus.py (80% unique, 10% exact and 10% near copies, every group known) as ``--files``
+Parquet files (a real input is many files: WARCs, dataset shards), runs
 ``webrefine run --config CONFIG`` on it (in-process for 1 worker, else multi_processing with
 ``--workers``) and reports, as the median of ``--repeat`` runs: the wall time, the peak RSS of the
 largest process and of all the run's processes together (sampled from /proc every 0.5 s), and
@@ -34,13 +35,19 @@ from synth_corpus import generate, score  # noqa: E402
 FINEWEB = {"name": "dedup-fineweb", "stages": ["exact_dedup", {"minhash_dedup": {"preset": "fineweb"}}]}
 
 
-def corpus(n: int, folder: str) -> tuple[str, str]:
-    path, truth = os.path.join(folder, f"corpus-{n}.parquet"), os.path.join(folder, f"truth-{n}.parquet")
-    if not os.path.exists(path):
+def corpus(n: int, folder: str, files: int) -> tuple[str, str]:
+    """(input pattern, truth path) of the n-document corpus split into ``files`` Parquet files."""
+    parts, truth = os.path.join(folder, f"corpus-{n}-{files}"), os.path.join(folder, f"truth-{n}.parquet")
+    if not os.path.exists(os.path.join(parts, "_done")):
         table, t = generate(n, processes=os.cpu_count() or 1)
-        pq.write_table(table, path, compression="zstd")
+        os.makedirs(parts, exist_ok=True)
+        step = -(-n // files)
+        for i in range(files):
+            pq.write_table(table.slice(i * step, step), os.path.join(parts, f"part-{i:04d}.parquet"),
+                           compression="zstd")
         pq.write_table(t, truth)
-    return path, truth
+        open(os.path.join(parts, "_done"), "w").close()
+    return os.path.join(parts, "*.parquet"), truth
 
 
 def run_once(path: str, out: str, config: str, workers: int, cap_gb: float) -> dict:
@@ -71,6 +78,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="+", default=[os.cpu_count() or 1])
     ap.add_argument("--config", default="dedup", help="a preset, a YAML path, or fineweb-dedup")
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--files", type=int, default=16, help="input Parquet files the corpus is split into")
     ap.add_argument("--rss-cap-gb", type=float, default=100.0)
     ap.add_argument("--corpus-dir", help="keep generated corpora here (default: a temp folder)")
     ap.add_argument("--json", help="also write the rows to this file")
@@ -85,7 +93,7 @@ def main() -> None:
             with open(config, "w") as fh:
                 json.dump(FINEWEB, fh)  # JSON is YAML
         for n in args.docs:
-            path, truth_path = corpus(n, folder)
+            path, truth_path = corpus(n, folder, args.files)
             truth = pq.read_table(truth_path)
             for w in args.workers:
                 runs = []

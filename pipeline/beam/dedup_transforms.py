@@ -12,10 +12,13 @@ are pipeline data (one Tally per bundle) and Beam Metrics counters, both exact.
 from __future__ import annotations
 
 import importlib
+import uuid
 from collections import Counter
 from typing import Iterator
 
 import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 from apache_beam.transforms.window import GlobalWindows
@@ -169,8 +172,9 @@ class _KeepBestPerKey(beam.PTransform):
 
 # --- minhash_dedup --------------------------------------------------------------------
 # References are grouped by work-area chunk to be signed (each chunk's texts read once).
-# Band entries travel packed (dedup/lsh.py): a few large byte strings per worker, not one
-# element per band. Each reference is shuffled by node id to meet the marks of the
+# Band entries are packed (dedup/lsh.py) and written to the work area, a file per batch of a
+# worker (``_write_bands``); only (band group, file, byte range) is shuffled, so the band keys
+# (450 x 16 bytes a document with the refinedweb preset) never sit in a runner's memory. Each reference is shuffled by node id to meet the marks of the
 # candidate edges: one in no edge (most) leaves there as unique; the candidates' chunks are
 # read again for their shingles (verification), and they meet their decision in a second join.
 # No side inputs: Beam's local multi-process runner lost bundles of side-input stages
@@ -212,6 +216,10 @@ class _Sign(_Counting):
         super().start_bundle()
         self.batcher = lsh.BandBatcher(self.stage.band_groups)
 
+    def _bands(self, batches):
+        if batches:
+            yield from (TaggedOutput("bands", r) for r in _write_bands(self.work, self.stage.name, batches))
+
     def process(self, kv):
         by_row = _refs_by_row(kv[1])
         for row, text in _texts(self.work, kv[0], by_row):
@@ -226,21 +234,54 @@ class _Sign(_Counting):
                     continue
                 self.counts["signed"] += 1
                 node, _ = tables.node_id(rank(ref, self.stage.survivor))
-                for batch in self.batcher.add(keys, node):
-                    yield TaggedOutput("bands", batch)
+                yield from self._bands(self.batcher.add(keys, node))
                 yield TaggedOutput("docs", (node, (groups.DOC, ref)))
 
     def finish_bundle(self):
-        for batch in self.batcher.flush():
-            yield TaggedOutput("bands", GlobalWindows.windowed_value(batch))
+        for out in self._bands(self.batcher.flush()):
+            yield TaggedOutput(out.tag, GlobalWindows.windowed_value(out.value))
         yield from super().finish_bundle()
 
 
+def _write_bands(work: str, stage: str, batches: list[tuple[int, bytes]]) -> list[tuple[int, tuple[str, int, int]]]:
+    """One batch's packed band entries (band group, bytes) → a new file in the work area, and
+    (band group, (file, start, length)) for each. A retried bundle writes another file; the
+    one its failed attempt wrote is never referred to (the work area goes when the run ends)."""
+    path = FileSystems.join(work, f"bands-{stage}-{uuid.uuid4().hex}.bin")
+    ranges, at = [], 0
+    with FileSystems.create(path, mime_type="application/octet-stream",
+                            compression_type=CompressionTypes.UNCOMPRESSED) as fh:
+        for group, blob in batches:
+            fh.write(blob)
+            ranges.append((group, (path, at, len(blob))))
+            at += len(blob)
+    return ranges
+
+
+def _read_bands(values) -> Iterator[bytes]:
+    """A band group's values → packed entries: earlier runs' (bytes), this run's (file ranges)."""
+    ranges: dict[str, list[tuple[int, int]]] = {}
+    for v in values:
+        if isinstance(v, bytes):
+            yield v
+        else:
+            ranges.setdefault(v[0], []).append(v[1:])
+    for path, spans in ranges.items():
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
+            for start, length in sorted(spans):
+                fh.seek(start)
+                blob = fh.read(length)
+                if len(blob) != length:
+                    raise RuntimeError(f"{path}: {len(blob)} of {length} bytes at {start}: the work area is damaged")
+                yield blob
+
+
 class _Buckets(_Counting):
-    """(band group, [packed batches]) → the group's distinct star edges (hub, leaf) as marks."""
+    """(band group, [packed entries or their file ranges]) → the group's distinct star edges
+    (hub, leaf) as marks."""
 
     def process(self, kv):
-        edges = lsh.bucket_edges(tables.unpack_all(kv[1]), self.counts)
+        edges = lsh.bucket_edges(tables.unpack_all(_read_bands(kv[1])), self.counts)
         yield from groups.edge_marks(edges.tolist())
 
 
