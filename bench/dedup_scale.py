@@ -105,7 +105,9 @@ def main() -> None:
                         with open(os.path.join(out, "stats.json")) as fh:
                             counters = json.load(fh).get("counters", {})
                         r.update(kept=len(kept), **score(kept, truth),
-                                 unconverged=counters.get("minhash_dedup.cc_unconverged"))
+                                 unconverged=counters.get("minhash_dedup.cc_unconverged"),
+                                 minhash={k.split(".", 1)[1]: v for k, v in counters.items()
+                                          if k.startswith("minhash_dedup.") and isinstance(v, int)})
                     runs.append(r)
                     print(json.dumps({"docs": n, "workers": w, **r}), flush=True)
                 ok = [r for r in runs if r["rc"] == 0]

@@ -35,18 +35,22 @@ from webrefine.dedup.shingles import jaccard
 HEADER, HUB, LEAF, DOC, DECISION, LABEL, NEIGHBOUR = "N", "H", "L", "D", "C", "L", "B"
 
 
-def node_view(values: Iterable[tuple]) -> tuple[list, bool, list]:
+def node_view(values: Iterable[tuple], counts: Counter | None = None) -> tuple[list, bool, list]:
     """At a node id's key: its document(s) (several only for a shared rank or an id
     collision), whether it is some edge's hub, and the hubs it is a leaf of (distinct:
-    a pair found in several band groups sends several marks)."""
-    docs, is_hub, hubs = [], False, set()
+    a pair found in several band groups sends several marks). Counts ``marks_received``."""
+    docs, is_hub, hubs, marks = [], False, set(), 0
     for v in values:
         if v[0] == DOC:
             docs.append(v[1])
         elif v[0] == HUB:
             is_hub = True
+            marks += 1
         elif v[0] == LEAF:
             hubs.add(v[1])
+            marks += 1
+    if counts is not None:
+        counts["marks_received"] += marks
     return docs, is_hub, sorted(hubs)
 
 
@@ -82,10 +86,12 @@ def verify_at_hub(values: Iterable[tuple], verify: bool, threshold: float,
 
     Yields rank edges (hub rank, leaf rank) that pass verification (all, if off).
     """
-    header = None
+    header, n = None, 0
     for v in values:
+        n += 1
         if v[0] == HEADER:
             header = _smaller_header(header, v)
+    counts["records_received"] += n  # every record, a hub's header included (pipeline/stats/build.py lost_messages)
     if header is None:
         return
     _, hub_rank, hub_sh = header

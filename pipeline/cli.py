@@ -243,13 +243,18 @@ def exit_status(stats: dict[str, Any]) -> int:
     reason or counted as an error: when they do not add up, records were lost on the way (a
     runner that drops bundles: see the README's "Deduplication at scale"), the documents are
     incomplete and the run fails rather than exit 0."""
-    from webrefine.pipeline.stats.build import check_invariant
+    from webrefine.pipeline.stats.build import check_invariant, lost_messages
 
     units, accounted = check_invariant(stats)
     if units != accounted:
         print(f"webrefine: error: {units:,} input records but {accounted:,} accounted for (kept, dropped "
               f"or errors): records were lost during the run and its output is incomplete; run it "
               f"again, in-process or on another runner", file=sys.stderr)
+        return EXIT_FAILED
+    lost = lost_messages(stats)
+    if lost:
+        print(f"webrefine: error: the runner lost messages between dedup steps ({'; '.join(lost)}): "
+              f"duplicates may have been kept; run it again, in-process or on another runner", file=sys.stderr)
         return EXIT_FAILED
     if stats["errors"] or stats["file_errors"]:
         return EXIT_INPUT_ERRORS

@@ -282,6 +282,7 @@ class _Buckets(_Counting):
 
     def process(self, kv):
         edges = lsh.bucket_edges(tables.unpack_all(_read_bands(kv[1])), self.counts)
+        self.counts["marks_sent"] += 2 * len(edges)
         yield from groups.edge_marks(edges.tolist())
 
 
@@ -306,10 +307,11 @@ class _AtNode(_Keeping):
 
     def process(self, kv):
         node, values = kv
-        docs, is_hub, hubs = groups.node_view(values)
+        docs, is_hub, hubs = groups.node_view(values, self.counts)
         if not docs:
             if is_hub and earlier.is_earlier_node(node):  # an earlier run's document, a candidate: fetch it
                 run, shard, row = earlier.locate(node)
+                self.counts["records_sent"] += 1  # FetchEarlier's hub record
                 yield TaggedOutput("fetch", ((run, shard), (row, node)))
             return
         if not is_hub and not hubs:
@@ -320,18 +322,21 @@ class _AtNode(_Keeping):
             yield TaggedOutput("candidates", (node, (groups.DOC, doc)))
         ref = min(docs, key=lambda d: (rank(d, self.stage.survivor), d.tie))  # one record per node
         request = (ref.row, node, rank(ref, self.stage.survivor), is_hub, hubs)
+        self.counts["records_sent"] += int(is_hub) + len(hubs)
         if self.stage.verify:
+            self.counts["shingle_requests_sent"] += 1
             yield TaggedOutput("shingles", (chunk(ref), request))
         else:
             yield from (TaggedOutput("records", r) for r in groups.to_hubs(node, request[2], None, is_hub, hubs))
 
 
-class _ToHubs(beam.DoFn):
+class _ToHubs(_Counting):
     """(chunk, [(row, node, rank, is_hub, hubs)]) → the candidates' records at their hubs, with
     the shingles of their texts read from the work area."""
 
     def __init__(self, stage: MinhashDedup, work: str) -> None:
-        self.stage, self.work = stage, work
+        super().__init__(stage)
+        self.work = work
 
     def setup(self) -> None:
         self.hasher = self.stage.hasher()
@@ -339,6 +344,7 @@ class _ToHubs(beam.DoFn):
     def process(self, kv):
         by_row: dict[int, list[tuple]] = {}
         for request in kv[1]:
+            self.counts["shingle_requests_received"] += 1
             by_row.setdefault(request[0], []).append(request)
         for row, text in _texts(self.work, kv[0], by_row):
             shingles = self.hasher.shingle_hashes(text).tobytes()
@@ -360,13 +366,16 @@ class _CountUnconverged(_Counting):
         return ()
 
 
-def _decision_at_node(kv):
+class _DecisionAtNode(_Counting):
     """(rank, (kept, size, label)) → (node id, (C, rank, kept, size, matched)) for this run's
     documents; matched: the earlier run's rank that won the cluster (dedup/earlier.py), or None."""
-    r, (kept, size, label) = kv
-    if earlier.is_earlier_rank(r):  # an earlier run's document: never emitted, never counted
-        return
-    yield tables.node_id(r)[0], (groups.DECISION, r, kept, size, label if earlier.is_earlier_rank(label) else None)
+
+    def process(self, kv):
+        r, (kept, size, label) = kv
+        if earlier.is_earlier_rank(r):  # an earlier run's document: never emitted, never counted
+            return
+        self.counts["decisions_sent"] += 1
+        yield tables.node_id(r)[0], (groups.DECISION, r, kept, size, label if earlier.is_earlier_rank(label) else None)
 
 
 class _ApplyDecisions(_Keeping):
@@ -377,6 +386,7 @@ class _ApplyDecisions(_Keeping):
     def process(self, kv):
         name, reason, rule = self.stage.name, self.stage.reasons[0], self.stage.survivor
         docs = [v[1] for v in kv[1] if v[0] == groups.DOC]
+        self.counts["decisions_received"] += sum(1 for v in kv[1] if v[0] == groups.DECISION)
         for doc, decision in groups.join_decision(lambda d: rank(d, rule), docs, kv[1]):
             kept, size, label = (True, 1, None) if decision is None else decision
             if not kept:
@@ -438,8 +448,8 @@ class _MinhashDedupTransform(beam.PTransform):
                    | "AtNode" >> beam.ParDo(_AtNode(s)).with_outputs("candidates", "shingles", "records", "fetch",
                                                                         TALLY, main="unique"))
         read = (at_node.shingles | "ShinglesByChunk" >> beam.GroupByKey()
-                | "ToHubs" >> beam.ParDo(_ToHubs(s, self.work)))
-        records = (at_node.records, read) | "Records" >> beam.Flatten()
+                | "ToHubs" >> beam.ParDo(_ToHubs(s, self.work)).with_outputs(TALLY, main="records"))
+        records = (at_node.records, read.records) | "Records" >> beam.Flatten()
         if self.earlier_bands is not None:  # hub records of the earlier documents that are candidates
             fetched = (at_node.fetch | "GroupByShard" >> beam.GroupByKey()
                        | "FetchEarlier" >> beam.ParDo(dedup_index.FetchEarlier(s, self.runs)))
@@ -461,13 +471,13 @@ class _MinhashDedupTransform(beam.PTransform):
         decisions = (labels | "ByLabel" >> beam.Map(lambda kv: (kv[1][0], kv[0]))
                      | "GroupByLabel" >> beam.GroupByKey()
                      | "Decide" >> beam.FlatMapTuple(groups.cluster_decisions)
-                     | "DecisionAtNode" >> beam.FlatMap(_decision_at_node))
-        final = ((at_node.candidates, decisions) | "CandidatesAndDecisions" >> beam.Flatten()
+                     | "DecisionAtNode" >> beam.ParDo(_DecisionAtNode(s)).with_outputs(TALLY, main="decisions"))
+        final = ((at_node.candidates, decisions.decisions) | "CandidatesAndDecisions" >> beam.Flatten()
                  | "GroupCandidates" >> beam.GroupByKey()
                  | "Apply" >> beam.ParDo(_ApplyDecisions(s, self.runs)).with_outputs(REJECTED, TALLY, main="kept"))
         return {
             "kept": (signed.unsigned, at_node.unique, final.kept) | "Kept" >> beam.Flatten(),
             "rejected": final[REJECTED],
-            "tallies": (signed[TALLY], cand[TALLY], at_node[TALLY], verified[TALLY], unconverged[TALLY], final[TALLY])
-            | "Tallies" >> beam.Flatten(),
+            "tallies": (signed[TALLY], cand[TALLY], at_node[TALLY], read[TALLY], verified[TALLY], unconverged[TALLY],
+                        decisions[TALLY], final[TALLY]) | "Tallies" >> beam.Flatten(),
         }

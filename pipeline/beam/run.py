@@ -28,7 +28,7 @@ from webrefine.pipeline.beam.writers import join, read_text, remove_temp_leftove
 from webrefine.pipeline.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, LOCAL_RUNNERS, SAMPLE, UsageError, version
 from webrefine.pipeline.io.text_datasets import input_format
 from webrefine.pipeline.progress import ProgressPrinter
-from webrefine.pipeline.stats.build import check_invariant
+from webrefine.pipeline.stats.build import check_invariant, lost_messages
 from webrefine.pipeline.workarea import MANIFEST, config_mismatch, manifest, manifest_mismatch
 
 
@@ -309,7 +309,7 @@ def run_job(args: argparse.Namespace, beam_args: list[str], cfg, runtime_cfg,
     if add_dedup_times(stats, plan, step_seconds(result)):
         write_stats_files(stats, args.output)
     units, accounted = check_invariant(stats)
-    if units == accounted:  # the index of a run that lost records would let later runs drop against it
+    if units == accounted and not lost_messages(stats):  # a lossy run's index would mislead later runs
         write_manifest(args.output, cfg, stats, version())
     return EXIT_OK, stats
 

@@ -125,6 +125,21 @@ def _top_keys(bucket: dict, k: int) -> dict[str, Any]:
     return {"k": k, "keys": order, "scores": [bucket[kk][0] for kk in order]}
 
 
+def lost_messages(stats: dict[str, Any]) -> list[str]:
+    """What a stage's steps sent one another but did not all receive: each ``X_sent`` counter
+    against its ``X_received`` (minhash_dedup's marks, shingle requests, hub records and
+    decisions: pipeline/beam/dedup_transforms.py). A runner that loses part of a step's input
+    can keep a duplicate while every record is still accounted for; this catches it."""
+    counters = stats.get("counters", {})
+    lost = []
+    for key in sorted(counters):
+        if key.endswith("_sent"):
+            received = counters.get(key[: -len("_sent")] + "_received", 0)
+            if received != counters[key]:
+                lost.append(f"{key[: -len('_sent')]}: {counters[key]:,} sent, {received:,} received")
+    return lost
+
+
 def check_invariant(stats: dict[str, Any]) -> tuple[int, int]:
     """(units in, units accounted for): equal when no record was lost."""
     units = stats["input"].get("responses", stats["input"].get("rows", 0))

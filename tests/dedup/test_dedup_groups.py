@@ -73,7 +73,7 @@ def test_verify_at_hub_applies_the_threshold():
     values = [(groups.LEAF, "far", far.tobytes()), (groups.HEADER, "hub", hub.tobytes()), (groups.LEAF, "near", near.tobytes())]
     counts = Counter()
     assert list(groups.verify_at_hub(values, True, 0.8, counts)) == [("hub", "near")]
-    assert counts == {"unique_pairs": 2, "pairs_verified": 2, "pairs_rejected": 1}
+    assert counts == {"unique_pairs": 2, "pairs_verified": 2, "pairs_rejected": 1, "records_received": 3}
     counts = Counter()
     assert len(list(groups.verify_at_hub(values, False, 0.8, counts))) == 2 and "pairs_verified" not in counts
 
