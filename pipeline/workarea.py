@@ -10,8 +10,12 @@ Layout, under ``OUT/_work/`` (an underscore: Spark, Hadoop and similar readers s
   <key>.jsonl.gz           one input file's results, one JSON object a line:
                            {"doc": Document} kept by every per-document stage,
                            {"rejection": Rejection} (sampled per reason, or all with -1),
-                           then {"tally": Tally}: that file's counts, histograms and samples
-  <key>.done               the completion marker, written last: {"input", "results", counts}
+                           then {"tally": Tally}: that file's counts, histograms and samples;
+                           a new gzip member every 1,000 documents, so the dedup stages read
+                           any chunk of it alone (pipeline/beam/per_file.py ResultsWriter)
+  <key>.done               the completion marker, written last: {"input", "results", counts,
+                           "members": the byte offset of each chunk's member}
+  bands-<stage>-<hex>.bin  minhash_dedup's packed band keys, a file per batch of a worker
   <name>.<hex>.tmp         a write in progress (renamed when complete; ignored otherwise)
 
 ``<key>`` is a hash of the input path plus its file name. Both files are written under a
