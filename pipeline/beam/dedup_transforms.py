@@ -361,6 +361,8 @@ class _VerifyAtHub(_Counting):
 class _CountUnconverged(_Counting):
     def process(self, kv):
         self.counts["graph_nodes"] += 1
+        if self.stage.max_rounds >= 2:  # the last round's labels (see _label_messages)
+            self.counts["cc_nodes_received"] += 1
         if kv[1][1]:
             self.counts["cc_unconverged"] += 1
         return ()
@@ -423,6 +425,52 @@ def _both_ways(edge):
     return [(u, (groups.NEIGHBOUR, v)), (v, (groups.NEIGHBOUR, u))]
 
 
+class _Tracked(_Counting):
+    """A step of the clustering that counts what it sends (``sends``, ``weight`` each) and the
+    grouped values it receives (``receives``); both ends meet in pipeline/stats/build.py
+    lost_messages, so a runner that loses part of a round fails the run."""
+
+    def __init__(self, stage: MinhashDedup, fn, sends: tuple = (), receives: str = "", weight: int = 1) -> None:
+        super().__init__(stage)
+        self.fn, self.sends, self.receives, self.weight = fn, sends, receives, weight
+
+    def process(self, element):
+        if self.receives:
+            self.counts[f"{self.receives}_received"] += sum(1 for _ in element[1])
+        for out in self.fn(element):
+            for what in self.sends:
+                self.counts[f"{what}_sent"] += self.weight
+            yield out
+
+
+class _LabelMessages(_Counting):
+    """Round k's start: a node's label from round k - 1 as a message to itself. Counts the nodes
+    that enter round k (``cc_nodes_sent``) and, from round 3 on, those round k - 1 gave back."""
+
+    def __init__(self, stage: MinhashDedup, k: int) -> None:
+        super().__init__(stage)
+        self.k = k
+
+    def process(self, kv):
+        self.counts["cc_messages_sent"] += 1
+        self.counts["cc_nodes_sent"] += 1
+        if self.k >= 3:
+            self.counts["cc_nodes_received"] += 1
+        yield kv[0], (groups.LABEL, kv[1][0])
+
+
+def _propagate(kv):
+    return groups.propagate(*kv)
+
+
+def _by_label(kv):
+    yield kv[1][0], kv[0]
+
+
+def _decide(kv):
+    return groups.cluster_decisions(*kv)
+
+
 class _MinhashDedupTransform(beam.PTransform):
     def __init__(self, stage: MinhashDedup, work: str, earlier_bands=None, runs: tuple = ()) -> None:
         super().__init__(label=None)
@@ -458,20 +506,30 @@ class _MinhashDedupTransform(beam.PTransform):
         verified = (records | "GroupByHub" >> beam.GroupByKey()
                     | "VerifyAtHub" >> beam.ParDo(_VerifyAtHub(s)).with_outputs(TALLY, main="edges"))
         # connected components: labels (rank → (min rank heard, changed)), unrolled rounds
+        # Each round's messages, nodes and each cluster's members are counted at both ends (_Tracked).
         labels = (verified.edges | "Round1" >> beam.FlatMap(groups.first_messages)
                   | "Min1" >> beam.CombinePerKey(_MinLabel()))
-        adjacency = verified.edges | "Adjacency" >> beam.FlatMap(_both_ways)
+        cc = []  # the clustering steps' tallies
+        adjacency = verified.edges | "Adjacency" >> beam.ParDo(_Tracked(
+            s, _both_ways, sends=("cc_messages",), weight=max(s.max_rounds - 1, 0))).with_outputs(TALLY, main="adj")
+        cc.append(adjacency[TALLY])
         for k in range(2, s.max_rounds + 1):
-            labels = ((labels | f"Labels{k}" >> beam.Map(lambda kv: (kv[0], (groups.LABEL, kv[1][0]))), adjacency)
-                      | f"Join{k}" >> beam.Flatten() | f"GroupByNode{k}" >> beam.GroupByKey()
-                      | f"Propagate{k}" >> beam.FlatMapTuple(groups.propagate)
-                      | f"Min{k}" >> beam.CombinePerKey(_MinLabel()))
+            own = labels | f"Labels{k}" >> beam.ParDo(_LabelMessages(s, k)).with_outputs(TALLY, main="own")
+            sent = ((own.own, adjacency.adj) | f"Join{k}" >> beam.Flatten() | f"GroupByNode{k}" >> beam.GroupByKey()
+                    | f"Propagate{k}" >> beam.ParDo(_Tracked(s, _propagate, receives="cc_messages")).with_outputs(
+                        TALLY, main="messages"))
+            cc += [own[TALLY], sent[TALLY]]
+            labels = sent.messages | f"Min{k}" >> beam.CombinePerKey(_MinLabel())
         # (rank, (label, changed in the last round)) → decisions at node ids → candidate documents
         unconverged = labels | "CountUnconverged" >> beam.ParDo(_CountUnconverged(s)).with_outputs(TALLY)
-        decisions = (labels | "ByLabel" >> beam.Map(lambda kv: (kv[1][0], kv[0]))
-                     | "GroupByLabel" >> beam.GroupByKey()
-                     | "Decide" >> beam.FlatMapTuple(groups.cluster_decisions)
-                     | "DecisionAtNode" >> beam.ParDo(_DecisionAtNode(s)).with_outputs(TALLY, main="decisions"))
+        by_label = labels | "ByLabel" >> beam.ParDo(_Tracked(s, _by_label, sends=("cc_members",))).with_outputs(
+            TALLY, main="members")
+        decided = (by_label.members | "GroupByLabel" >> beam.GroupByKey()
+                   | "Decide" >> beam.ParDo(_Tracked(s, _decide, receives="cc_members")).with_outputs(
+                       TALLY, main="decided"))
+        cc += [by_label[TALLY], decided[TALLY]]
+        decisions = decided.decided | "DecisionAtNode" >> beam.ParDo(_DecisionAtNode(s)).with_outputs(
+            TALLY, main="decisions")
         final = ((at_node.candidates, decisions.decisions) | "CandidatesAndDecisions" >> beam.Flatten()
                  | "GroupCandidates" >> beam.GroupByKey()
                  | "Apply" >> beam.ParDo(_ApplyDecisions(s, self.runs)).with_outputs(REJECTED, TALLY, main="kept"))
@@ -479,5 +537,5 @@ class _MinhashDedupTransform(beam.PTransform):
             "kept": (signed.unsigned, at_node.unique, final.kept) | "Kept" >> beam.Flatten(),
             "rejected": final[REJECTED],
             "tallies": (signed[TALLY], cand[TALLY], at_node[TALLY], read[TALLY], verified[TALLY], unconverged[TALLY],
-                        decisions[TALLY], final[TALLY]) | "Tallies" >> beam.Flatten(),
+                        *cc, decisions[TALLY], final[TALLY]) | "Tallies" >> beam.Flatten(),
         }

@@ -108,7 +108,7 @@ def test_a_run_whose_files_span_many_chunks_keeps_each_planted_group_once(tmp_pa
     # what minhash_dedup's steps sent one another all arrived; one lost message fails the run
     from webrefine.pipeline.cli import EXIT_FAILED, exit_status
     counters = stats["counters"]
-    for what in ("marks", "shingle_requests", "records", "decisions"):
+    for what in ("marks", "shingle_requests", "records", "decisions", "cc_messages", "cc_nodes", "cc_members"):
         assert counters[f"minhash_dedup.{what}_sent"] == counters[f"minhash_dedup.{what}_received"] > 0, what
     assert exit_status(stats) == EXIT_OK
     stats["counters"]["minhash_dedup.marks_received"] -= 1
