@@ -12,8 +12,9 @@ module gives the same tokens from spaCy's own rules, copied as data into
 The algorithm is spaCy's ``Tokenizer`` (``tokenizer.pyx``: ``_split_affixes``,
 ``_attach_tokens``, the special-case matcher), applied to each whitespace-separated chunk;
 spaCy splits on the same whitespace as ``str.split`` and its whitespace tokens are what
-datatrove strips away. Like spaCy, it caches each chunk's tokens, so a page of common words
-costs one dict lookup per word; the caches are bounded (cleared when full). The differential test
+datatrove strips away. Like spaCy, it caches each chunk's tokens, with their word-class bits
+and sentence classes (``chunk_entries``), so a page of common words costs one dict lookup per
+word for its tokens, word counts and sentence classes together; the caches are bounded. The differential test
 (tests/filters/test_spacy_en_tokens.py) checks the tokens against spaCy's on every chunk of
 the fineweb reference texts, where spaCy's tokens were recorded.
 """
@@ -26,13 +27,14 @@ import unicodedata
 from sys import intern
 from collections import Counter
 from functools import lru_cache
-from itertools import chain, compress, islice, repeat
-from operator import is_
+from itertools import chain, compress, filterfalse, islice, repeat
+from operator import add, is_, itemgetter, lshift
 from typing import NamedTuple, Sequence
 
 _DATA = os.path.join(os.path.dirname(__file__), "data", "spacy_en_tokenizer.json")
-# Entries per cache (chunk tokens, token classes, chunk sentence classes): about 150 bytes each,
-# so under 45 MB for the three at most (measured with tracemalloc). A full cache forgets its
+# Entries per cache (chunk entries; token word classes and token sentence classes): a chunk's
+# entry with its share of the token caches takes about 260 bytes (tracemalloc, the 133,800
+# distinct chunks of cc-sample), so under 45 MB in all with the keys. A full cache forgets its
 # older half (dicts keep insertion order), so the frequent chunks are back at once; clearing
 # it all made every page after it pay the rules again (2-3 times the per-page cost).
 _CACHE_MAX = 100_000
@@ -388,46 +390,77 @@ def _rules() -> _Rules:
     return _Rules()
 
 
-def _chunks_tokens(chunks: list[str]) -> list[tuple[str, ...]]:
-    """Each chunk's tokens, from the cache (one C-level pass when every chunk is known)."""
+# A cached chunk: (its tokens, the sum of its tokens' word-class bits (``_token_class_bits``),
+# its tokens' sentence classes (``_token_class``)). One lookup per chunk gives the three views a
+# page needs (tokens, word counts, sentence classes) instead of a lookup per view and per token.
+Entry = tuple[tuple[str, ...], int, str]
+_TOKENS, _BITS, _SENTENCE_CLASSES = (itemgetter(i) for i in range(3))
+
+
+def chunk_entries(chunks: Sequence[str]) -> list[Entry]:
+    """Each chunk's ``Entry``, from the cache (one C-level pass when every chunk is known)."""
     rules = _rules()
     cache = rules.cache
     got = list(map(cache.get, chunks))
-    if None in got:
-        # Only the distinct unseen chunks take a Python step (picked out in C), then every
-        # chunk is looked up again.
-        # The chunk's sentence classes and its new tokens' word classes are filled in too
-        # (C4's sentence count and word_counts look them up; a miss there costs a set
-        # difference over all the page's chunks or tokens and a second lookup of each).
-        classes, token_bits = _CHUNK_CLASSES, _CLASSES
-        size = len(cache)
-        _make_room(cache)
-        _make_room(classes)
-        _make_room(token_bits)
-        if len(cache) == size:  # nothing forgotten: the unseen chunks are the ones looked up in vain
-            unseen = set(compress(chunks, map(is_, got, repeat(None))))
-        else:
-            unseen = set(chunks).difference(cache)
-        specials = rules.specials
+    if None not in got:
+        return got
+    # Only the distinct unseen chunks take a step (picked out in C). The entries already found
+    # stay valid if making room forgets their chunks (entries never change).
+    _make_room(cache)
+    unseen = set(compress(chunks, map(is_, got, repeat(None))))
+    specials = rules.specials
+    # chunk_tokens' first short path, in C: a run of letters that is no special case is its own
+    # token (most unseen chunks). Tokens are interned: equal tokens of different chunks are one
+    # object, so the later lookups of a page's tokens (n-gram ids, stop words) match by identity
+    # instead of comparing characters.
+    words = list(filterfalse(specials.__contains__, compress(unseen, map(str.isalpha, unseen))))
+    toks = list(map(intern, words))
+    bits = map(add, repeat(_WORD_BITS), map(lshift, map(len, toks), repeat(_CHARS_SHIFT)))  # _token_class_bits
+    new = dict(zip(words, zip(zip(toks), bits, repeat("o"))))
+    # The other chunks go through the rules; each distinct token is classified once (and
+    # remembered: most are a few punctuation marks), then the chunks' sums and strings are
+    # built in C.
+    others = list(unseen.difference(new))
+    if others:
         chunk_tokens = rules.chunk_tokens
-        # Tokens are interned: equal tokens of different chunks are one object, so the later
-        # lookups of a page's tokens (word classes, n-gram ids, stop words) match by identity
-        # instead of comparing characters.
-        for chunk in unseen:
-            if chunk.isalpha() and chunk not in specials:  # chunk_tokens' first short path: most are words
-                tok = intern(chunk)
-                cache[chunk] = (tok,)
-                classes[chunk] = "o"
-                if tok not in token_bits:
-                    token_bits[tok] = _WORD_BITS + (len(tok) << _CHARS_SHIFT)  # _token_class_bits' first path
-            else:
-                toks = cache[chunk] = tuple(map(intern, chunk_tokens(chunk)))
-                classes[chunk] = "".join(map(_token_class, toks))
-                for tok in toks:
-                    if tok not in token_bits:
-                        token_bits[tok] = _token_class_bits(tok)
-        got = list(map(cache.__getitem__, chunks))
-    return got
+        tok_lists = [tuple(map(intern, chunk_tokens(chunk))) for chunk in others]
+        bits, classes = _CLASSES, _TOKEN_SENTENCE_CLASSES
+        _make_room(bits)
+        _make_room(classes)
+        distinct = set(chain.from_iterable(tok_lists))
+        for tok in distinct.difference(bits):  # (word_counts fills ``bits`` alone)
+            bits[tok] = _token_class_bits(tok)
+        for tok in distinct.difference(classes):
+            classes[tok] = _token_class(tok)
+        sums = map(sum, map(map, repeat(bits.__getitem__), tok_lists))
+        strings = map("".join, map(map, repeat(classes.__getitem__), tok_lists))
+        new.update(zip(others, zip(tok_lists, sums, strings)))
+    cache.update(new)
+    return list(map(new.get, chunks, got))  # the new entry, else the one found
+
+
+def entries_tokens(entries: Sequence[Entry]) -> tuple[str, ...]:
+    """The tokens of the chunks, in order."""
+    return tuple(chain.from_iterable(map(_TOKENS, entries)))
+
+
+def entries_word_counts(entries: Sequence[Entry], toks: Sequence[str]) -> TokenCounts:
+    """``word_counts(toks)`` from the chunks' summed class bits (``toks``: their tokens): one
+    C-level sum over the chunks, no lookup per token."""
+    if len(toks) > _FIELD:  # the count fields could overflow (a chunk's own sum too): per token
+        return word_counts(toks)
+    total = sum(map(_BITS, entries))
+    return TokenCounts(len(toks), (total >> 21) & _FIELD, total & _FIELD, total >> _CHARS_SHIFT)
+
+
+def entries_sentence_classes(entries: Sequence[Entry]) -> list[str]:
+    """Each chunk's sentence classes (for ``count_sentences``' ``classes``)."""
+    return list(map(_SENTENCE_CLASSES, entries))
+
+
+def _chunks_tokens(chunks: Sequence[str]) -> list[tuple[str, ...]]:
+    """Each chunk's tokens."""
+    return list(map(_TOKENS, chunk_entries(chunks)))
 
 
 def tokens(text: str, chunks: Sequence[str] | None = None) -> tuple[str, ...]:
@@ -455,6 +488,7 @@ class TokenCounts(NamedTuple):
 # times faster); the two count fields cannot overflow below 2**21 tokens, and the character
 # field is the top one, so it needs no bound.
 _CLASSES: dict[str, int] = {}
+_TOKEN_SENTENCE_CLASSES: dict[str, str] = {}  # each token's ``_token_class``, filled with _CLASSES
 _ALPHA_ONE, _ALNUM_ONE, _CHARS_SHIFT = 1, 1 << 21, 42
 _FIELD = (1 << 21) - 1
 _WORD_BITS = _ALNUM_ONE + _ALPHA_ONE  # a run of letters, plus its length << _CHARS_SHIFT
@@ -491,7 +525,7 @@ def clear_cache() -> None:
     """Forget the cached chunk tokenisations and token classes (benchmarks)."""
     _rules().cache.clear()
     _CLASSES.clear()
-    _CHUNK_CLASSES.clear()
+    _TOKEN_SENTENCE_CLASSES.clear()
 
 
 def is_punct(token: str) -> bool:
@@ -505,7 +539,6 @@ _MARKS = re.compile("[" + re.escape("".join(sorted(SENTENCE_PUNCT))) + "]")
 # else (whitespace tokens included). A sentence starts at each "o" after an "m" (punctuation
 # may come between), and the scan resumes after it.
 _SENTENCE_START = re.compile("m[mp]*o")
-_CHUNK_CLASSES: dict[str, str] = {}
 
 
 def _token_class(tok: str) -> str:
@@ -513,33 +546,24 @@ def _token_class(tok: str) -> str:
     return "o" if tok.isalnum() else "m" if tok in SENTENCE_PUNCT else "p" if is_punct(tok) else "o"
 
 
-def _classes(chunks: list[str]) -> list[str]:
+def _classes(chunks: Sequence[str]) -> list[str]:
     """Each chunk's token classes, from the cache."""
-    cache = _CHUNK_CLASSES
-    got = list(map(cache.get, chunks))
-    if None in got:
-        _make_room(cache)
-        unseen = list(set(chunks).difference(cache))
-        for chunk, toks in zip(unseen, _chunks_tokens(unseen)):
-            cache[chunk] = "".join(map(_token_class, toks))
-        got = list(map(cache.__getitem__, chunks))
-    return got
+    return entries_sentence_classes(chunk_entries(chunks))
 
 
-def count_sentences(line: str, chunks: Sequence[str] | None = None) -> int:
+def count_sentences(line: str, chunks: Sequence[str] | None = None, classes: Sequence[str] | None = None) -> int:
     """Sentences spaCy's Sentencizer finds in the stripped ``line`` (datatrove's C4 sentence
     count): a new sentence starts at the first token that is neither punctuation nor a
     sentence mark after a sentence mark (``! . ?`` and their kin); a whitespace token (a run
     of whitespace less the one plain space spaCy attaches to the token before it) can start
     one. Token classes are cached per chunk, so a line costs a split and a regex scan.
     ``chunks``: ``line.split()`` of a line whose every whitespace character is a single space
-    between two chunks, when the caller has it (C4 slices the text's split, whose strings have
-    their hashes already, so the lookups cost less)."""
+    between two chunks, when the caller has it; ``classes``: instead, those chunks' sentence
+    classes (C4 slices them from the text's, ``entries_sentence_classes``: no lookup at all)."""
     if "." not in line and "!" not in line and "?" not in line and (line.isascii() or not _MARKS.search(line)):
         return 0 if not line or line.isspace() else 1
-    if chunks is not None:  # single spaces: no whitespace token
-        got = list(map(_CHUNK_CLASSES.get, chunks))
-        return 1 + len(_SENTENCE_START.findall("".join(got if None not in got else _classes(chunks))))
+    if classes is not None or chunks is not None:  # single spaces: no whitespace token
+        return 1 + len(_SENTENCE_START.findall("".join(classes if classes is not None else _classes(chunks))))
     chunks = line.split()
     if line.count(" ") == len(chunks) - 1 == len(line) - sum(map(len, chunks)):
         # every whitespace character is a single space between two chunks: no whitespace token

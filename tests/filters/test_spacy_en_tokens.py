@@ -452,3 +452,76 @@ def test_suffix_searches_by_last_character_find_what_the_whole_rule_finds():
                 wrong.append(s)
     assert wrong == []
     assert other is None and len(by_last) > 1000
+
+
+def _entries_reference(chunks):
+    """Each chunk's entry built per chunk from its definitions: the rules' tokens, the sum of
+    their word-class bits, their sentence classes."""
+    rules = st._rules()
+    out = []
+    for chunk in chunks:
+        toks = rules.chunk_tokens(chunk)
+        out.append((toks, sum(map(st._token_class_bits, toks)), "".join(map(st._token_class, toks))))
+    return out
+
+
+def test_chunk_entries_equal_their_definition_from_an_empty_and_a_warm_cache(rows):
+    # chunk_entries builds the entries of unseen runs of letters in C, the others through the
+    # rules with each token classified once, and merges them with the entries found: the
+    # same entries as chunk by chunk, whatever the cache holds.
+    texts = [row["text"] for row in rows]
+    for warm in (False, True):
+        st.clear_cache()
+        if warm:  # every other text seen: pages mix known and unseen chunks
+            for text in texts[::2]:
+                st.chunk_entries(text.split())
+        for text in texts[1::2] if warm else texts:
+            chunks = text.split()
+            assert st.chunk_entries(chunks) == _entries_reference(chunks)
+    # the C-level path meets letters that are special cases, and non-ASCII letters
+    chunks = ["cannot", "Cannot", "gonna", "dont", "id", "Straße", "naïve", "word", "word", "x,"]
+    st.clear_cache()
+    got = st.chunk_entries(chunks)
+    assert got == _entries_reference(chunks)
+    assert [e[0] for e in got[:4]] == [("can", "not"), ("Can", "not"), ("gon", "na"), ("do", "nt")]
+
+
+def test_chunk_entries_keep_the_entries_found_when_the_cache_forgets(monkeypatch):
+    monkeypatch.setattr(st, "_CACHE_MAX", 10)
+    st.clear_cache()
+    first = [f"w{i}x," for i in range(30)]
+    st.chunk_entries(first)
+    # a page of the known chunks and new ones: making room forgets known chunks that the
+    # page's first lookup found; their entries still come back
+    page = first + ["fresh(chunk)", "more", "words."]
+    assert st.chunk_entries(page) == _entries_reference(page)
+    assert "fresh(chunk)" in st._rules().cache and len(st._rules().cache) < 30
+    st.clear_cache()
+
+
+def test_page_views_from_the_entries_equal_the_per_token_ones(rows, monkeypatch):
+    from webrefine.filters import text_units
+
+    for row in rows[:60]:
+        text = row["text"]
+        entries = st.chunk_entries(text.split())
+        toks = st.entries_tokens(entries)
+        assert toks == st.tokens(text)
+        assert st.entries_word_counts(entries, toks) == st.word_counts(toks)
+        assert text_units.spacy_word_counts(text) == st.word_counts(text_units.spacy_words(text))
+        classes = st.entries_sentence_classes(entries)
+        assert classes == ["".join(map(st._token_class, t)) for t in map(st._rules().chunk_tokens, text.split())]
+        assert text_units.spacy_sentence_classes(text) == classes
+    # beyond 2**21 tokens the counts are added per token (the chunk sums could overflow)
+    entries = st.chunk_entries("Hello, world! 42 ... #tag".split() * 3)
+    toks = st.entries_tokens(entries)
+    monkeypatch.setattr(st, "_FIELD", 3)
+    assert st.entries_word_counts(entries, toks) == st.word_counts(toks) == (24, 12, 9, 45)
+
+
+def test_sentence_counts_from_sliced_classes_equal_the_counts_of_the_line(rows):
+    lines = [ln.strip() for row in rows for ln in row["text"].splitlines() if ln.strip()]
+    single = [ln for ln in lines if ln.isprintable() and "  " not in ln]
+    assert len(single) > 5_000
+    got = [st.count_sentences(ln, classes=st.entries_sentence_classes(st.chunk_entries(ln.split()))) for ln in single]
+    assert got == [st.count_sentences(ln) for ln in single]
