@@ -174,6 +174,78 @@ def _last_chars(items) -> set[int] | None:
     return None
 
 
+def _first_chars(items) -> set[int] | None:
+    """The characters a parsed pattern can consume first, or None (any, not known, or it can
+    match the empty string). Zero-width assertions are skipped: a superset."""
+    from re import _parser as p
+
+    for op, av in items:
+        if op in (p.AT, p.ASSERT, p.ASSERT_NOT):
+            continue  # zero width
+        if op is p.LITERAL:
+            return {av}
+        if op is p.IN:
+            chars: set[int] = set()
+            for o, a in av:
+                if o is p.LITERAL:
+                    chars.add(a)
+                elif o is p.RANGE:
+                    chars.update(range(a[0], a[1] + 1))
+                else:
+                    return None
+            return chars
+        if op is p.SUBPATTERN and av[-1].getwidth()[0] > 0:
+            return _first_chars(av[-1].data)
+        if op is p.BRANCH:
+            sets = [_first_chars(b.data) for b in av[1]]
+            return None if None in sets else set().union(*sets)
+        if op in (p.MAX_REPEAT, p.MIN_REPEAT) and av[0] > 0:
+            return _first_chars(av[2].data)
+        return None
+    return None
+
+
+def _char_class(codes: set[int]) -> str:
+    """A regex character class matching exactly the characters ``codes``, as ranges."""
+    codes_sorted = sorted(codes)
+    parts, i = [], 0
+    while i < len(codes_sorted):
+        j = i
+        while j + 1 < len(codes_sorted) and codes_sorted[j + 1] == codes_sorted[j] + 1:
+            j += 1
+        first, last = chr(codes_sorted[i]), chr(codes_sorted[j])
+        parts.append(re.escape(first) + ("-" + re.escape(last) if j > i else ""))
+        i = j + 1
+    return "[" + "".join(parts) + "]"
+
+
+def with_first_char_guard(pattern: str) -> str:
+    """``pattern`` behind a lookahead for the characters a match can start with, when they are
+    known: it matches the same spans, and sre rejects every other position with one class test
+    instead of trying each alternative there (spaCy's infix rule has about a hundred)."""
+    try:
+        from re import _parser
+    except ImportError:  # Python 3.10
+        return pattern
+    chars = _first_chars(_parser.parse(pattern).data)
+    return f"(?={_char_class(chars)})(?:{pattern})" if chars else pattern
+
+
+def anchored_at_start(pattern: str) -> bool:
+    """Whether every alternative of ``pattern`` starts with ``^`` (then ``match`` finds what
+    ``search`` finds, without trying the other positions)."""
+    try:
+        from re import _parser
+    except ImportError:  # Python 3.10
+        return False
+    tree = _parser.parse(pattern).data
+    if len(tree) == 1 and tree[0][0] is _parser.BRANCH:
+        branches = [b.data for b in tree[0][1][1]]
+    else:
+        branches = [tree]
+    return all(b and b[0] == (_parser.AT, _parser.AT_BEGINNING) for b in branches)
+
+
 def suffix_searches_by_last_char(pattern: str) -> tuple[dict[str, object], object] | None:
     """For ``pattern`` (spaCy's suffix rules: alternatives anchored at the end), a search per
     last character holding only the alternatives that can end with it, and one for the other
@@ -221,7 +293,11 @@ class _Rules:
         self.infix = re.compile(data["infix"]).finditer
         self.url = re.compile(data["url"]).match
         # The same rules for chunks without characters above U+FFFF (nearly all): faster.
-        self.bmp = tuple(re.compile(bmp_pattern(data[k])) for k in ("prefix", "suffix", "infix", "url"))
+        # (the infix rule behind a guard for its first characters; the prefix rule is tried at
+        # the start only when every alternative is anchored there)
+        self.bmp = tuple(re.compile(with_first_char_guard(bmp_pattern(data[k])) if k == "infix" else bmp_pattern(data[k]))
+                         for k in ("prefix", "suffix", "infix", "url"))  # fmt: skip
+        self.prefix_anchored = anchored_at_start(data["prefix"])
         self.suffix_by_last = suffix_searches_by_last_char(data["suffix"])
         self.specials: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in data["specials"].items()}
         # The special matcher: each key that holds an affix, as the tokens spaCy's affix rules
@@ -263,7 +339,8 @@ class _Rules:
         by_last = None
         if chunk.isascii() or max(chunk) <= "\uffff":
             prefix_re, suffix_re, infix_re, url_re = self.bmp
-            prefix_search, suffix_search = prefix_re.search, suffix_re.search
+            prefix_search = prefix_re.match if self.prefix_anchored else prefix_re.search
+            suffix_search = suffix_re.search
             infix, url = infix_re.finditer, url_re.match
             if self.suffix_by_last is not None:
                 by_last, other_last = self.suffix_by_last

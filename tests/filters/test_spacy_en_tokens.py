@@ -525,3 +525,32 @@ def test_sentence_counts_from_sliced_classes_equal_the_counts_of_the_line(rows):
     assert len(single) > 5_000
     got = [st.count_sentences(ln, classes=st.entries_sentence_classes(st.chunk_entries(ln.split()))) for ln in single]
     assert got == [st.count_sentences(ln) for ln in single]
+
+
+def test_guarded_infix_and_anchored_prefix_find_what_the_rules_find():
+    import json
+    import random
+    import re
+
+    with open(st._DATA, encoding="utf-8") as fh:
+        data = json.load(fh)
+    rules = st._rules()
+    # the bmp infix rule carries the first-character guard (compared with the plain rule on
+    # generated strings in test_bmp_patterns_match_as_the_rules_on_strings_without_astral_characters)
+    assert rules.bmp[2].pattern.startswith("(?=[") and rules.bmp[2].pattern != st.bmp_pattern(data["infix"])
+    assert rules.prefix_anchored and st.anchored_at_start(data["prefix"])
+    assert not st.anchored_at_start("^a|b") and not st.anchored_at_start("a") and st.anchored_at_start("^a|^b")
+    rng = random.Random(3)
+    sample = [c for c in _generated_chunks(5_000, seed=11) if max(c) <= "\uffff"]
+    sample += ["".join(chr(rng.randrange(0x20, 0x3000)) for _ in range(rng.randint(1, 8))) for _ in range(3_000)]
+    prefix = rules.bmp[0]
+    for s in sample:
+        a, b = prefix.match(s), prefix.search(s)
+        assert (a and a.span()) == (b and b.span()), s
+    # the guard: the same spans, or no guard where a match may start anywhere or be empty
+    for pattern, text in ((r"(?<=[a-z])-(?=[a-z])|\.\.+|[,;]", "a-b.. c,d;-x"), (r"(?:x+|z)y", "xyyxzyxxy")):
+        guarded = st.with_first_char_guard(pattern)
+        assert guarded.startswith("(?=[")
+        assert [m.span() for m in re.finditer(guarded, text)] == [m.span() for m in re.finditer(pattern, text)]
+    assert st.with_first_char_guard(r"a|\w") == r"a|\w" and st.with_first_char_guard("a*") == "a*"
+    assert st.with_first_char_guard("x?y") == "x?y"  # "y" may come first: no guard
