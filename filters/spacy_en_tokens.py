@@ -487,16 +487,14 @@ def chunk_entries(chunks: Sequence[str]) -> list[Entry]:
     unseen = set(compress(chunks, map(is_, got, repeat(None))))
     specials = rules.specials
     # chunk_tokens' first short path, in C: a run of letters that is no special case is its own
-    # token (most unseen chunks). Tokens are interned: equal tokens of different chunks are one
-    # object, so the later lookups of a page's tokens (n-gram ids, stop words) match by identity
-    # instead of comparing characters.
+    # token (most unseen chunks), the key itself.
     words = list(filterfalse(specials.__contains__, compress(unseen, map(str.isalpha, unseen))))
-    toks = list(map(intern, words))
-    bits = map(add, repeat(_WORD_BITS), map(lshift, map(len, toks), repeat(_CHARS_SHIFT)))  # _token_class_bits
-    new = dict(zip(words, zip(zip(toks), bits, repeat("o"))))
+    bits = map(add, repeat(_WORD_BITS), map(lshift, map(len, words), repeat(_CHARS_SHIFT)))  # _token_class_bits
+    new = dict(zip(words, zip(zip(words), bits, repeat("o"))))
     # The other chunks go through the rules; each distinct token is classified once (and
     # remembered: most are a few punctuation marks), then the chunks' sums and strings are
-    # built in C.
+    # built in C. Their tokens are interned: the same few marks in thousands of entries are
+    # one object each.
     others = list(unseen.difference(new))
     if others:
         chunk_tokens = rules.chunk_tokens
