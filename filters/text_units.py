@@ -181,36 +181,33 @@ def tokens(text: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
-def _spacy_entries(text: str) -> list:
-    """Each whitespace word's cached spaCy tokenisation (``spacy_en_tokens.Entry``): looked up
-    once per text for the three views below."""
-    return spacy_en_tokens.chunk_entries(words(text))
+def _spacy_page(text: str) -> spacy_en_tokens.PageTokens:
+    """spaCy's tokens of the whitespace words, their word counts and each word's sentence
+    classes (``spacy_en_tokens.page_tokens``): one lookup per word for the three views below."""
+    return spacy_en_tokens.page_tokens(words(text))
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
 def spacy_words(text: str) -> tuple[str, ...]:
     """The other word definition, for presets that reproduce datatrove (FineWeb): the tokens of
     ``spacy.blank("en")``, punctuation tokens included (``filters.spacy_en_tokens``)."""
-    return spacy_en_tokens.entries_tokens(_spacy_entries(text))
+    return _spacy_page(text).tokens
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
 def spacy_word_counts(text: str) -> spacy_en_tokens.TokenCounts:
     """datatrove's word counts over ``spacy_words(text)`` (``spacy_en_tokens.word_counts``)."""
-    return spacy_en_tokens.entries_word_counts(_spacy_entries(text), spacy_words(text))
+    return _spacy_page(text).counts
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
-def spacy_sentence_classes(text: str) -> list[str]:
+def spacy_sentence_classes(text: str) -> tuple[str, ...]:
     """The spaCy sentence classes of each whitespace word (aligned with ``words(text)``), for
     ``spacy_en_tokens.count_sentences``."""
-    return spacy_en_tokens.entries_sentence_classes(_spacy_entries(text))
+    return _spacy_page(text).sentence_classes
 
 
 def clear_caches() -> None:
     """Forget every cached view (benchmarks)."""
     for fn in (words, joined_words, _ascii_words, word_counts, lowered_words, lines, paragraphs, tokens,
-               _spacy_entries, spacy_words, spacy_word_counts, spacy_sentence_classes):
+               _spacy_page):
         fn.cache_clear()
 
 

@@ -499,31 +499,31 @@ def test_chunk_entries_keep_the_entries_found_when_the_cache_forgets(monkeypatch
     st.clear_cache()
 
 
-def test_page_views_from_the_entries_equal_the_per_token_ones(rows, monkeypatch):
+def test_page_tokens_equal_the_per_token_views(rows, monkeypatch):
     from webrefine.filters import text_units
 
+    rules = st._rules()
     for row in rows[:60]:
         text = row["text"]
-        entries = st.chunk_entries(text.split())
-        toks = st.entries_tokens(entries)
-        assert toks == st.tokens(text)
-        assert st.entries_word_counts(entries, toks) == st.word_counts(toks)
-        assert text_units.spacy_word_counts(text) == st.word_counts(text_units.spacy_words(text))
-        classes = st.entries_sentence_classes(entries)
-        assert classes == ["".join(map(st._token_class, t)) for t in map(st._rules().chunk_tokens, text.split())]
-        assert text_units.spacy_sentence_classes(text) == classes
+        page = st.page_tokens(text.split())
+        assert page.tokens == st.tokens(text)
+        assert page.counts == st.word_counts(page.tokens)
+        assert page.sentence_classes == tuple("".join(map(st._token_class, rules.chunk_tokens(c))) for c in text.split())
+        assert text_units.spacy_words(text) == page.tokens
+        assert text_units.spacy_word_counts(text) == page.counts
+        assert text_units.spacy_sentence_classes(text) == page.sentence_classes
+    assert st.page_tokens([]) == ((), (0, 0, 0, 0), ())
     # beyond 2**21 tokens the counts are added per token (the chunk sums could overflow)
-    entries = st.chunk_entries("Hello, world! 42 ... #tag".split() * 3)
-    toks = st.entries_tokens(entries)
+    chunks = "Hello, world! 42 ... #tag".split() * 3
     monkeypatch.setattr(st, "_FIELD", 3)
-    assert st.entries_word_counts(entries, toks) == st.word_counts(toks) == (24, 12, 9, 45)
+    assert st.page_tokens(chunks).counts == st.word_counts(st.tokens(" ".join(chunks))) == (24, 12, 9, 45)
 
 
 def test_sentence_counts_from_sliced_classes_equal_the_counts_of_the_line(rows):
     lines = [ln.strip() for row in rows for ln in row["text"].splitlines() if ln.strip()]
     single = [ln for ln in lines if ln.isprintable() and "  " not in ln]
     assert len(single) > 5_000
-    got = [st.count_sentences(ln, classes=st.entries_sentence_classes(st.chunk_entries(ln.split()))) for ln in single]
+    got = [st.count_sentences(ln, classes=st.page_tokens(ln.split()).sentence_classes) for ln in single]
     assert got == [st.count_sentences(ln) for ln in single]
 
 
