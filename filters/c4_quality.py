@@ -155,6 +155,7 @@ class C4Quality(Rewriter):
         # looking its chunks up. A stripped line whose only whitespace is single spaces has
         # count(" ") + 1 chunks; the other lines are split to move on, and counted as they are.
         classes, at, line_classes = (text_units.spacy_sentence_classes(text) if spacy else None), 0, None
+        kept_classes: list = []  # the classes of the kept lines that have them
         end_marks = self.end_marks if self.filter_no_terminal_punct else None
         for line in lines:
             if classes is not None:
@@ -198,9 +199,15 @@ class C4Quality(Rewriter):
             if per_line and policy is not None and policy.search(lower):
                 counts["policy_lines"] += 1
                 continue
-            counts["sentences"] += count_sentences(line) if not spacy else spacy_en_tokens.count_sentences(
-                line, classes=line_classes)
+            if not spacy:
+                counts["sentences"] += count_sentences(line)
+            elif line_classes is not None:  # counted together after the loop
+                kept_classes.append(line_classes)
+            else:
+                counts["sentences"] += spacy_en_tokens.count_sentences(line)
             kept.append(line)
+        if kept_classes:
+            counts["sentences"] += spacy_en_tokens.count_sentences_of_lines(kept_classes)
         signals = {k: float(v) for k, v in counts.items()}
         signals["lines"] = float(len(lines))
         signals["lines_kept"] = float(len(kept))

@@ -640,6 +640,13 @@ def _classes(chunks: Sequence[str]) -> list[str]:
     return list(map(_SENTENCE_CLASSES, chunk_entries(chunks)))
 
 
+def count_sentences_of_lines(line_classes: Sequence[Sequence[str]]) -> int:
+    """``count_sentences(line, classes=c)`` summed over non-empty lines given by their chunks'
+    sentence classes ``c``, in one scan: each line's classes end with "|", where no sentence
+    start runs across. (A line without a mark holds no "m": its count is 1 either way.)"""
+    return len(line_classes) + len(_SENTENCE_START.findall("|".join(map("".join, line_classes))))
+
+
 def count_sentences(line: str, chunks: Sequence[str] | None = None, classes: Sequence[str] | None = None) -> int:
     """Sentences spaCy's Sentencizer finds in the stripped ``line`` (datatrove's C4 sentence
     count): a new sentence starts at the first token that is neither punctuation nor a
@@ -652,7 +659,7 @@ def count_sentences(line: str, chunks: Sequence[str] | None = None, classes: Seq
     if "." not in line and "!" not in line and "?" not in line and (line.isascii() or not _MARKS.search(line)):
         return 0 if not line or line.isspace() else 1
     if classes is not None or chunks is not None:  # single spaces: no whitespace token
-        return 1 + len(_SENTENCE_START.findall("".join(classes if classes is not None else _classes(chunks))))
+        return count_sentences_of_lines((classes if classes is not None else _classes(chunks),))
     chunks = line.split()
     if line.count(" ") == len(chunks) - 1 == len(line) - sum(map(len, chunks)):
         # every whitespace character is a single space between two chunks: no whitespace token

@@ -554,3 +554,16 @@ def test_guarded_infix_and_anchored_prefix_find_what_the_rules_find():
         assert [m.span() for m in re.finditer(guarded, text)] == [m.span() for m in re.finditer(pattern, text)]
     assert st.with_first_char_guard(r"a|\w") == r"a|\w" and st.with_first_char_guard("a*") == "a*"
     assert st.with_first_char_guard("x?y") == "x?y"  # "y" may come first: no guard
+
+
+def test_sentence_counts_of_lines_are_the_sum_of_each_lines_count(rows):
+    lines = [ln.strip() for row in rows for ln in row["text"].splitlines() if ln.strip()]
+    single = [ln for ln in lines if ln.isprintable() and "  " not in ln]
+    classes = [st.page_tokens(ln.split()).sentence_classes for ln in single]
+    want = [st.count_sentences(ln) for ln in single]
+    assert sum(want) > len(single)  # lines with several sentences are there
+    assert st.count_sentences_of_lines(classes) == sum(want)
+    for k in range(0, len(single), 97):  # and on runs of lines, where a start might run across
+        assert st.count_sentences_of_lines(classes[k : k + 5]) == sum(want[k : k + 5])
+    assert st.count_sentences_of_lines([]) == 0
+    assert st.count_sentences_of_lines([("o", "m"), ("o",)]) == 2  # "m" ends one line, "o" starts the next: no start
