@@ -295,8 +295,9 @@ class _Rules:
         # The same rules for chunks without characters above U+FFFF (nearly all): faster.
         # (the infix rule behind a guard for its first characters; the prefix rule is tried at
         # the start only when every alternative is anchored there)
-        self.bmp = tuple(re.compile(with_first_char_guard(bmp_pattern(data[k])) if k == "infix" else bmp_pattern(data[k]))
-                         for k in ("prefix", "suffix", "infix", "url"))  # fmt: skip
+        bmp = {k: bmp_pattern(data[k]) for k in ("prefix", "suffix", "infix", "url")}
+        bmp["infix"] = with_first_char_guard(bmp["infix"])
+        self.bmp = tuple(re.compile(bmp[k]) for k in ("prefix", "suffix", "infix", "url"))
         self.prefix_anchored = anchored_at_start(data["prefix"])
         self.suffix_by_last = suffix_searches_by_last_char(data["suffix"])
         self.specials: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in data["specials"].items()}
