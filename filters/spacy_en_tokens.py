@@ -496,6 +496,20 @@ def chunk_entries(chunks: Sequence[str]) -> list[Entry]:
     # built in C. Their tokens are interned: the same few marks in thousands of entries are
     # one object each.
     others = list(unseen.difference(new))
+    # chunk_tokens' second short path, in C too: an ASCII word and one final , ; : ! ? (or "."
+    # after a lower-case letter) are two tokens, when neither the chunk nor the word is a
+    # special case.
+    plain = list(filterfalse(specials.__contains__, filter(_WORD_AND_MARK, others)))
+    word_of = map(_ALL_BUT_LAST, plain)
+    plain_words = list(map(intern, word_of))
+    if not specials.keys().isdisjoint(plain_words):
+        keep = [w not in specials for w in plain_words]
+        plain, plain_words = list(compress(plain, keep)), list(compress(plain_words, keep))
+    if plain:
+        marks = list(map(_LAST, plain))
+        sums = map(_shared, map(add, map(_letters_bits, map(len, plain_words)), map(_MARK_BITS.__getitem__, marks)))
+        new.update(zip(plain, zip(zip(plain_words, marks), sums, map(_MARK_CLASSES.__getitem__, marks))))
+        others = list(unseen.difference(new))
     if others:
         chunk_tokens = rules.chunk_tokens
         tok_lists = [tuple(map(intern, chunk_tokens(chunk))) for chunk in others]
@@ -512,6 +526,10 @@ def chunk_entries(chunks: Sequence[str]) -> list[Entry]:
         new.update(zip(others, zip(tok_lists, sums, strings)))
     cache.update(new)
     return list(map(new.get, chunks, got))  # the new entry, else the one found
+
+
+_WORD_AND_MARK = re.compile(r"[A-Za-z]+[,;:!?]|[A-Za-z]*[a-z]\.").fullmatch
+_ALL_BUT_LAST, _LAST = itemgetter(slice(None, -1)), itemgetter(-1)
 
 
 # The entries' bits and sentence classes are shared objects (a few hundred distinct values), so
@@ -673,3 +691,9 @@ def count_sentences(line: str, chunks: Sequence[str] | None = None, classes: Seq
                 got[i] += "o"
         classes = "".join(got)
     return 1 + len(_SENTENCE_START.findall(classes))
+
+
+# The final marks of chunk_entries' word-and-mark path: their tokens' word-class bits, and the
+# sentence classes of the word ("o") and the mark.
+_MARK_BITS = {m: _token_class_bits(m) for m in ",;:!?."}
+_MARK_CLASSES = {m: intern("o" + _token_class(m)) for m in ",;:!?."}

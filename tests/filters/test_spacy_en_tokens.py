@@ -478,12 +478,17 @@ def test_chunk_entries_equal_their_definition_from_an_empty_and_a_warm_cache(row
         for text in texts[1::2] if warm else texts:
             chunks = text.split()
             assert st.chunk_entries(chunks) == _entries_reference(chunks)
-    # the C-level path meets letters that are special cases, and non-ASCII letters
-    chunks = ["cannot", "Cannot", "gonna", "dont", "id", "Straße", "naïve", "word", "word", "x,"]
+    # the C-level paths meet letters that are special cases, non-ASCII letters, words with a
+    # final mark whose word or whole chunk is a special case, and generated chunks
+    chunks = ["cannot", "Cannot", "gonna", "dont", "id", "Straße", "naïve", "word", "word", "x,", "hello,", "Hello.",
+              "HELLO.", "etc.", "Dr.", "Jan.", "a.", "cannot,", "dont.", "id.", "end!", "hi?", "x1,", "naïve,", "A,"]
+    chunks += [c for c in _generated_chunks(5_000, seed=21)]
+    chunks += [w + m for w in ("the", "I", "Mr", "gonna", "ca", "Ill", "Its", "its") for m in ",;:!?."]
     st.clear_cache()
     got = st.chunk_entries(chunks)
     assert got == _entries_reference(chunks)
     assert [e[0] for e in got[:4]] == [("can", "not"), ("Can", "not"), ("gon", "na"), ("do", "nt")]
+    assert got[chunks.index("cannot,")][0] == ("can", "not", ",") and got[chunks.index("hello,")][0] == ("hello", ",")
 
 
 def test_chunk_entries_keep_the_entries_found_when_the_cache_forgets(monkeypatch):
