@@ -293,10 +293,11 @@ class _Rules:
         self.infix = re.compile(data["infix"]).finditer
         self.url = re.compile(data["url"]).match
         # The same rules for chunks without characters above U+FFFF (nearly all): faster.
-        # (the infix rule behind a guard for its first characters; the prefix rule is tried at
-        # the start only when every alternative is anchored there)
+        # (the infix and prefix rules behind a guard for their first characters; the prefix rule
+        # is tried at the start only when every alternative is anchored there)
         bmp = {k: bmp_pattern(data[k]) for k in ("prefix", "suffix", "infix", "url")}
         bmp["infix"] = with_first_char_guard(bmp["infix"])
+        bmp["prefix"] = with_first_char_guard(bmp["prefix"])  # most chunks start with a letter no rule takes
         self.bmp = tuple(re.compile(bmp[k]) for k in ("prefix", "suffix", "infix", "url"))
         self.prefix_anchored = anchored_at_start(data["prefix"])
         self.suffix_by_last = suffix_searches_by_last_char(data["suffix"])

@@ -541,9 +541,10 @@ def test_guarded_infix_and_anchored_prefix_find_what_the_rules_find():
     with open(st._DATA, encoding="utf-8") as fh:
         data = json.load(fh)
     rules = st._rules()
-    # the bmp infix rule carries the first-character guard (compared with the plain rule on
-    # generated strings in test_bmp_patterns_match_as_the_rules_on_strings_without_astral_characters)
+    # the bmp infix and prefix rules carry the first-character guard (compared with the plain
+    # rules on generated strings in test_bmp_patterns_match_as_the_rules_on_strings_without_astral_characters)
     assert rules.bmp[2].pattern.startswith("(?=[") and rules.bmp[2].pattern != st.bmp_pattern(data["infix"])
+    assert rules.bmp[0].pattern.startswith("(?=[")  # the prefix rule too
     assert rules.prefix_anchored and st.anchored_at_start(data["prefix"])
     assert not st.anchored_at_start("^a|b") and not st.anchored_at_start("a") and st.anchored_at_start("^a|^b")
     rng = random.Random(3)
