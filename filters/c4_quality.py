@@ -150,20 +150,21 @@ class C4Quality(Rewriter):
         per_line = lorem or javascript or policy is not None
         max_word, min_words = self.max_word_length, self.min_words_per_line
         spacy = self.sentences == "spacy_en"
-        # spaCy's count looks each chunk up: the line's chunks are sliced from the text's split
-        # (shared with the tokens, their hashes known) instead of splitting the line again.
-        # A stripped line whose only whitespace is single spaces has count(" ") + 1 chunks; the
-        # other lines are split to move on, and counted as they are.
-        chunks, at, line_chunks = (text_units.words(text) if spacy else None), 0, None
+        # spaCy's count needs each chunk's sentence classes: the line's are sliced from the
+        # text's (one list per text, shared with the tokens) instead of splitting the line and
+        # looking its chunks up. A stripped line whose only whitespace is single spaces has
+        # count(" ") + 1 chunks; the other lines are split to move on, and counted as they are.
+        classes, at, line_classes = (text_units.spacy_sentence_classes(text) if spacy else None), 0, None
+        kept_classes: list = []  # the classes of the kept lines that have them
         end_marks = self.end_marks if self.filter_no_terminal_punct else None
         for line in lines:
-            if chunks is not None:
+            if classes is not None:
                 if line.isprintable() and "  " not in line:
                     n = line.count(" ") + 1
-                    line_chunks = chunks[at : at + n]
+                    line_classes = classes[at : at + n]
                 else:
                     n = len(line.split())
-                    line_chunks = None
+                    line_classes = None
                 at += n
             if max_word and len(line) > max_word and max(map(len, line.split())) > max_word:
                 counts["too_long_word_lines"] += 1
@@ -178,12 +179,12 @@ class C4Quality(Rewriter):
                 else:  # datatrove: words counted before, the space a citation leaves kept
                     n_words_before = len(line.split(None, min_words)) if min_words else 0
                     line = _CITATION.sub("", line)
-                line_chunks = None  # the line changed
+                line_classes = None  # the line changed
             if end_marks is not None and (not line.endswith(end_marks) or line.endswith("...")):
                 counts["no_terminal_punct_lines"] += 1
                 continue
-            if min_words and (n_words_before if n_words_before is not None else len(line_chunks)
-                              if line_chunks is not None else len(line.split(None, min_words - 1))) < min_words:
+            if min_words and (n_words_before if n_words_before is not None else len(line_classes)
+                              if line_classes is not None else len(line.split(None, min_words - 1))) < min_words:
                 counts["too_few_words_lines"] += 1
                 continue
             if per_line:
@@ -198,9 +199,15 @@ class C4Quality(Rewriter):
             if per_line and policy is not None and policy.search(lower):
                 counts["policy_lines"] += 1
                 continue
-            counts["sentences"] += count_sentences(line) if not spacy else spacy_en_tokens.count_sentences(
-                line, line_chunks)
+            if not spacy:
+                counts["sentences"] += count_sentences(line)
+            elif line_classes is not None:  # counted together after the loop
+                kept_classes.append(line_classes)
+            else:
+                counts["sentences"] += spacy_en_tokens.count_sentences(line)
             kept.append(line)
+        if kept_classes:
+            counts["sentences"] += spacy_en_tokens.count_sentences_of_lines(kept_classes)
         signals = {k: float(v) for k, v in counts.items()}
         signals["lines"] = float(len(lines))
         signals["lines_kept"] = float(len(kept))

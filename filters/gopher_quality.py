@@ -47,7 +47,7 @@ from functools import lru_cache
 from itertools import repeat
 from typing import ClassVar
 
-from webrefine.filters import spacy_en_tokens, text_units
+from webrefine.filters import text_units
 from webrefine.filters.stage import Filter, Rule
 
 _ELLIPSES = ("...", ". . .", "\u2026")
@@ -124,7 +124,7 @@ class GopherQuality(Filter):
     def signals(self, text: str) -> dict[str, float]:
         if self.words == "spacy_en":
             toks = text_units.spacy_words(text)
-            counts = spacy_en_tokens.word_counts(toks)
+            counts = text_units.spacy_word_counts(text)
         else:
             toks = None
             counts = text_units.word_counts(text)

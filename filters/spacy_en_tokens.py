@@ -12,8 +12,9 @@ module gives the same tokens from spaCy's own rules, copied as data into
 The algorithm is spaCy's ``Tokenizer`` (``tokenizer.pyx``: ``_split_affixes``,
 ``_attach_tokens``, the special-case matcher), applied to each whitespace-separated chunk;
 spaCy splits on the same whitespace as ``str.split`` and its whitespace tokens are what
-datatrove strips away. Like spaCy, it caches each chunk's tokens, so a page of common words
-costs one dict lookup per word; the caches are bounded (cleared when full). The differential test
+datatrove strips away. Like spaCy, it caches each chunk's tokens, with their word-class bits
+and sentence classes (``chunk_entries``), so a page of common words costs one dict lookup per
+word for its tokens, word counts and sentence classes together; the caches are bounded. The differential test
 (tests/filters/test_spacy_en_tokens.py) checks the tokens against spaCy's on every chunk of
 the fineweb reference texts, where spaCy's tokens were recorded.
 """
@@ -26,13 +27,14 @@ import unicodedata
 from sys import intern
 from collections import Counter
 from functools import lru_cache
-from itertools import chain, compress, islice, repeat
-from operator import is_
+from itertools import chain, compress, filterfalse, islice, repeat
+from operator import add, is_, itemgetter, lshift
 from typing import NamedTuple, Sequence
 
 _DATA = os.path.join(os.path.dirname(__file__), "data", "spacy_en_tokenizer.json")
-# Entries per cache (chunk tokens, token classes, chunk sentence classes): about 150 bytes each,
-# so under 45 MB for the three at most (measured with tracemalloc). A full cache forgets its
+# Entries per cache (chunk entries; token word classes and token sentence classes): a chunk's
+# entry with its share of the token caches takes about 260 bytes (tracemalloc, the 133,800
+# distinct chunks of cc-sample), so under 45 MB in all with the keys. A full cache forgets its
 # older half (dicts keep insertion order), so the frequent chunks are back at once; clearing
 # it all made every page after it pay the rules again (2-3 times the per-page cost).
 _CACHE_MAX = 100_000
@@ -172,6 +174,78 @@ def _last_chars(items) -> set[int] | None:
     return None
 
 
+def _first_chars(items) -> set[int] | None:
+    """The characters a parsed pattern can consume first, or None (any, not known, or it can
+    match the empty string). Zero-width assertions are skipped: a superset."""
+    from re import _parser as p
+
+    for op, av in items:
+        if op in (p.AT, p.ASSERT, p.ASSERT_NOT):
+            continue  # zero width
+        if op is p.LITERAL:
+            return {av}
+        if op is p.IN:
+            chars: set[int] = set()
+            for o, a in av:
+                if o is p.LITERAL:
+                    chars.add(a)
+                elif o is p.RANGE:
+                    chars.update(range(a[0], a[1] + 1))
+                else:
+                    return None
+            return chars
+        if op is p.SUBPATTERN and av[-1].getwidth()[0] > 0:
+            return _first_chars(av[-1].data)
+        if op is p.BRANCH:
+            sets = [_first_chars(b.data) for b in av[1]]
+            return None if None in sets else set().union(*sets)
+        if op in (p.MAX_REPEAT, p.MIN_REPEAT) and av[0] > 0:
+            return _first_chars(av[2].data)
+        return None
+    return None
+
+
+def _char_class(codes: set[int]) -> str:
+    """A regex character class matching exactly the characters ``codes``, as ranges."""
+    codes_sorted = sorted(codes)
+    parts, i = [], 0
+    while i < len(codes_sorted):
+        j = i
+        while j + 1 < len(codes_sorted) and codes_sorted[j + 1] == codes_sorted[j] + 1:
+            j += 1
+        first, last = chr(codes_sorted[i]), chr(codes_sorted[j])
+        parts.append(re.escape(first) + ("-" + re.escape(last) if j > i else ""))
+        i = j + 1
+    return "[" + "".join(parts) + "]"
+
+
+def with_first_char_guard(pattern: str) -> str:
+    """``pattern`` behind a lookahead for the characters a match can start with, when they are
+    known: it matches the same spans, and sre rejects every other position with one class test
+    instead of trying each alternative there (spaCy's infix rule has about a hundred)."""
+    try:
+        from re import _parser
+    except ImportError:  # Python 3.10
+        return pattern
+    chars = _first_chars(_parser.parse(pattern).data)
+    return f"(?={_char_class(chars)})(?:{pattern})" if chars else pattern
+
+
+def anchored_at_start(pattern: str) -> bool:
+    """Whether every alternative of ``pattern`` starts with ``^`` (then ``match`` finds what
+    ``search`` finds, without trying the other positions)."""
+    try:
+        from re import _parser
+    except ImportError:  # Python 3.10
+        return False
+    tree = _parser.parse(pattern).data
+    if len(tree) == 1 and tree[0][0] is _parser.BRANCH:
+        branches = [b.data for b in tree[0][1][1]]
+    else:
+        branches = [tree]
+    return all(b and b[0] == (_parser.AT, _parser.AT_BEGINNING) for b in branches)
+
+
 def suffix_searches_by_last_char(pattern: str) -> tuple[dict[str, object], object] | None:
     """For ``pattern`` (spaCy's suffix rules: alternatives anchored at the end), a search per
     last character holding only the alternatives that can end with it, and one for the other
@@ -219,7 +293,13 @@ class _Rules:
         self.infix = re.compile(data["infix"]).finditer
         self.url = re.compile(data["url"]).match
         # The same rules for chunks without characters above U+FFFF (nearly all): faster.
-        self.bmp = tuple(re.compile(bmp_pattern(data[k])) for k in ("prefix", "suffix", "infix", "url"))
+        # (the infix and prefix rules behind a guard for their first characters; the prefix rule
+        # is tried at the start only when every alternative is anchored there)
+        bmp = {k: bmp_pattern(data[k]) for k in ("prefix", "suffix", "infix", "url")}
+        bmp["infix"] = with_first_char_guard(bmp["infix"])
+        bmp["prefix"] = with_first_char_guard(bmp["prefix"])  # most chunks start with a letter no rule takes
+        self.bmp = tuple(re.compile(bmp[k]) for k in ("prefix", "suffix", "infix", "url"))
+        self.prefix_anchored = anchored_at_start(data["prefix"])
         self.suffix_by_last = suffix_searches_by_last_char(data["suffix"])
         self.specials: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in data["specials"].items()}
         # The special matcher: each key that holds an affix, as the tokens spaCy's affix rules
@@ -261,7 +341,8 @@ class _Rules:
         by_last = None
         if chunk.isascii() or max(chunk) <= "\uffff":
             prefix_re, suffix_re, infix_re, url_re = self.bmp
-            prefix_search, suffix_search = prefix_re.search, suffix_re.search
+            prefix_search = prefix_re.match if self.prefix_anchored else prefix_re.search
+            suffix_search = suffix_re.search
             infix, url = infix_re.finditer, url_re.match
             if self.suffix_by_last is not None:
                 by_last, other_last = self.suffix_by_last
@@ -388,46 +469,106 @@ def _rules() -> _Rules:
     return _Rules()
 
 
-def _chunks_tokens(chunks: list[str]) -> list[tuple[str, ...]]:
-    """Each chunk's tokens, from the cache (one C-level pass when every chunk is known)."""
+# A cached chunk: (its tokens, the sum of its tokens' word-class bits (``_token_class_bits``),
+# its tokens' sentence classes (``_token_class``)). One lookup per chunk gives the three views a
+# page needs (tokens, word counts, sentence classes) instead of a lookup per view and per token.
+Entry = tuple[tuple[str, ...], int, str]
+_TOKENS, _BITS, _SENTENCE_CLASSES = (itemgetter(i) for i in range(3))
+
+
+def chunk_entries(chunks: Sequence[str]) -> list[Entry]:
+    """Each chunk's ``Entry``, from the cache (one C-level pass when every chunk is known)."""
     rules = _rules()
     cache = rules.cache
     got = list(map(cache.get, chunks))
-    if None in got:
-        # Only the distinct unseen chunks take a Python step (picked out in C), then every
-        # chunk is looked up again.
-        # The chunk's sentence classes and its new tokens' word classes are filled in too
-        # (C4's sentence count and word_counts look them up; a miss there costs a set
-        # difference over all the page's chunks or tokens and a second lookup of each).
-        classes, token_bits = _CHUNK_CLASSES, _CLASSES
-        size = len(cache)
-        _make_room(cache)
-        _make_room(classes)
-        _make_room(token_bits)
-        if len(cache) == size:  # nothing forgotten: the unseen chunks are the ones looked up in vain
-            unseen = set(compress(chunks, map(is_, got, repeat(None))))
-        else:
-            unseen = set(chunks).difference(cache)
-        specials = rules.specials
+    if None not in got:
+        return got
+    # Only the distinct unseen chunks take a step (picked out in C). The entries already found
+    # stay valid if making room forgets their chunks (entries never change).
+    _make_room(cache)
+    unseen = set(compress(chunks, map(is_, got, repeat(None))))
+    specials = rules.specials
+    # chunk_tokens' first short path, in C: a run of letters that is no special case is its own
+    # token (most unseen chunks), the key itself.
+    words = list(filterfalse(specials.__contains__, compress(unseen, map(str.isalpha, unseen))))
+    new = dict(zip(words, zip(zip(words), map(_letters_bits, map(len, words)), repeat("o"))))
+    # The other chunks go through the rules; each distinct token is classified once (and
+    # remembered: most are a few punctuation marks), then the chunks' sums and strings are
+    # built in C. Their tokens are interned: the same few marks in thousands of entries are
+    # one object each.
+    others = list(unseen.difference(new))
+    # chunk_tokens' second short path, in C too: an ASCII word and one final , ; : ! ? (or "."
+    # after a lower-case letter) are two tokens, when neither the chunk nor the word is a
+    # special case.
+    plain = list(filterfalse(specials.__contains__, filter(_WORD_AND_MARK, others)))
+    word_of = map(_ALL_BUT_LAST, plain)
+    plain_words = list(map(intern, word_of))
+    if not specials.keys().isdisjoint(plain_words):
+        keep = [w not in specials for w in plain_words]
+        plain, plain_words = list(compress(plain, keep)), list(compress(plain_words, keep))
+    if plain:
+        marks = list(map(_LAST, plain))
+        sums = map(_shared, map(add, map(_letters_bits, map(len, plain_words)), map(_MARK_BITS.__getitem__, marks)))
+        new.update(zip(plain, zip(zip(plain_words, marks), sums, map(_MARK_CLASSES.__getitem__, marks))))
+        others = list(unseen.difference(new))
+    if others:
         chunk_tokens = rules.chunk_tokens
-        # Tokens are interned: equal tokens of different chunks are one object, so the later
-        # lookups of a page's tokens (word classes, n-gram ids, stop words) match by identity
-        # instead of comparing characters.
-        for chunk in unseen:
-            if chunk.isalpha() and chunk not in specials:  # chunk_tokens' first short path: most are words
-                tok = intern(chunk)
-                cache[chunk] = (tok,)
-                classes[chunk] = "o"
-                if tok not in token_bits:
-                    token_bits[tok] = _WORD_BITS + (len(tok) << _CHARS_SHIFT)  # _token_class_bits' first path
-            else:
-                toks = cache[chunk] = tuple(map(intern, chunk_tokens(chunk)))
-                classes[chunk] = "".join(map(_token_class, toks))
-                for tok in toks:
-                    if tok not in token_bits:
-                        token_bits[tok] = _token_class_bits(tok)
-        got = list(map(cache.__getitem__, chunks))
-    return got
+        tok_lists = [tuple(map(intern, chunk_tokens(chunk))) for chunk in others]
+        bits, classes = _CLASSES, _TOKEN_SENTENCE_CLASSES
+        _make_room(bits)
+        _make_room(classes)
+        distinct = set(chain.from_iterable(tok_lists))
+        for tok in distinct.difference(bits):  # (word_counts fills ``bits`` alone)
+            bits[tok] = _token_class_bits(tok)
+        for tok in distinct.difference(classes):
+            classes[tok] = _token_class(tok)
+        sums = map(_shared, map(sum, map(map, repeat(bits.__getitem__), tok_lists)))
+        strings = map(intern, map("".join, map(map, repeat(classes.__getitem__), tok_lists)))
+        new.update(zip(others, zip(tok_lists, sums, strings)))
+    cache.update(new)
+    return list(map(new.get, chunks, got))  # the new entry, else the one found
+
+
+_WORD_AND_MARK = re.compile(r"[A-Za-z]+[,;:!?]|[A-Za-z]*[a-z]\.").fullmatch
+_ALL_BUT_LAST, _LAST = itemgetter(slice(None, -1)), itemgetter(-1)
+
+
+# The entries' bits and sentence classes are shared objects (a few hundred distinct values), so
+# a page's sums and joins read a few objects that stay in the CPU cache instead of one object
+# per chunk scattered over the heap.
+@lru_cache(maxsize=1024)
+def _letters_bits(length: int) -> int:
+    """``_token_class_bits`` of a run of ``length`` letters."""
+    return _WORD_BITS + (length << _CHARS_SHIFT)
+
+
+@lru_cache(maxsize=4096)
+def _shared(value: int) -> int:
+    return value  # the first object of that value
+
+
+class PageTokens(NamedTuple):
+    tokens: tuple[str, ...]  # every chunk's tokens, in order
+    counts: TokenCounts  # word_counts(tokens)
+    sentence_classes: tuple[str, ...]  # each chunk's token sentence classes (count_sentences' classes)
+
+
+def page_tokens(chunks: Sequence[str]) -> PageTokens:
+    """The tokens of the chunks (``text.split()``), their word counts and each chunk's sentence
+    classes: one lookup per chunk."""
+    entries = chunk_entries(chunks)
+    toks = tuple(chain.from_iterable(map(_TOKENS, entries)))
+    classes = tuple(map(_SENTENCE_CLASSES, entries))
+    if len(toks) > _FIELD:  # the count fields could overflow (a chunk's own sum too): per token
+        return PageTokens(toks, word_counts(toks), classes)
+    total = sum(map(_BITS, entries))
+    return PageTokens(toks, TokenCounts(len(toks), (total >> 21) & _FIELD, total & _FIELD, total >> _CHARS_SHIFT),
+                      classes)
+
+
+def _chunks_tokens(chunks: Sequence[str]) -> list[tuple[str, ...]]:
+    """Each chunk's tokens."""
+    return list(map(_TOKENS, chunk_entries(chunks)))
 
 
 def tokens(text: str, chunks: Sequence[str] | None = None) -> tuple[str, ...]:
@@ -455,6 +596,7 @@ class TokenCounts(NamedTuple):
 # times faster); the two count fields cannot overflow below 2**21 tokens, and the character
 # field is the top one, so it needs no bound.
 _CLASSES: dict[str, int] = {}
+_TOKEN_SENTENCE_CLASSES: dict[str, str] = {}  # each token's ``_token_class``, filled with _CLASSES
 _ALPHA_ONE, _ALNUM_ONE, _CHARS_SHIFT = 1, 1 << 21, 42
 _FIELD = (1 << 21) - 1
 _WORD_BITS = _ALNUM_ONE + _ALPHA_ONE  # a run of letters, plus its length << _CHARS_SHIFT
@@ -491,7 +633,8 @@ def clear_cache() -> None:
     """Forget the cached chunk tokenisations and token classes (benchmarks)."""
     _rules().cache.clear()
     _CLASSES.clear()
-    _CHUNK_CLASSES.clear()
+    _TOKEN_SENTENCE_CLASSES.clear()
+    _shared.cache_clear()
 
 
 def is_punct(token: str) -> bool:
@@ -505,7 +648,6 @@ _MARKS = re.compile("[" + re.escape("".join(sorted(SENTENCE_PUNCT))) + "]")
 # else (whitespace tokens included). A sentence starts at each "o" after an "m" (punctuation
 # may come between), and the scan resumes after it.
 _SENTENCE_START = re.compile("m[mp]*o")
-_CHUNK_CLASSES: dict[str, str] = {}
 
 
 def _token_class(tok: str) -> str:
@@ -513,33 +655,31 @@ def _token_class(tok: str) -> str:
     return "o" if tok.isalnum() else "m" if tok in SENTENCE_PUNCT else "p" if is_punct(tok) else "o"
 
 
-def _classes(chunks: list[str]) -> list[str]:
+def _classes(chunks: Sequence[str]) -> list[str]:
     """Each chunk's token classes, from the cache."""
-    cache = _CHUNK_CLASSES
-    got = list(map(cache.get, chunks))
-    if None in got:
-        _make_room(cache)
-        unseen = list(set(chunks).difference(cache))
-        for chunk, toks in zip(unseen, _chunks_tokens(unseen)):
-            cache[chunk] = "".join(map(_token_class, toks))
-        got = list(map(cache.__getitem__, chunks))
-    return got
+    return list(map(_SENTENCE_CLASSES, chunk_entries(chunks)))
 
 
-def count_sentences(line: str, chunks: Sequence[str] | None = None) -> int:
+def count_sentences_of_lines(line_classes: Sequence[Sequence[str]]) -> int:
+    """``count_sentences(line, classes=c)`` summed over non-empty lines given by their chunks'
+    sentence classes ``c``, in one scan: each line's classes end with "|", where no sentence
+    start runs across. (A line without a mark holds no "m": its count is 1 either way.)"""
+    return len(line_classes) + len(_SENTENCE_START.findall("|".join(map("".join, line_classes))))
+
+
+def count_sentences(line: str, chunks: Sequence[str] | None = None, classes: Sequence[str] | None = None) -> int:
     """Sentences spaCy's Sentencizer finds in the stripped ``line`` (datatrove's C4 sentence
     count): a new sentence starts at the first token that is neither punctuation nor a
     sentence mark after a sentence mark (``! . ?`` and their kin); a whitespace token (a run
     of whitespace less the one plain space spaCy attaches to the token before it) can start
     one. Token classes are cached per chunk, so a line costs a split and a regex scan.
     ``chunks``: ``line.split()`` of a line whose every whitespace character is a single space
-    between two chunks, when the caller has it (C4 slices the text's split, whose strings have
-    their hashes already, so the lookups cost less)."""
+    between two chunks, when the caller has it; ``classes``: instead, those chunks' sentence
+    classes (C4 slices them from the text's ``page_tokens``: no lookup at all)."""
     if "." not in line and "!" not in line and "?" not in line and (line.isascii() or not _MARKS.search(line)):
         return 0 if not line or line.isspace() else 1
-    if chunks is not None:  # single spaces: no whitespace token
-        got = list(map(_CHUNK_CLASSES.get, chunks))
-        return 1 + len(_SENTENCE_START.findall("".join(got if None not in got else _classes(chunks))))
+    if classes is not None or chunks is not None:  # single spaces: no whitespace token
+        return count_sentences_of_lines((classes if classes is not None else _classes(chunks),))
     chunks = line.split()
     if line.count(" ") == len(chunks) - 1 == len(line) - sum(map(len, chunks)):
         # every whitespace character is a single space between two chunks: no whitespace token
@@ -552,3 +692,9 @@ def count_sentences(line: str, chunks: Sequence[str] | None = None) -> int:
                 got[i] += "o"
         classes = "".join(got)
     return 1 + len(_SENTENCE_START.findall(classes))
+
+
+# The final marks of chunk_entries' word-and-mark path: their tokens' word-class bits, and the
+# sentence classes of the word ("o") and the mark.
+_MARK_BITS = {m: _token_class_bits(m) for m in ",;:!?."}
+_MARK_CLASSES = {m: intern("o" + _token_class(m)) for m in ",;:!?."}

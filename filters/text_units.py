@@ -181,16 +181,33 @@ def tokens(text: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
+def _spacy_page(text: str) -> spacy_en_tokens.PageTokens:
+    """spaCy's tokens of the whitespace words, their word counts and each word's sentence
+    classes (``spacy_en_tokens.page_tokens``): one lookup per word for the three views below."""
+    return spacy_en_tokens.page_tokens(words(text))
+
+
 def spacy_words(text: str) -> tuple[str, ...]:
     """The other word definition, for presets that reproduce datatrove (FineWeb): the tokens of
     ``spacy.blank("en")``, punctuation tokens included (``filters.spacy_en_tokens``)."""
-    return spacy_en_tokens.tokens(text, words(text))
+    return _spacy_page(text).tokens
+
+
+def spacy_word_counts(text: str) -> spacy_en_tokens.TokenCounts:
+    """datatrove's word counts over ``spacy_words(text)`` (``spacy_en_tokens.word_counts``)."""
+    return _spacy_page(text).counts
+
+
+def spacy_sentence_classes(text: str) -> tuple[str, ...]:
+    """The spaCy sentence classes of each whitespace word (aligned with ``words(text)``), for
+    ``spacy_en_tokens.count_sentences``."""
+    return _spacy_page(text).sentence_classes
 
 
 def clear_caches() -> None:
     """Forget every cached view (benchmarks)."""
     for fn in (words, joined_words, _ascii_words, word_counts, lowered_words, lines, paragraphs, tokens,
-               spacy_words):
+               _spacy_page):
         fn.cache_clear()
 
 

@@ -452,3 +452,125 @@ def test_suffix_searches_by_last_character_find_what_the_whole_rule_finds():
                 wrong.append(s)
     assert wrong == []
     assert other is None and len(by_last) > 1000
+
+
+def _entries_reference(chunks):
+    """Each chunk's entry built per chunk from its definitions: the rules' tokens, the sum of
+    their word-class bits, their sentence classes."""
+    rules = st._rules()
+    out = []
+    for chunk in chunks:
+        toks = rules.chunk_tokens(chunk)
+        out.append((toks, sum(map(st._token_class_bits, toks)), "".join(map(st._token_class, toks))))
+    return out
+
+
+def test_chunk_entries_equal_their_definition_from_an_empty_and_a_warm_cache(rows):
+    # chunk_entries builds the entries of unseen runs of letters in C, the others through the
+    # rules with each token classified once, and merges them with the entries found: the
+    # same entries as chunk by chunk, whatever the cache holds.
+    texts = [row["text"] for row in rows]
+    for warm in (False, True):
+        st.clear_cache()
+        if warm:  # every other text seen: pages mix known and unseen chunks
+            for text in texts[::2]:
+                st.chunk_entries(text.split())
+        for text in texts[1::2] if warm else texts:
+            chunks = text.split()
+            assert st.chunk_entries(chunks) == _entries_reference(chunks)
+    # the C-level paths meet letters that are special cases, non-ASCII letters, words with a
+    # final mark whose word or whole chunk is a special case, and generated chunks
+    chunks = ["cannot", "Cannot", "gonna", "dont", "id", "Straße", "naïve", "word", "word", "x,", "hello,", "Hello.",
+              "HELLO.", "etc.", "Dr.", "Jan.", "a.", "cannot,", "dont.", "id.", "end!", "hi?", "x1,", "naïve,", "A,"]
+    chunks += [c for c in _generated_chunks(5_000, seed=21)]
+    chunks += [w + m for w in ("the", "I", "Mr", "gonna", "ca", "Ill", "Its", "its") for m in ",;:!?."]
+    st.clear_cache()
+    got = st.chunk_entries(chunks)
+    assert got == _entries_reference(chunks)
+    assert [e[0] for e in got[:4]] == [("can", "not"), ("Can", "not"), ("gon", "na"), ("do", "nt")]
+    assert got[chunks.index("cannot,")][0] == ("can", "not", ",") and got[chunks.index("hello,")][0] == ("hello", ",")
+
+
+def test_chunk_entries_keep_the_entries_found_when_the_cache_forgets(monkeypatch):
+    monkeypatch.setattr(st, "_CACHE_MAX", 10)
+    st.clear_cache()
+    first = [f"w{i}x," for i in range(30)]
+    st.chunk_entries(first)
+    # a page of the known chunks and new ones: making room forgets known chunks that the
+    # page's first lookup found; their entries still come back
+    page = first + ["fresh(chunk)", "more", "words."]
+    assert st.chunk_entries(page) == _entries_reference(page)
+    assert "fresh(chunk)" in st._rules().cache and len(st._rules().cache) < 30
+    st.clear_cache()
+
+
+def test_page_tokens_equal_the_per_token_views(rows, monkeypatch):
+    from webrefine.filters import text_units
+
+    rules = st._rules()
+    for row in rows[:60]:
+        text = row["text"]
+        page = st.page_tokens(text.split())
+        assert page.tokens == st.tokens(text)
+        assert page.counts == st.word_counts(page.tokens)
+        want = tuple("".join(map(st._token_class, rules.chunk_tokens(c))) for c in text.split())
+        assert page.sentence_classes == want
+        assert text_units.spacy_words(text) == page.tokens
+        assert text_units.spacy_word_counts(text) == page.counts
+        assert text_units.spacy_sentence_classes(text) == page.sentence_classes
+    assert st.page_tokens([]) == ((), (0, 0, 0, 0), ())
+    # beyond 2**21 tokens the counts are added per token (the chunk sums could overflow)
+    chunks = "Hello, world! 42 ... #tag".split() * 3
+    monkeypatch.setattr(st, "_FIELD", 3)
+    assert st.page_tokens(chunks).counts == st.word_counts(st.tokens(" ".join(chunks))) == (24, 12, 9, 45)
+
+
+def test_sentence_counts_from_sliced_classes_equal_the_counts_of_the_line(rows):
+    lines = [ln.strip() for row in rows for ln in row["text"].splitlines() if ln.strip()]
+    single = [ln for ln in lines if ln.isprintable() and "  " not in ln]
+    assert len(single) > 5_000
+    got = [st.count_sentences(ln, classes=st.page_tokens(ln.split()).sentence_classes) for ln in single]
+    assert got == [st.count_sentences(ln) for ln in single]
+
+
+def test_guarded_infix_and_anchored_prefix_find_what_the_rules_find():
+    import json
+    import random
+    import re
+
+    with open(st._DATA, encoding="utf-8") as fh:
+        data = json.load(fh)
+    rules = st._rules()
+    # the bmp infix and prefix rules carry the first-character guard (compared with the plain
+    # rules on generated strings in test_bmp_patterns_match_as_the_rules_on_strings_without_astral_characters)
+    assert rules.bmp[2].pattern.startswith("(?=[") and rules.bmp[2].pattern != st.bmp_pattern(data["infix"])
+    assert rules.bmp[0].pattern.startswith("(?=[")  # the prefix rule too
+    assert rules.prefix_anchored and st.anchored_at_start(data["prefix"])
+    assert not st.anchored_at_start("^a|b") and not st.anchored_at_start("a") and st.anchored_at_start("^a|^b")
+    rng = random.Random(3)
+    sample = [c for c in _generated_chunks(5_000, seed=11) if max(c) <= "\uffff"]
+    sample += ["".join(chr(rng.randrange(0x20, 0x3000)) for _ in range(rng.randint(1, 8))) for _ in range(3_000)]
+    prefix = rules.bmp[0]
+    for s in sample:
+        a, b = prefix.match(s), prefix.search(s)
+        assert (a and a.span()) == (b and b.span()), s
+    # the guard: the same spans, or no guard where a match may start anywhere or be empty
+    for pattern, text in ((r"(?<=[a-z])-(?=[a-z])|\.\.+|[,;]", "a-b.. c,d;-x"), (r"(?:x+|z)y", "xyyxzyxxy")):
+        guarded = st.with_first_char_guard(pattern)
+        assert guarded.startswith("(?=[")
+        assert [m.span() for m in re.finditer(guarded, text)] == [m.span() for m in re.finditer(pattern, text)]
+    assert st.with_first_char_guard(r"a|\w") == r"a|\w" and st.with_first_char_guard("a*") == "a*"
+    assert st.with_first_char_guard("x?y") == "x?y"  # "y" may come first: no guard
+
+
+def test_sentence_counts_of_lines_are_the_sum_of_each_lines_count(rows):
+    lines = [ln.strip() for row in rows for ln in row["text"].splitlines() if ln.strip()]
+    single = [ln for ln in lines if ln.isprintable() and "  " not in ln]
+    classes = [st.page_tokens(ln.split()).sentence_classes for ln in single]
+    want = [st.count_sentences(ln) for ln in single]
+    assert sum(want) > len(single)  # lines with several sentences are there
+    assert st.count_sentences_of_lines(classes) == sum(want)
+    for k in range(0, len(single), 97):  # and on runs of lines, where a start might run across
+        assert st.count_sentences_of_lines(classes[k : k + 5]) == sum(want[k : k + 5])
+    assert st.count_sentences_of_lines([]) == 0
+    assert st.count_sentences_of_lines([("o", "m"), ("o",)]) == 2  # "m" ends one line, "o" starts the next: no start
