@@ -144,11 +144,12 @@ def top_branches(pattern: str) -> list[str]:
     return parts
 
 
-def _last_chars(items) -> set[int] | None:
-    """The characters a parsed pattern can consume last, or None (any, or not known)."""
+def _edge_chars(items, last: bool = False) -> set[int] | None:
+    """The characters a parsed pattern can consume first (``last``: last), or None (any, not
+    known, or it can match the empty string). Zero-width assertions are skipped: a superset."""
     from re import _parser as p  # the pattern parser of ``re`` (sre_parse before 3.11)
 
-    for op, av in reversed(items):
+    for op, av in (reversed(items) if last else items):
         if op in (p.AT, p.ASSERT, p.ASSERT_NOT):
             continue  # zero width
         if op is p.LITERAL:
@@ -164,43 +165,12 @@ def _last_chars(items) -> set[int] | None:
                     return None
             return chars
         if op is p.SUBPATTERN and av[-1].getwidth()[0] > 0:
-            return _last_chars(av[-1].data)
+            return _edge_chars(av[-1].data, last)
         if op is p.BRANCH:
-            sets = [_last_chars(b.data) for b in av[1]]
+            sets = [_edge_chars(b.data, last) for b in av[1]]
             return None if None in sets else set().union(*sets)
         if op in (p.MAX_REPEAT, p.MIN_REPEAT) and av[0] > 0:
-            return _last_chars(av[2].data)
-        return None
-    return None
-
-
-def _first_chars(items) -> set[int] | None:
-    """The characters a parsed pattern can consume first, or None (any, not known, or it can
-    match the empty string). Zero-width assertions are skipped: a superset."""
-    from re import _parser as p
-
-    for op, av in items:
-        if op in (p.AT, p.ASSERT, p.ASSERT_NOT):
-            continue  # zero width
-        if op is p.LITERAL:
-            return {av}
-        if op is p.IN:
-            chars: set[int] = set()
-            for o, a in av:
-                if o is p.LITERAL:
-                    chars.add(a)
-                elif o is p.RANGE:
-                    chars.update(range(a[0], a[1] + 1))
-                else:
-                    return None
-            return chars
-        if op is p.SUBPATTERN and av[-1].getwidth()[0] > 0:
-            return _first_chars(av[-1].data)
-        if op is p.BRANCH:
-            sets = [_first_chars(b.data) for b in av[1]]
-            return None if None in sets else set().union(*sets)
-        if op in (p.MAX_REPEAT, p.MIN_REPEAT) and av[0] > 0:
-            return _first_chars(av[2].data)
+            return _edge_chars(av[2].data, last)
         return None
     return None
 
@@ -227,7 +197,7 @@ def with_first_char_guard(pattern: str) -> str:
         from re import _parser
     except ImportError:  # Python 3.10
         return pattern
-    chars = _first_chars(_parser.parse(pattern).data)
+    chars = _edge_chars(_parser.parse(pattern).data)
     return f"(?={_char_class(chars)})(?:{pattern})" if chars else pattern
 
 
@@ -267,7 +237,7 @@ def suffix_searches_by_last_char(pattern: str) -> tuple[dict[str, object], objec
     by_char: dict[int, list[int]] = {}
     anywhere: list[int] = []
     for k, branch in enumerate(tree[0][1][1]):
-        chars = _last_chars(branch.data)
+        chars = _edge_chars(branch.data, last=True)
         if chars is None:
             anywhere.append(k)
         else:
