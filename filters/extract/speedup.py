@@ -55,6 +55,15 @@ jusText check that follows runs as before, on the same trees). The argument read
 code, so the skip is installed only where that code is the one it was checked against (a hash
 of its sources: trafilatura 2.3.1).
 
+``_compare_on_the_raw_tree`` stands in for ``trafilatura.core._extract_and_compare``: in precision
+mode (``favor_precision``) it hands the comparison the raw tree itself instead of a copy. The
+comparison prunes and rewrites the tree it gets, which is why trafilatura copies it; but in
+precision mode nothing reads the raw tree after the comparison (``trafilatura_sequence``'s
+baseline rescue and recall escalation run in other modes only, and ``bare_extraction`` only
+reads what the sequence returns; a tree passed in by a caller was copied before it), so the copy,
+a whole-page deep copy, is made for nothing. Other modes keep the copy. Tied to its sources'
+hash (trafilatura 2.3.1) like the readability skip.
+
 Checked by tests/filters/extract/test_speedup.py (identical output on the bundled sample and
 generated pages, the same nodes selected) and ``bench/bench_extract.py`` (identical on all
 cc-sample pages, and the time saved).
@@ -291,20 +300,51 @@ def readability_cannot_win(raw_tree, body, text: str, options) -> bool:
 READABILITY_SKIP_CHECKED = "703563ac3c66d5053950c51af17a3b2ee45676c97661d3777700e2b57d6806fa"
 
 
-def readability_skip_applies() -> bool:
-    """True when trafilatura's comparison and readability are the code the skip was checked against."""
+def _sources_hash(objects: Callable[[], tuple]) -> str | None:
+    """sha256 of the source code of ``objects()`` (None where a source is not found)."""
     import hashlib
     import inspect
 
+    try:
+        source = "".join(inspect.getsource(o) for o in objects())
+    except (OSError, TypeError, AttributeError):
+        return None
+    return hashlib.sha256(source.encode()).hexdigest()
+
+
+def readability_skip_applies() -> bool:
+    """True when trafilatura's comparison and readability are the code the skip was checked against."""
     from trafilatura import core, external, readability_lxml
 
-    try:
-        source = "".join(inspect.getsource(o) for o in (core._extract_and_compare, external.compare_extraction,
-                                                         external._prefer_readability, external.try_readability,
-                                                         readability_lxml))
-    except (OSError, TypeError, AttributeError):
-        return False
-    return hashlib.sha256(source.encode()).hexdigest() == READABILITY_SKIP_CHECKED
+    return _sources_hash(lambda: (core._extract_and_compare, external.compare_extraction, external._prefer_readability,
+                                  external.try_readability, readability_lxml)) == READABILITY_SKIP_CHECKED
+
+
+# The raw tree's last reader in precision mode is the comparison: read in trafilatura 2.3.1's
+# _extract_and_compare, trafilatura_sequence (its only caller in precision mode) and bare_extraction.
+RAW_COPY_SKIP_CHECKED = "64991469d214c0c35894efb782b39041c088ec869c9796e6511d80d93a33e335"
+
+
+def raw_copy_skip_applies() -> bool:
+    """True when the code that reads the raw tree is the code ``_compare_on_the_raw_tree`` was checked against."""
+    from trafilatura import core
+
+    return _sources_hash(lambda: (core._extract_and_compare, core._recall_retry, core.trafilatura_sequence,
+                                  core.bare_extraction)) == RAW_COPY_SKIP_CHECKED
+
+
+def _compare_on_the_raw_tree(cleaned_tree, cleaned_tree_backup, tree, options):
+    """``trafilatura.core._extract_and_compare`` without its copy of the raw tree in precision
+    mode (module docstring); the same code otherwise."""
+    from copy import copy
+
+    from trafilatura import core
+
+    postbody, temp_text = core.extract_content(cleaned_tree, options)
+    if not options.fast:
+        raw_tree = tree if options.focus == "precision" else copy(tree)
+        postbody, temp_text = core.compare_extraction(cleaned_tree_backup, raw_tree, postbody, temp_text, options)
+    return postbody, temp_text
 
 
 def _skipping_compare(compare: Callable) -> Callable:
@@ -367,6 +407,10 @@ def _rewrite() -> Callable[[], None]:
     if not hasattr(compare, "skips") and readability_skip_applies():
         core.compare_extraction = _skipping_compare(compare)
 
+    extract_and_compare = core._extract_and_compare
+    if extract_and_compare is not _compare_on_the_raw_tree and raw_copy_skip_applies():
+        core._extract_and_compare = _compare_on_the_raw_tree
+
     control = utils.INVALID_XML_CHARS
     if ControlCharRemover.handles(control):
         utils.INVALID_XML_CHARS = ControlCharRemover(control)
@@ -377,6 +421,7 @@ def _rewrite() -> Callable[[], None]:
         if utils.INVALID_XML_CHARS is not control:
             utils.INVALID_XML_CHARS = control
         core.compare_extraction = compare
+        core._extract_and_compare = extract_and_compare
         if isinstance(parser, lxml_html.HTMLParser):
             parser.set_element_class_lookup(lxml_html.HtmlElementClassLookup())
 

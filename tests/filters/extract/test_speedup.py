@@ -265,3 +265,64 @@ def test_the_readability_skip_is_installed_only_over_the_code_it_was_checked_aga
         assert "descendant::" in xpaths.OVERALL_DISCARD_XPATH[0].path
     finally:
         undo()
+
+
+def test_precision_mode_compares_on_the_raw_tree_itself_with_the_same_text():
+    """The comparison gets the very tree the sequence holds (no copy) in precision mode, a
+    copy in the other modes, and the text is trafilatura's in every mode."""
+    import trafilatura
+    from trafilatura import core
+
+    from webrefine.filters.extract import Extract
+
+    options = Extract().make_engine().options()
+    pages = sample_pages() + [hostile_page(seed) for seed in range(100, 200)]
+    modes = {"precision": options, "balanced": {**options, "favor_precision": False},
+             "recall": {**options, "favor_precision": False, "favor_recall": True}}
+    extract_speedup.uninstall()
+    original = core._extract_and_compare
+    plain = {mode: [trafilatura.extract(page, **kw) for page in pages] for mode, kw in modes.items()}
+    same_tree: dict[str, list[bool]] = {mode: [] for mode in modes}
+    undo = extract_speedup.install()
+    compare = core.compare_extraction
+    try:
+        assert core._extract_and_compare is extract_speedup._compare_on_the_raw_tree
+        fast = {}
+        for mode, kw in modes.items():
+            handed = []
+
+            def sequence_tree(cleaned_tree, backup, tree, opts, _handed=handed):
+                _handed.append([tree, None])
+                return extract_speedup._compare_on_the_raw_tree(cleaned_tree, backup, tree, opts)
+
+            def seen_tree(cleaned_tree, raw_tree, body, text, opts, _handed=handed):
+                if _handed and _handed[-1][1] is None:
+                    _handed[-1][1] = raw_tree
+                return compare(cleaned_tree, raw_tree, body, text, opts)
+
+            core._extract_and_compare, core.compare_extraction = sequence_tree, seen_tree
+            fast[mode] = [trafilatura.extract(page, **kw) for page in pages]
+            same_tree[mode] = [given is raw for given, raw in handed if raw is not None]
+            core._extract_and_compare, core.compare_extraction = extract_speedup._compare_on_the_raw_tree, compare
+    finally:
+        undo()
+    assert core._extract_and_compare is original
+    assert fast == plain
+    assert len(same_tree["precision"]) >= 150 and all(same_tree["precision"])
+    assert same_tree["balanced"] and not any(same_tree["balanced"])
+    assert same_tree["recall"] and not any(same_tree["recall"])
+
+
+def test_the_raw_tree_copy_is_kept_where_trafilatura_is_not_the_code_checked(monkeypatch):
+    from trafilatura import core
+
+    extract_speedup.uninstall()
+    assert extract_speedup.raw_copy_skip_applies()  # the installed trafilatura is that code
+    original = core._extract_and_compare
+    monkeypatch.setattr(extract_speedup, "RAW_COPY_SKIP_CHECKED", "0" * 64)
+    undo = extract_speedup.install()
+    try:
+        assert core._extract_and_compare is original
+        assert core.compare_extraction is not original  # the other speed-ups apply
+    finally:
+        undo()
