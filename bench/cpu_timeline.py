@@ -1,0 +1,79 @@
+"""Where the cores sit idle in a run: the CPU used by a command and by its child processes
+(the extraction helpers), in slices of the run's wall time.
+
+    python bench/cpu_timeline.py [--slice 0.5] -- webrefine run --input 'DIR/*.warc.gz' --output OUT ...
+
+The process tree is sampled from /proc every 50 ms (Linux). Each line is one slice: the cores
+the command's own process used (the driver: imports, graph, the Beam worker) and the cores its
+descendants used (the helpers). On N idle cores, a slice summing well under N is time a core
+had nothing to do: the start-up (helpers waiting for the first page) and the tail (the last
+pages, then writing). On a machine shared with other work, the sums are capped by what the
+others leave.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def processes() -> dict[int, tuple[int, float]]:
+    """pid -> (parent pid, CPU seconds) of every process."""
+    out = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        out[int(name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--slice", type=float, default=0.5, help="seconds per line")
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args()
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no command")
+    start = time.monotonic()
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    tree, cpu = {proc.pid}, {}  # CPU seconds last seen per process of the tree (also once ended)
+    samples = []
+    while proc.poll() is None:
+        table = processes()
+        grown = True
+        while grown:
+            grown = False
+            for pid, (parent, _) in table.items():
+                if parent in tree and pid not in tree:
+                    tree.add(pid)
+                    grown = True
+        for pid in tree:
+            if pid in table:
+                cpu[pid] = table[pid][1]
+        samples.append((time.monotonic() - start, cpu.get(proc.pid, 0.0), sum(v for p, v in cpu.items() if p != proc.pid)))
+        time.sleep(0.05)
+    wall = time.monotonic() - start
+    edge, before = args.slice, (0.0, 0.0)
+    for t, own, children in samples:
+        if t >= edge:
+            print(f"{edge - args.slice:6.1f}-{edge:5.1f} s  command {(own - before[0]) / args.slice:4.2f} cores  "
+                  f"children {(children - before[1]) / args.slice:4.2f} cores")
+            before, edge = (own, children), edge + args.slice
+    own, children = samples[-1][1:] if samples else (0.0, 0.0)
+    print(f"wall {wall:.2f} s, exit {proc.returncode}; CPU seen: command {own:.1f} s, children {children:.1f} s")
+    sys.exit(proc.returncode)
+
+
+if __name__ == "__main__":
+    main()
