@@ -71,6 +71,11 @@ def main() -> None:
                   f"children {(children - before[1]) / args.slice:4.2f} cores")
             before, edge = (own, children), edge + args.slice
     own, children = samples[-1][1:] if samples else (0.0, 0.0)
+    last = samples[-1][0] if samples else 0.0
+    if last - (edge - args.slice) > 0.05:  # the last, shorter slice: the run's tail
+        span = last - (edge - args.slice)
+        print(f"{edge - args.slice:6.1f}-{last:5.1f} s  command {(own - before[0]) / span:4.2f} cores  "
+              f"children {(children - before[1]) / span:4.2f} cores")
     print(f"wall {wall:.2f} s, exit {proc.returncode}; CPU seen: command {own:.1f} s, children {children:.1f} s")
     sys.exit(proc.returncode)
 
