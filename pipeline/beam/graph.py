@@ -98,13 +98,15 @@ class _PlannedTransform(beam.PTransform):
 
 class ProcessFiles(_PlannedTransform):
     """File patterns → every per-document stage, one whole file at a time, committed per file
-    to the work area (``per_file.py``): a DocRef per kept document, drops and tallies."""
+    to the work area (``per_file.py``): a DocRef per kept document (the Document itself when no
+    dedup stage compares references), drops and tallies."""
 
     def expand(self, p):
         plan = self.plan
         exact = next((s for s in plan.global_stages() if isinstance(s, ExactDedup)), None)
+        refs = any(isinstance(s, REF_STAGES) for s in plan.global_stages())
         fn = ProcessFileFn(plan.input_format, plan.config.read, plan.document_stages(), plan.config.output,
-                           work_dir(plan.output), plan.progress_dir, exact.key if exact is not None else None)
+                           work_dir(plan.output), plan.progress_dir, refs, exact.key if exact is not None else None)
         res = (p
                | "InputPatterns" >> beam.Create(list(plan.inputs))
                | "ExpandPatterns" >> beam.FlatMap(expand_pattern)
@@ -129,14 +131,16 @@ class ApplyGlobalStages(_PlannedTransform):
             refs = out["kept"]
             tallies.append(out["tally"])
             dropped.append(out["rejected"])
-        resolved = ((refs, dropped | "FlattenDropped" >> beam.Flatten(pipeline=refs.pipeline))
-                    | "Resolve" >> Resolve(work_dir(self.plan.output)))
-        docs = resolved["kept"]
-        drops = resolved["rejected"] | "Drops" >> beam.ParDo(
-            DedupDropsFn(self.plan.config.output.rejects_per_reason, self.plan.config.output.reject_text_chars)
-        ).with_outputs(TALLY, REJECTED, main="none")
-        tallies.append(drops[TALLY])
-        rejects.append(drops[REJECTED])
+        docs = refs  # without such stages, ProcessFiles gave the Documents themselves
+        if on_refs:
+            resolved = ((refs, dropped | "FlattenDropped" >> beam.Flatten())
+                        | "Resolve" >> Resolve(work_dir(self.plan.output)))
+            docs = resolved["kept"]
+            drops = resolved["rejected"] | "Drops" >> beam.ParDo(
+                DedupDropsFn(self.plan.config.output.rejects_per_reason, self.plan.config.output.reject_text_chars)
+            ).with_outputs(TALLY, REJECTED, main="none")
+            tallies.append(drops[TALLY])
+            rejects.append(drops[REJECTED])
         for stage in stages[len(on_refs):]:
             out = docs | f"Dedup[{stage.name}]" >> DedupStage(stage, self.plan, earlier.get(stage.name))
             docs = out["kept"]

@@ -6,7 +6,8 @@ reads the file, runs every per-document stage (``pipeline/document_phase.py``), 
 results under a temporary name as they come, renames them when the file is done and writes
 the marker last (``pipeline/workarea.py`` has the layout). Either way it emits the same
 things: a DocRef for each kept document (main output; dedup/refs.py: its text stays here, in
-the work area, for the dedup stages and the last pass to read back by file), Rejections
+the work area, for the dedup stages and the last pass to read back by file) or, in a run
+without such stages, the Document itself, Rejections
 (``rejected``) and one Tally for the file (``tally``), so deduplication and stats.json see every
 file alike.
 
@@ -173,10 +174,11 @@ class ProcessFileFn(beam.DoFn):
     """Input path → its kept Documents, Rejections and Tally; committed per file (module doc)."""
 
     def __init__(self, input_format: str, read: ReadConfig, stages: tuple[Stage, ...], output: OutputConfig,
-                 work: str, progress_dir: str | None = None, text_key=None) -> None:
-        """``text_key``: exact_dedup's key function for the references (None without that stage)."""
+                 work: str, progress_dir: str | None = None, refs: bool = True, text_key=None) -> None:
+        """``refs``: emit DocRefs (for the dedup stages that compare them), else the Documents;
+        ``text_key``: exact_dedup's key function for the references (None without that stage)."""
         self.input_format, self.read, self.stages, self.output = input_format, read, stages, output
-        self.work, self.progress_dir, self.text_key = work, progress_dir, text_key
+        self.work, self.progress_dir, self.refs, self.text_key = work, progress_dir, refs, text_key
 
     def setup(self) -> None:
         install_opener()
@@ -241,7 +243,7 @@ class ProcessFileFn(beam.DoFn):
                 else:
                     item = self.tokens.counted(item)  # every dedup stage's tokens_in needs it: counted once
                     offset = out.doc(_line("doc", document_json(item)))
-                    yield ref_of(item, key, counts["documents"], offset, self.text_key)
+                    yield ref_of(item, key, counts["documents"], offset, self.text_key) if self.refs else item
                     counts["documents"] += 1
             for reason in sorted(rejects.samples):  # the file's bottom-k sample per reason
                 for item in rejects.sample_items(reason):
@@ -264,7 +266,7 @@ class ProcessFileFn(beam.DoFn):
         for item in _results_items(results):
             if "doc" in item:
                 doc = self.tokens.counted(document_from_json(item["doc"]))
-                yield ref_of(doc, key, row, members[row // CHUNK_DOCS], self.text_key)
+                yield ref_of(doc, key, row, members[row // CHUNK_DOCS], self.text_key) if self.refs else doc
                 row += 1
             elif "rejection" in item:
                 yield beam.pvalue.TaggedOutput(REJECTED, rejection_from_json(item["rejection"]))
