@@ -11,6 +11,9 @@ exact counts they must have. On the development machine (2 cores, Beam 2.77) wit
 counts: the loss is intermittent. On a 16-core machine (same Beam): 3 of 6 runs with side inputs lost
 elements, 0 of 9 without (7 with ``--size 1000``, 2 with ``--size 4000``); with Python's logging at
 INFO, 2 runs with side inputs lost nothing (timing matters). README, Deduplication at scale.
+The cause, found later: the runner's timed flush of a worker's input stream clears data written
+during a slow hand-over (pipeline/beam/private_api.py ``no_timed_flush``; bench/beam_join_loss.py).
+This script runs Beam's own DirectRunner, so it still shows the loss.
 """
 from __future__ import annotations
 
