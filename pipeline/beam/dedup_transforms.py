@@ -486,7 +486,7 @@ class _MinhashDedupTransform(beam.PTransform):
         bands = signed.bands
         if self.earlier_bands is not None:  # earlier runs' band keys, negative node ids (dedup/earlier.py)
             bands = (bands, self.earlier_bands) | "WithEarlier" >> beam.Flatten()
-        # (band group, [batches]) → star edges per shared bucket → marks (hub: H; leaf: (L, hub))
+        # (band group, [batches]) → star edges per shared bucket → marks (hub: None; leaf: its hub's node id)
         cand = (bands
                 | "GroupBands" >> beam.GroupByKey()
                 | "Buckets" >> beam.ParDo(_Buckets(s)).with_outputs(TALLY, main="marks"))

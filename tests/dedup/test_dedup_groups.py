@@ -91,6 +91,17 @@ def test_marks_meet_documents_at_their_node():
     assert groups.node_view(at[9]) == (["d9"], False, [])
 
 
+def test_marks_are_compact_and_counted_and_an_earlier_runs_hub_is_a_negative_id():
+    from collections import Counter
+
+    marks = list(groups.edge_marks([(-7, 5), (5, 8)]))
+    assert marks == [(-7, None), (5, -7), (5, None), (8, 5)]
+    at, counts = group(marks + [(5, (groups.DOC, "d5"))]), Counter()
+    assert groups.node_view(at[5], counts) == (["d5"], True, [-7])
+    assert groups.node_view(at[-7], counts) == ([], True, [])
+    assert counts["marks_received"] == 3
+
+
 def test_join_decision_matches_the_documents_own_rank():
     values = [(groups.DOC, "a"), (groups.DECISION, ("r", "a"), False, 3), (groups.DOC, "b")]
     docs = [v[1] for v in values if v[0] == groups.DOC]
