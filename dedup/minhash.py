@@ -50,6 +50,7 @@ from webrefine.dedup.select import check_rule
 from webrefine.filters.stage import GlobalStage
 
 PRESETS = {"refinedweb": (450, 20), "fineweb": (14, 8)}
+SCOPES = ("run", "parts")
 _M64 = np.uint64(0x9E3779B97F4A7C15)
 _FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35))
 
@@ -82,6 +83,11 @@ class MinhashDedup(GlobalStage):
     # one group's entries (16 B each: 450 × 16 B per document with refinedweb) are sorted in
     # one worker's memory, so raise it with the input (1024: ~7 MB a group per million documents).
     band_groups: int = 1024
+    # Where duplicates are looked for: "run" (every document against every other) or "parts":
+    # each input file belongs to one of `parts` parts (by a hash of its name) and documents are
+    # compared only within their part, as RefinedWeb did with 100 parts of every dump (docs/rules.md).
+    scope: str = "run"
+    parts: int = 100
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -101,7 +107,26 @@ class MinhashDedup(GlobalStage):
             raise ValueError(f"minhash_dedup: band_groups must be in 1..1048576, got {self.band_groups}")
         if not 0 <= self.seed < 1 << 32:
             raise ValueError(f"minhash_dedup: seed must be in 0..2**32-1, got {self.seed}")
+        if self.scope not in SCOPES:
+            raise ValueError(f"minhash_dedup: scope must be one of {list(SCOPES)}, got {self.scope!r}")
+        if not 1 <= self.parts <= 1 << 16:
+            raise ValueError(f"minhash_dedup: parts must be in 1..65536, got {self.parts}")
         check_rule(self.survivor, self.name)
+
+    def part(self, file_key: str) -> int:
+        """The part of an input file (its work-area key, pipeline/workarea.py): 0 with scope "run"."""
+        if self.scope == "run":
+            return 0
+        h = hashlib.blake2b(file_key.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+        return int.from_bytes(h, "little") % self.parts
+
+    def band_salt(self, file_key: str) -> int:
+        """XORed into the band keys of the file's documents, so that band buckets are shared
+        only within a part (a cross-part match needs a 64-bit hash collision); 0 with scope "run"."""
+        if self.scope == "run":
+            return 0
+        h = hashlib.blake2b(f"minhash part {self.part(file_key)}".encode(), digest_size=8).digest()
+        return int.from_bytes(h, "little") >> 1  # 63 bits: band keys stay non-negative
 
     @property
     def n_bands(self) -> int:

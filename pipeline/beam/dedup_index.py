@@ -158,6 +158,9 @@ def load_earlier_runs(paths: Sequence[str], cfg, output: str) -> tuple[EarlierRu
     if len(paths) > earlier.MAX_RUNS:
         raise ValueError(f"--dedup-against: at most {earlier.MAX_RUNS} earlier runs, got {len(paths)}")
     exact, url, minhash = key_stages(cfg.stages)
+    if paths and minhash is not None and minhash.scope != "run":
+        raise ValueError(f"--dedup-against: minhash_dedup has scope: {minhash.scope}, and an earlier run's index "
+                         "has no parts to match documents within; use scope: run to deduplicate against earlier runs")
     wanted = earlier.key_params(exact, url, minhash)
     stages = [s.name for s in cfg.stages if s.name in wanted]
     runs: list[EarlierRun] = []

@@ -17,6 +17,7 @@ from collections import Counter
 from typing import Iterator
 
 import apache_beam as beam
+import numpy as np
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
@@ -222,9 +223,12 @@ class _Sign(_Counting):
 
     def process(self, kv):
         by_row = _refs_by_row(kv[1])
+        salt = np.int64(self.stage.band_salt(kv[0][0]))  # scope: parts (a chunk is one file's)
         for row, text in _texts(self.work, kv[0], by_row):
             hashes = self.hasher.shingle_hashes(text)
             keys = self.hasher.band_key_array(self.hasher.signature(hashes)) if hashes.size else None
+            if keys is not None and salt:
+                keys = keys ^ salt
             for ref in by_row[row]:
                 self.flow("in")
                 if keys is None:

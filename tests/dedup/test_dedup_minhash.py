@@ -99,3 +99,23 @@ def test_similar_texts_share_bands_and_unrelated_do_not():
     other = " ".join(f"other{i}" for i in range(400))
     k0, k1, k2 = (set(h.band_keys(h.signature(h.shingle_hashes(t)))) for t in (base, near, other))
     assert len(k0 & k1) > 100 and not k0 & k2
+
+
+def test_scope_parts_puts_each_file_in_one_part_and_salts_its_band_keys_apart():
+    run, parts = MinhashDedup(), MinhashDedup(scope="parts", parts=100)
+    assert run.part("a.warc.gz") == 0 and run.band_salt("a.warc.gz") == 0
+    files = [f"{i:016x}-CC-MAIN-{i}.warc.gz" for i in range(400)]
+    seen = {parts.part(f) for f in files}
+    assert seen <= set(range(100)) and len(seen) > 90  # spread over the parts
+    assert parts.part(files[0]) == MinhashDedup(scope="parts", parts=100).part(files[0])  # stable
+    salts = {parts.band_salt(f) for f in files}
+    assert len(salts) == len(seen) and all(0 < s < 1 << 63 for s in salts)  # one per part, keys stay >= 0
+    same_part = [f for f in files if parts.part(f) == parts.part(files[0])]
+    assert len({parts.band_salt(f) for f in same_part}) == 1
+
+
+@pytest.mark.parametrize("bad, message", [({"scope": "global"}, "scope must be one of"),
+                                          ({"scope": "parts", "parts": 0}, "parts must be in")])
+def test_scope_is_validated(bad, message):
+    with pytest.raises(ValueError, match=message):
+        MinhashDedup(**bad)

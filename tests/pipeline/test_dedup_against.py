@@ -215,6 +215,10 @@ def test_a_missing_or_incompatible_earlier_run_is_refused_before_anything_runs(r
     assert cli(tmp, new, [b], "--dedup-against", str(out["A"]), config=fineweb) == EXIT_USAGE
     err = capsys.readouterr().err
     assert "does not fit this config: minhash_dedup.bands is 450 there, 14 here" in err and not new.exists()
+    parts = {**CONFIG, "name": "parts", "stages": ["exact_dedup", {"url_dedup": {"survivor": "earliest"}},
+                                                   {"minhash_dedup": {"scope": "parts", "parts": 4}}]}
+    assert cli(tmp, new, [b], "--dedup-against", str(out["A"]), config=parts) == EXIT_USAGE
+    assert "minhash_dedup has scope: parts" in capsys.readouterr().err and not new.exists()
     lower = {**CONFIG, "name": "lower", "stages": [{"exact_dedup": {"lowercase": True}}]}
     assert cli(tmp, new, [b], "--dedup-against", str(out["A"]), config=lower) == EXIT_USAGE
     assert "exact_dedup.lowercase is False there, True here" in capsys.readouterr().err

@@ -162,6 +162,18 @@ def test_minhash_keeps_the_earliest_of_a_cluster(preset):
             "minhash_dedup.cc_unconverged": 0, "minhash_dedup.pairs_rejected": 0})
 
 
+def test_minhash_scope_parts_compares_documents_only_within_their_part():
+    stage = MinhashDedup(preset="fineweb", scope="parts", parts=2)
+    # in_work_area puts CLUSTER[0::2] in file 0000-input and CLUSTER[1::2] in 0001-input
+    assert stage.part("0000-input") != stage.part("0001-input")
+    # file 0: c-late and c-undated (c-late is dated: it survives); file 1: c-first and c-same-day
+    check_dedup(stage, CLUSTER, kept=["c-late", "unrelated", "c-first", "short"],
+                rejected=["c-undated", "c-same-day"])
+    one_part = MinhashDedup(preset="fineweb", scope="parts", parts=1)  # every file in part 0: as one run
+    check_dedup(one_part, CLUSTER, kept=["c-first", "unrelated", "short"],
+                rejected=["c-late", "c-undated", "c-same-day"])
+
+
 @pytest.mark.parametrize("seed, options", [(1, ()), (2, MULTI), (3, MULTI)])
 def test_minhash_survivors_do_not_depend_on_order_or_bundles(seed, options):
     docs = CLUSTER * 1
