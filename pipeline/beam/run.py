@@ -49,6 +49,12 @@ def check_beam_flags(beam_args: Sequence[str]) -> None:
         close = difflib.get_close_matches(flag, [*OUR_FLAGS, *("--" + k for k in known)], n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise UsageError(f"unknown flag {flag}{hint}: not a webrefine flag, and not one Beam defines")
+    timed = [e for e in known.get("experiments") or () if e.startswith("data_buffer_time_limit_ms=")]
+    if timed and timed[0] != "data_buffer_time_limit_ms=0":
+        # The Python workers' streams would then flush on a timer, racing with the writes that
+        # fill them: data lost without an error (pipeline/beam/private_api.py no_timed_flush).
+        raise UsageError(f"--experiments={timed[0]}: Beam's timed flushing of data streams loses data written "
+                         "during a flush; leave it off (README, Deduplication at scale)")
 
 
 def check_config_fits(cfg, input_fmt: str) -> None:

@@ -28,6 +28,14 @@ def test_a_mistyped_flag_is_a_usage_error_naming_it(tmp_path, capsys, flag, hint
     assert not (tmp_path / "out").exists()  # nothing ran, nothing was written
 
 
+def test_beams_timed_flush_experiment_is_refused(tmp_path, capsys):
+    args = ["run", "--output", str(tmp_path / "out"), "--no-progress"]
+    assert main([*args, "--experiments=data_buffer_time_limit_ms=1000"]) == EXIT_USAGE
+    assert "timed flushing of data streams loses data" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    assert main([*args, "--experiments=data_buffer_time_limit_ms=0", "--dry_run=True"]) == EXIT_OK
+
+
 def test_without_input_the_bundled_sample_is_announced(tmp_path, capsys):
     assert main(["run", "--output", str(tmp_path / "out"), "--no-progress", "--dry_run=True"]) == EXIT_OK
     assert f"no --input given: curating the bundled sample ({SAMPLE})" in capsys.readouterr().err
