@@ -263,22 +263,40 @@ class ControlCharRemover:
 _RAW_TEXT_KEPT = ("xmp", "noembed", "noframes", "plaintext")
 _READABILITY_DROPS = ("script", "style", "fencedframe")
 _EMPTY_PAGE = "<html><body></body></html>"
-_TEXTS_OUTSIDE_DROPPED = None  # compiled on first use
+_TEXTS = None  # compiled on first use
+
+
+def _chars_and_words(texts: list[str]) -> tuple[int, int]:
+    """Non-space characters and words of ``" ".join(texts)``: additive over the texts, as the
+    join puts a space between any two of them."""
+    words = " ".join(texts).split()
+    return len("".join(words)), len(words)
 
 
 def readability_bound(raw_tree) -> int | None:
     """An upper bound of the length of readability's trimmed text on ``raw_tree`` (module
-    docstring); None where none is known (a raw-text element readability keeps)."""
+    docstring); None where none is known (a raw-text element readability keeps).
+
+    The length of ``" ".join(" ".join(T).split())``, T the texts outside script, style and
+    fencedframe elements, is its non-space characters plus its words less one. Both are those
+    of all the texts less those of the texts inside the outermost dropped elements: each text
+    is taken once, in C, instead of testing every text's ancestors in an XPath predicate."""
     for _ in raw_tree.iter(*_RAW_TEXT_KEPT):
         return None
-    global _TEXTS_OUTSIDE_DROPPED
-    if _TEXTS_OUTSIDE_DROPPED is None:
+    iframes = 6 * sum(1 for _ in raw_tree.iter("iframe"))
+    if next(raw_tree.iterancestors(*_READABILITY_DROPS), None) is not None:
+        return iframes  # every text is inside a dropped element
+    global _TEXTS
+    if _TEXTS is None:
         from lxml.etree import XPath
 
-        _TEXTS_OUTSIDE_DROPPED = XPath(".//text()[not(ancestor::%s)]" % " or ancestor::".join(_READABILITY_DROPS),
-                                       smart_strings=False)
-    texts = _TEXTS_OUTSIDE_DROPPED(raw_tree)
-    return len(" ".join(" ".join(texts).split())) + 6 * sum(1 for _ in raw_tree.iter("iframe"))
+        _TEXTS = XPath(".//text()", smart_strings=False)
+    chars, words = _chars_and_words(_TEXTS(raw_tree))
+    for elem in raw_tree.iter(*_READABILITY_DROPS):
+        if next(elem.iterancestors(*_READABILITY_DROPS), None) is None:  # the outermost only
+            dropped_chars, dropped_words = _chars_and_words(_TEXTS(elem))
+            chars, words = chars - dropped_chars, words - dropped_words
+    return (chars + words - 1 if words else 0) + iframes
 
 
 def readability_cannot_win(raw_tree, body, text: str, options) -> bool:

@@ -326,3 +326,38 @@ def test_the_raw_tree_copy_is_kept_where_trafilatura_is_not_the_code_checked(mon
         assert core.compare_extraction is not original  # the other speed-ups apply
     finally:
         undo()
+
+
+def test_the_readability_bound_is_its_definition():
+    """The bound counted from all texts less those in dropped elements equals the length of the
+    texts outside script, style and fencedframe elements (plus six per iframe), on every page."""
+    from lxml.etree import XPath
+    from trafilatura.utils import load_html
+
+    from webrefine.filters.extract.speedup import readability_bound
+
+    outside = XPath(".//text()[not(ancestor::script or ancestor::style or ancestor::fencedframe)]", smart_strings=False)
+
+    def definition(tree):
+        return len(" ".join(" ".join(outside(tree)).split())) + 6 * sum(1 for _ in tree.iter("iframe"))
+
+    made = ["<html><body>a <b>b</b>c<script>var x = 1;</script>tail <style>p{}</style> d\u00a0e\u2003f"
+            "<fencedframe>in <script>s</script><p>p</p></fencedframe> out<iframe src=x></iframe></body></html>",
+            "<html><body><script>only script</script></body></html>",
+            "<html><body> \n </body></html>"]
+    trees = [t for t in (load_html(html) for html in sample_pages() + [hostile_page(s) for s in range(150)] + made)
+             if t is not None]
+    compared = 0
+    for tree in trees:
+        bound = readability_bound(tree)
+        if bound is not None:
+            assert bound == definition(tree)
+            compared += 1
+        # a subtree: its texts, and one inside a dropped element (all its texts dropped)
+        for elem in list(tree.iter("p", "script", "fencedframe"))[:3]:
+            if readability_bound(elem) is not None:
+                assert readability_bound(elem) == definition(elem)
+    assert compared >= 80
+    fenced = load_html(made[0])
+    assert readability_bound(fenced) == definition(fenced) == len("a b c tail d e f out") + 6
+    assert readability_bound(fenced.find(".//fencedframe/p")) == 0
