@@ -119,8 +119,9 @@ def required_words(pattern: str, flags: str = "") -> set[str] | None:
     if "i" in flags or any(q in pattern for q in ("'", '"')):
         return None
     try:
-        from re import _parser as sre_parse  # type: ignore[attr-defined]
-    except ImportError:  # Python < 3.11
+        from re import _constants as c, _parser as sre_parse  # type: ignore[attr-defined]
+    except ImportError:  # Python 3.10
+        import sre_constants as c  # type: ignore[no-redef]
         import sre_parse  # type: ignore[no-redef]
     try:
         parsed = sre_parse.parse(pattern)
@@ -128,14 +129,13 @@ def required_words(pattern: str, flags: str = "") -> set[str] | None:
         return None
     if parsed.state.flags & (re.IGNORECASE | re.VERBOSE):
         return None
-    return _sequence_words(list(parsed), sre_parse)
+    return _sequence_words(list(parsed), c)
 
 
-def _sequence_words(items: list, sre_parse) -> set[str] | None:
+def _sequence_words(items: list, c) -> set[str] | None:
     """The smallest word set required by one item of a sequence (a run of literals, a group,
-    an alternation each branch of which requires words, a repeat at least once)."""
-    from re import _constants as c  # type: ignore[attr-defined]
-
+    an alternation each branch of which requires words, a repeat at least once); ``c`` holds
+    the regex parser's opcodes."""
     candidates: list[set[str]] = []
     run: list[str] = []
     for op, av in items + [(None, None)]:
@@ -147,13 +147,13 @@ def _sequence_words(items: list, sre_parse) -> set[str] | None:
             run = []
         found = None
         if op is c.SUBPATTERN and not av[1] & re.IGNORECASE:
-            found = _sequence_words(list(av[3]), sre_parse)
+            found = _sequence_words(list(av[3]), c)
         elif op is c.BRANCH:
-            branches = [_sequence_words(list(b), sre_parse) for b in av[1]]
+            branches = [_sequence_words(list(b), c) for b in av[1]]
             if all(b is not None for b in branches):
                 found = set().union(*branches)  # type: ignore[arg-type]
         elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] >= 1:
-            found = _sequence_words(list(av[2]), sre_parse)
+            found = _sequence_words(list(av[2]), c)
         if found:
             candidates.append(found)
     if not candidates:
