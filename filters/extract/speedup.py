@@ -13,6 +13,13 @@ same nodes and libxml2 skips the call. A pattern that matches the empty string i
 alone. ``install`` applies this to the compiled expressions in ``trafilatura.xpaths`` in
 place (the lists are shared with the modules that use them) and returns an undo function.
 
+Before the call, ``guard`` also tests the words one of which every match holds
+(``required_words``: ``'^[Cc]omment(?!ary)|(?:article|post)-comments'`` needs ``omment`` or
+``-comments``), as ``contains(@a, 'w')`` in C: a value holding none of them cannot match, so the
+call is skipped; on a union ``@a|@b`` the words are looked for in either attribute (the test reads
+one of them). Only done for case-sensitive patterns and at most ``MAX_WORD_TESTS`` contains()
+(beyond that, they cost more than the call).
+
 ``split_by_tag`` rewrites ``.//*[self::div or self::p][P]`` to ``descendant::div[P] |
 descendant::p[P]``: libxml2 then tests the tag while it walks the tree, in C, instead of
 evaluating one ``self::`` location path per element (each a node-set allocated and freed),
@@ -20,9 +27,13 @@ and evaluates ``P`` on the elements of those tags only. The union is returned in
 order, so it is the same node-set in the same order. Only done when no predicate depends on
 the position (``position()``, ``last()``, a number): ``.//*[T][P]`` filters each parent's
 children, ``descendant::t[P]`` all descendants, and a predicate that is a boolean test gives
-the same answer in either. The expressions are compiled with ``smart_strings=False``: their
-results are elements, and ``re:test`` then receives each attribute value as a plain string
-instead of a "smart" string that builds a Python proxy of the attribute's element first.
+the same answer in either. A ``.//*[P]`` over every element whose top-level disjuncts each need
+an attribute (``required_attributes``: an attribute test or comparison, ``contains`` or
+``starts-with`` of one with a non-empty string, ``guard``'s form) becomes ``descendant::*[@a or
+@b ...][P]``: most elements have none of them, and fail one cheap test. The expressions are
+compiled with ``smart_strings=False``: their results are elements, and ``re:test`` then
+receives each attribute value as a plain string instead of a "smart" string that builds a
+Python proxy of the attribute's element first.
 
 ``c_lookup`` gives trafilatura's HTML parser a class lookup done in C: lxml.html's own is a
 Python method (``HtmlElementClassLookup.lookup``) called each time lxml makes a Python object
@@ -86,8 +97,68 @@ def _guard_call(m: re.Match) -> str:
         return m.group(0)  # not a Python regex we can reason about: leave it
     if matches_empty:
         return m.group(0)
-    present = " or ".join(a.strip() for a in attrs.split("|"))
-    return f"(({present}) and {m.group(0)})"
+    names = [a.strip() for a in attrs.split("|")]
+    present = " or ".join(names)
+    words = required_words(pattern, flags)
+    if words is None or len(words) * len(names) > MAX_WORD_TESTS:
+        return f"(({present}) and {m.group(0)})"
+    quoted = [f"'{w}'" if "'" not in w else f'"{w}"' for w in sorted(words)]
+    holds = " or ".join(f"contains({a}, {w})" for a in names for w in quoted)
+    return f"(({present}) and ({holds}) and {m.group(0)})"
+
+
+# at most this many contains() before a re:test: each costs less than lxml's call back into
+# Python for the test, but dozens of them cost more
+MAX_WORD_TESTS = 12
+
+
+def required_words(pattern: str, flags: str = "") -> set[str] | None:
+    """Words one of which every match of ``pattern`` holds (as lxml's re:test compiles it:
+    case-sensitive without an ``i`` flag); None where none is known (case-insensitive, a
+    branch without a literal). ``'^[Cc]omment|post-comments'`` gives ``{'omment', 'post-comments'}``."""
+    if "i" in flags or any(q in pattern for q in ("'", '"')):
+        return None
+    try:
+        from re import _constants as c, _parser as sre_parse  # type: ignore[attr-defined]
+    except ImportError:  # Python 3.10
+        import sre_constants as c  # type: ignore[no-redef]
+        import sre_parse  # type: ignore[no-redef]
+    try:
+        parsed = sre_parse.parse(pattern)
+    except re.error:
+        return None
+    if parsed.state.flags & (re.IGNORECASE | re.VERBOSE):
+        return None
+    return _sequence_words(list(parsed), c)
+
+
+def _sequence_words(items: list, c) -> set[str] | None:
+    """The smallest word set required by one item of a sequence (a run of literals, a group,
+    an alternation each branch of which requires words, a repeat at least once); ``c`` holds
+    the regex parser's opcodes."""
+    candidates: list[set[str]] = []
+    run: list[str] = []
+    for op, av in items + [(None, None)]:
+        if op is c.LITERAL:
+            run.append(chr(av))
+            continue
+        if run:
+            candidates.append({"".join(run)})
+            run = []
+        found = None
+        if op is c.SUBPATTERN and not av[1] & re.IGNORECASE:
+            found = _sequence_words(list(av[3]), c)
+        elif op is c.BRANCH:
+            branches = [_sequence_words(list(b), c) for b in av[1]]
+            if all(b is not None for b in branches):
+                found = set().union(*branches)  # type: ignore[arg-type]
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] >= 1:
+            found = _sequence_words(list(av[2]), c)
+        if found:
+            candidates.append(found)
+    if not candidates:
+        return None
+    return min(candidates, key=lambda words: (len(words), -min(map(len, words))))
 
 
 def guard(path: str) -> str:
@@ -174,7 +245,66 @@ def _split_branch(branch: str) -> str:
     if any(_POSITIONAL.search(_LITERAL.sub("''", p)) for p in preds):
         return branch
     tail = "".join(f"[{p}]" for p in preds)
+    if tags == ["*"] and len(preds) == 1 and (names := required_attributes(preds[0])):
+        tail = f"[{' or '.join(names)}]{tail}"  # most elements have none: one cheap test for them
     return " | ".join(f"descendant::{tag}{tail}" for tag in tags)
+
+
+_ATTR = r"@[A-Za-z_][\w:.-]*"
+# disjuncts false on an element without the attributes they name
+_NEEDS_ATTRIBUTES = [
+    re.compile(rf"({_ATTR})(?:\s*=\s*(?:'[^']*'|\"[^\"]*\"))?"),
+    re.compile(rf"(?:contains|starts-with)\(\s*({_ATTR}(?:\s*\|\s*{_ATTR})*|translate\(\s*{_ATTR}\s*,\s*'[^']*'\s*,"
+               rf"\s*'[^']*'\s*\))\s*,\s*(?:'[^']+'|\"[^\"]+\")\s*\)"),
+]
+
+
+def _split_or(predicate: str) -> list[str]:
+    """``predicate`` split at its top-level ``or``s (outside literals, brackets, parentheses)."""
+    parts, start, i = [], 0, 0
+    while i < len(predicate):
+        c = predicate[i]
+        if c in "'\"":
+            i = predicate.index(c, i + 1)
+        elif c in "[(":
+            i = _close(predicate, i) - 1
+        elif predicate.startswith("or", i) and predicate[i - 1:i].isspace() and predicate[i + 2:i + 3].isspace():
+            parts.append(predicate[start:i])
+            start = i + 2
+        i += 1
+    parts.append(predicate[start:])
+    return [p.strip() for p in parts]
+
+
+def required_attributes(predicate: str) -> list[str] | None:
+    """Attributes one of which an element needs for ``predicate`` to hold: each top-level
+    disjunct is an attribute test, a comparison of one, ``contains``/``starts-with`` of one
+    (or of its ``translate``) with a non-empty string, or ``guard()``'s ``((@a or @b) and ...)``;
+    None where a disjunct is anything else."""
+    names: list[str] = []
+    for part in _split_or(predicate):
+        needed = _guarded_attributes(part)
+        for form in _NEEDS_ATTRIBUTES:
+            if needed is None and (m := form.fullmatch(part)) is not None:
+                needed = m.group(1)
+        if needed is None:
+            return None
+        names.extend(n for n in re.findall(_ATTR, needed) if n not in names)
+    return names
+
+
+def _guarded_attributes(part: str) -> str | None:
+    """``@a or @b`` of a disjunct ``((@a or @b) and REST)`` (guard()'s form), REST without a
+    top-level ``or``; None for anything else."""
+    if not part.startswith("((") or _close(part, 0) != len(part):
+        return None
+    inner = part[1:-1]
+    head_end = _close(inner, 0)
+    head, rest = inner[1:head_end - 1], inner[head_end:]
+    if not re.fullmatch(rf"\s*{_ATTR}(?:\s+or\s+{_ATTR})*\s*", head) or not re.match(r"\s+and\s", rest) \
+            or len(_split_or(inner)) != 1:
+        return None
+    return head
 
 
 def split_by_tag(path: str) -> str:
@@ -263,22 +393,40 @@ class ControlCharRemover:
 _RAW_TEXT_KEPT = ("xmp", "noembed", "noframes", "plaintext")
 _READABILITY_DROPS = ("script", "style", "fencedframe")
 _EMPTY_PAGE = "<html><body></body></html>"
-_TEXTS_OUTSIDE_DROPPED = None  # compiled on first use
+_TEXTS = None  # compiled on first use
+
+
+def _chars_and_words(texts: list[str]) -> tuple[int, int]:
+    """Non-space characters and words of ``" ".join(texts)``: additive over the texts, as the
+    join puts a space between any two of them."""
+    words = " ".join(texts).split()
+    return len("".join(words)), len(words)
 
 
 def readability_bound(raw_tree) -> int | None:
     """An upper bound of the length of readability's trimmed text on ``raw_tree`` (module
-    docstring); None where none is known (a raw-text element readability keeps)."""
+    docstring); None where none is known (a raw-text element readability keeps).
+
+    The length of ``" ".join(" ".join(T).split())``, T the texts outside script, style and
+    fencedframe elements, is its non-space characters plus its words less one. Both are those
+    of all the texts less those of the texts inside the outermost dropped elements: each text
+    is taken once, in C, instead of testing every text's ancestors in an XPath predicate."""
     for _ in raw_tree.iter(*_RAW_TEXT_KEPT):
         return None
-    global _TEXTS_OUTSIDE_DROPPED
-    if _TEXTS_OUTSIDE_DROPPED is None:
+    iframes = 6 * sum(1 for _ in raw_tree.iter("iframe"))
+    if next(raw_tree.iterancestors(*_READABILITY_DROPS), None) is not None:
+        return iframes  # every text is inside a dropped element
+    global _TEXTS
+    if _TEXTS is None:
         from lxml.etree import XPath
 
-        _TEXTS_OUTSIDE_DROPPED = XPath(".//text()[not(ancestor::%s)]" % " or ancestor::".join(_READABILITY_DROPS),
-                                       smart_strings=False)
-    texts = _TEXTS_OUTSIDE_DROPPED(raw_tree)
-    return len(" ".join(" ".join(texts).split())) + 6 * sum(1 for _ in raw_tree.iter("iframe"))
+        _TEXTS = XPath(".//text()", smart_strings=False)
+    chars, words = _chars_and_words(_TEXTS(raw_tree))
+    for elem in raw_tree.iter(*_READABILITY_DROPS):
+        if next(elem.iterancestors(*_READABILITY_DROPS), None) is None:  # the outermost only
+            dropped_chars, dropped_words = _chars_and_words(_TEXTS(elem))
+            chars, words = chars - dropped_chars, words - dropped_words
+    return (chars + words - 1 if words else 0) + iframes
 
 
 def readability_cannot_win(raw_tree, body, text: str, options) -> bool:

@@ -1,11 +1,14 @@
 """filters/extract/speedup.py: the rewritten XPaths select the same nodes and trafilatura
 gives the same text with them as without, on the bundled sample and on generated pages."""
+import re
+
 import pytest
 from lxml import html as lxml_html
 from lxml.etree import XPath
 
 from webrefine.filters.extract import speedup as extract_speedup
-from webrefine.filters.extract.speedup import REGEXP_NS, guard, rewrite, selects_elements, split_by_tag
+from webrefine.filters.extract.speedup import (MAX_WORD_TESTS, REGEXP_NS, guard, required_attributes, required_words,
+                                               rewrite, selects_elements, split_by_tag)
 from webrefine.pipeline.cli import SAMPLE
 from webrefine.pipeline.config import ReadConfig
 from webrefine.pipeline.stats.tally import Tally
@@ -14,9 +17,14 @@ from tests.filters.extract.hostile_html import hostile_page
 
 
 def test_guard_adds_an_existence_test_only_where_the_pattern_cannot_match_nothing():
-    assert guard("re:test(@class, 'nav|menu')") == "((@class) and re:test(@class, 'nav|menu'))"
-    assert guard("re:test(@id|@class, '^shar')") == "((@id or @class) and re:test(@id|@class, '^shar'))"
-    assert guard("re:test(@id, 'NAV', 'i')") == "((@id) and re:test(@id, 'NAV', 'i'))"
+    # with the words one of which any match holds, tested in C before the call into Python
+    assert guard("re:test(@class, 'nav|menu')") == \
+        "((@class) and (contains(@class, 'menu') or contains(@class, 'nav')) and re:test(@class, 'nav|menu'))"
+    assert guard("re:test(@id|@class, '^shar')") == \
+        "((@id or @class) and (contains(@id, 'shar') or contains(@class, 'shar')) and re:test(@id|@class, '^shar'))"
+    assert guard("re:test(@id, 'NAV', 'i')") == "((@id) and re:test(@id, 'NAV', 'i'))"  # no words: case-insensitive
+    many = "|".join(f"{chr(97 + i)}{i}" for i in range(MAX_WORD_TESTS + 1))  # more words than pay
+    assert guard(f"re:test(@id, '{many}')") == f"((@id) and re:test(@id, '{many}'))"
     for unchanged in ("re:test(@class, 'a*')", "re:test(@id, '^|x')", "re:test(@id, '(')",  # bad regex
                       "re:test(string(.), 'x')", "contains(@class, 'x')"):
         assert guard(unchanged) == unchanged
@@ -32,6 +40,56 @@ def test_guarded_expressions_select_the_same_elements(pattern):
         path = f".//*[re:test({arg}, '{pattern}') or self::span]"
         plain, guarded = (XPath(p, namespaces={"re": REGEXP_NS})(doc) for p in (path, guard(path)))
         assert guarded == plain
+
+
+@pytest.mark.parametrize("pattern, words", [
+    ("cookie", {"cookie"}),
+    ("^[Cc]omment(?!ary)|(?:article|post)-comments", {"omment", "-comments"}),
+    ("^(?:[Cc]omment(?!ary)|comol|dsq-comments)", {"omment", "comol", "dsq-comments"}),
+    ("(^|\\s)bottom|bottom(\\s|$)", {"bottom"}),
+    ("bread-?crumb|nav", {"bread", "nav"}),  # the longer of a branch's runs is not needed, one is
+    ("x{2,3}yz", {"yz"}),  # the longer word of equally many
+    ("(?:ab)+", {"ab"}),
+    ("a*|b", None),  # a branch needing nothing
+    ("[ab]c?", None),
+    ("(?i)abc", None), ("abc(?i:d)", {"abc"}),  # case-insensitive: no words, or not that group's
+    ("it's", None),  # a quote cannot go in the XPath literal
+    ("(", None),
+])
+def test_required_words(pattern, words):
+    assert required_words(pattern) == words
+    assert required_words(pattern, "i") is None
+
+
+def test_every_match_of_a_pattern_holds_one_of_its_words():
+    import random
+
+    rng = random.Random(3)
+    patterns = ["^[Cc]omment(?!ary)|(?:article|post)-comments", "bread-?crumb|nav(?:bar|box)|^ad-", "(^|\\s)link(\\s|$)",
+                "x{2,3}y|z+q", "mvp-post-add-(?:box|wrap)|infinite-?scroll"]
+    alphabet = list("abcdefilmnopqrstuvwxyzCA-_ ") + ["comment", "nav", "bar", "bread", "crumb", "link", "post", "ad-",
+                                                       "scroll", "infinite", "mvp-post-add-box", "xxy", "zzq"]
+    strings = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8))) for _ in range(20000)]
+    for pattern in patterns:
+        words = required_words(pattern)
+        compiled = re.compile(pattern)
+        matched = [s for s in strings if compiled.search(s)]
+        assert len(matched) >= 20, pattern
+        assert all(any(w in s for w in words) for s in matched), pattern
+
+
+def test_required_attributes():
+    assert required_attributes("@a='' or starts-with(@b|@c, 'x') or contains(translate(@d, 'N', 'n'), 'nav') "
+                               "or ((@e or @f) and g(x)) or @a") == ["@a", "@b", "@c", "@d", "@e", "@f"]
+    for other in ("@a or f(@c)", "not(@b)", "contains(@b, '')", "((@a) and x) != (y)", "((@a) and x or y)",
+                  "@a or .//p", "string-length(@a) > 0"):
+        assert required_attributes(other) is None
+
+
+def test_a_test_of_every_element_is_behind_a_test_of_the_attributes_it_needs():
+    assert split_by_tag(".//*[@a='x' or contains(@b, 'y')]") == "descendant::*[@a or @b][@a='x' or contains(@b, 'y')]"
+    assert split_by_tag(".//*[@a='x' or f(.)]") == "descendant::*[@a='x' or f(.)]"
+    assert split_by_tag(".//*[self::p][@a]") == "descendant::p[@a]"  # a tag step is left as it was
 
 
 def test_split_by_tag_turns_a_tag_test_into_one_step_per_tag():
@@ -326,3 +384,38 @@ def test_the_raw_tree_copy_is_kept_where_trafilatura_is_not_the_code_checked(mon
         assert core.compare_extraction is not original  # the other speed-ups apply
     finally:
         undo()
+
+
+def test_the_readability_bound_is_its_definition():
+    """The bound counted from all texts less those in dropped elements equals the length of the
+    texts outside script, style and fencedframe elements (plus six per iframe), on every page."""
+    from lxml.etree import XPath
+    from trafilatura.utils import load_html
+
+    from webrefine.filters.extract.speedup import readability_bound
+
+    outside = XPath(".//text()[not(ancestor::script or ancestor::style or ancestor::fencedframe)]", smart_strings=False)
+
+    def definition(tree):
+        return len(" ".join(" ".join(outside(tree)).split())) + 6 * sum(1 for _ in tree.iter("iframe"))
+
+    made = ["<html><body>a <b>b</b>c<script>var x = 1;</script>tail <style>p{}</style> d\u00a0e\u2003f"
+            "<fencedframe>in <script>s</script><p>p</p></fencedframe> out<iframe src=x></iframe></body></html>",
+            "<html><body><script>only script</script></body></html>",
+            "<html><body> \n </body></html>"]
+    trees = [t for t in (load_html(html) for html in sample_pages() + [hostile_page(s) for s in range(150)] + made)
+             if t is not None]
+    compared = 0
+    for tree in trees:
+        bound = readability_bound(tree)
+        if bound is not None:
+            assert bound == definition(tree)
+            compared += 1
+        # a subtree: its texts, and one inside a dropped element (all its texts dropped)
+        for elem in list(tree.iter("p", "script", "fencedframe"))[:3]:
+            if readability_bound(elem) is not None:
+                assert readability_bound(elem) == definition(elem)
+    assert compared >= 80
+    fenced = load_html(made[0])
+    assert readability_bound(fenced) == definition(fenced) == len("a b c tail d e f out") + 6
+    assert readability_bound(fenced.find(".//fencedframe/p")) == 0
