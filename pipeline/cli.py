@@ -133,7 +133,8 @@ def console_main() -> int:
     """Entry point of the ``webrefine`` command and ``python -m webrefine``."""
     from webrefine.pipeline.malloc_arenas import limit_arenas
 
-    limit_arenas()  # before Beam starts threads and workers; not in main(): tests call it in-process
+    if "multi_processing" in " ".join(sys.argv[1:]):  # where it pays (pipeline/malloc_arenas.py)
+        limit_arenas()  # before Beam starts threads and workers; not in main(): tests call it in-process
     status = main()
     if status == EXIT_INTERRUPTED:
         # The runner's threads were stopped mid-bundle and may never finish; the outputs are

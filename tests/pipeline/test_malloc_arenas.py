@@ -22,12 +22,17 @@ def test_a_users_own_value_stands(monkeypatch):
     assert os.environ["MALLOC_ARENA_MAX"] == "4"
 
 
-def test_the_command_line_sets_it_before_running():
+def arenas_seen_by_main(*argv):
     env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
     code = ("import os, sys; sys.argv = ['webrefine', *sys.argv[1:]]\n"
             "from webrefine.pipeline import cli\n"
             "seen = []\n"
             "cli.main = lambda argv=None: seen.append(os.environ.get('MALLOC_ARENA_MAX')) or 0\n"
             "cli.console_main(); print(seen[0])")
-    out = subprocess.run([sys.executable, "-c", code, "configs"], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "2"
+    return subprocess.run([sys.executable, "-c", code, *argv], env=env, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def test_the_command_line_sets_it_before_a_multi_process_run_only():
+    assert arenas_seen_by_main("run", "--output", "o", "--direct_running_mode=multi_processing") == "2"
+    assert arenas_seen_by_main("run", "--output", "o") == "None"  # in-process: it saved nothing
