@@ -123,12 +123,15 @@ class Helper:
     def _start(self) -> None:
         # The helper imports the installed package, like any process on the worker.
         name, params = self.engine.spec()
-        # SIGINT is ignored before anything is imported: a Ctrl-C while a helper still starts
-        # must not print the traceback of an interrupted import (serve() ignores it again).
+        # A Ctrl-C is the parent's to handle (it stops the helpers). The helper runs in a session
+        # of its own, so the terminal's SIGINT never reaches it: ignoring SIGINT in its code alone
+        # left a window, the interpreter's start-up, where a Ctrl-C printed the traceback of an
+        # interrupted import (setsid happens in the child before exec, safe with the parent's threads).
         code = ("import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
                 f"from webrefine.filters.extract.pool import serve; serve({name!r}, {params!r})")
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
+            start_new_session=True,
         )
         self.capacity = _grow_pipe(self.proc.stdin.fileno())
         self.ready, self.started_at = False, time.monotonic()
