@@ -195,20 +195,23 @@ def _close(path: str, i: int) -> int:
     raise ValueError("unbalanced")
 
 
-def _split_top(path: str, sep: str = "|") -> list[str]:
-    """``path`` split at ``sep`` outside literals, brackets and parentheses."""
+def _split_top(text: str, sep: str = "|") -> list[str]:
+    """``text`` split at ``sep`` outside literals, brackets and parentheses; a word separator
+    (``or``) counts only between spaces."""
+    word = sep.isalpha()
     parts, start, i = [], 0, 0
-    while i < len(path):
-        c = path[i]
+    while i < len(text):
+        c = text[i]
         if c in "'\"":
-            i = path.index(c, i + 1)
+            i = text.index(c, i + 1)
         elif c in "[(":
-            i = _close(path, i) - 1
-        elif c == sep:
-            parts.append(path[start:i])
-            start = i + 1
+            i = _close(text, i) - 1
+        elif text.startswith(sep, i) and (not word or (text[i - 1:i].isspace()
+                                                        and text[i + len(sep):i + len(sep) + 1].isspace())):
+            parts.append(text[start:i])
+            start = i + len(sep)
         i += 1
-    parts.append(path[start:])
+    parts.append(text[start:])
     return parts
 
 
@@ -261,19 +264,7 @@ _NEEDS_ATTRIBUTES = [
 
 def _split_or(predicate: str) -> list[str]:
     """``predicate`` split at its top-level ``or``s (outside literals, brackets, parentheses)."""
-    parts, start, i = [], 0, 0
-    while i < len(predicate):
-        c = predicate[i]
-        if c in "'\"":
-            i = predicate.index(c, i + 1)
-        elif c in "[(":
-            i = _close(predicate, i) - 1
-        elif predicate.startswith("or", i) and predicate[i - 1:i].isspace() and predicate[i + 2:i + 3].isspace():
-            parts.append(predicate[start:i])
-            start = i + 2
-        i += 1
-    parts.append(predicate[start:])
-    return [p.strip() for p in parts]
+    return [p.strip() for p in _split_top(predicate, "or")]
 
 
 def required_attributes(predicate: str) -> list[str] | None:
