@@ -308,19 +308,25 @@ def test_the_readability_skip_is_taken_on_some_pages_and_changes_nothing():
     assert sum(skipped) >= 20 and len(skipped) - sum(skipped) >= 20
 
 
-def test_the_readability_skip_is_installed_only_over_the_code_it_was_checked_against(monkeypatch):
-    from trafilatura import core
+@pytest.mark.parametrize("applies, checked, patched, also_patched", [
+    ("readability_skip_applies", "READABILITY_SKIP_CHECKED", "compare_extraction", None),
+    ("raw_copy_skip_applies", "RAW_COPY_SKIP_CHECKED", "_extract_and_compare", "compare_extraction"),
+])
+def test_a_source_tied_speed_up_is_installed_only_over_the_code_it_was_checked_against(
+        monkeypatch, applies, checked, patched, also_patched):
+    from trafilatura import core, xpaths
 
     extract_speedup.uninstall()
-    assert extract_speedup.readability_skip_applies()  # the installed trafilatura is that code
-    original = core.compare_extraction
-    monkeypatch.setattr(extract_speedup, "READABILITY_SKIP_CHECKED", "0" * 64)
+    assert getattr(extract_speedup, applies)()  # the installed trafilatura is that code
+    original = getattr(core, patched)
+    before = getattr(core, also_patched) if also_patched else None
+    monkeypatch.setattr(extract_speedup, checked, "0" * 64)
     undo = extract_speedup.install()
     try:
-        assert core.compare_extraction is original  # another trafilatura: no skip, the rest applies
-        from trafilatura import xpaths
-
-        assert "descendant::" in xpaths.OVERALL_DISCARD_XPATH[0].path
+        assert getattr(core, patched) is original  # another trafilatura: this one is not installed
+        assert "descendant::" in xpaths.OVERALL_DISCARD_XPATH[0].path  # the other speed-ups apply
+        if also_patched:
+            assert getattr(core, also_patched) is not before
     finally:
         undo()
 
@@ -369,21 +375,6 @@ def test_precision_mode_compares_on_the_raw_tree_itself_with_the_same_text():
     assert len(same_tree["precision"]) >= 150 and all(same_tree["precision"])
     assert same_tree["balanced"] and not any(same_tree["balanced"])
     assert same_tree["recall"] and not any(same_tree["recall"])
-
-
-def test_the_raw_tree_copy_is_kept_where_trafilatura_is_not_the_code_checked(monkeypatch):
-    from trafilatura import core
-
-    extract_speedup.uninstall()
-    assert extract_speedup.raw_copy_skip_applies()  # the installed trafilatura is that code
-    original = core._extract_and_compare
-    monkeypatch.setattr(extract_speedup, "RAW_COPY_SKIP_CHECKED", "0" * 64)
-    undo = extract_speedup.install()
-    try:
-        assert core._extract_and_compare is original
-        assert core.compare_extraction is not original  # the other speed-ups apply
-    finally:
-        undo()
 
 
 def test_the_readability_bound_is_its_definition():
