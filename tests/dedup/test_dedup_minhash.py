@@ -4,7 +4,7 @@ from datasketch import MinHash
 
 from webrefine.dedup import kernels
 from webrefine.dedup import shingles
-from webrefine.dedup.minhash import MinHasher, MinhashDedup, probability
+from webrefine.dedup.minhash import MinHasher, MinhashDedup, affine32_permutations, probability
 
 TEXT = " ".join(f"w{i % 97} x{i % 13}" for i in range(300))
 
@@ -21,6 +21,26 @@ def test_signature_equals_datasketch_hashvalues(preset, kernel):
     ref.update_batch(list(shingles.shingles(shingles.words(TEXT))))
     assert ours.kernel_name == kernel
     assert np.array_equal(ours.signature(ours.shingle_hashes(TEXT)), ref.hashvalues)
+
+
+@pytest.mark.parametrize("num_perm,seed", [(9000, 1), (112, 1), (15, 7), (1, 0), (128, 2**31 + 5)])
+def test_permutations_are_datasketchs(num_perm, seed):
+    a, b = affine32_permutations(num_perm, seed)
+    ref_a, ref_b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+    assert a.dtype == b.dtype == np.uint32 and a.flags.c_contiguous and b.flags.c_contiguous
+    assert np.array_equal(a, ref_a) and np.array_equal(b, ref_b)
+    assert np.all(a % 2 == 1)
+
+
+def test_signing_does_not_import_datasketch():
+    """A Beam worker that signs must not pay for datasketch's import (dedup/minhash.py)."""
+    import subprocess
+    import sys
+    code = ("import sys; from webrefine.dedup.minhash import MinhashDedup; h = MinhashDedup().hasher(); "
+            "h.signature(h.shingle_hashes('one two three four five six')); "
+            "print('datasketch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
