@@ -123,7 +123,8 @@ def serve(name: str, params: dict[str, Any], prefetch: dict[str, Any] | None = N
                 if misses == Prefetch.MISSES:  # the worker has caught up: its pages come first
                     ahead = None
             reply = _extract(engine, pickle.loads(data))
-        _write_msg(stdout, reply)
+        # a helper that prefetched says whether it still does (``Helper.deadline``)
+        _write_msg(stdout, reply if prefetch is None or not prefetch["ahead"] else (*reply, ahead is not None))
 
 
 class Prefetch:
@@ -303,8 +304,8 @@ class Helper:
         ``START_LIMIT_S`` from its start. A helper that prefetches may be extracting a page
         ahead when a page arrives, which starts once that one is done: both within ``timeout_s``
         each, or the page ahead was too long (``HelperPool._poll`` then sends the pages again, to
-        a new helper that does not prefetch). Whether a page is a timeout is decided by its own
-        extraction time (``receive``), so the later deadline changes no outcome."""
+        a new helper that does not prefetch) until it says it stopped. Whether a page is a timeout
+        is decided by its own extraction time (``receive``), so the later deadline changes no outcome."""
         if not self.ready:
             return self.started_at + START_LIMIT_S
         return since + (2 * timeout_s if self.prefetches else timeout_s)
@@ -326,10 +327,12 @@ class Helper:
         is a timeout even if the reply was read in time, and one that finished in time is
         kept even if the reply was read late (the parent was busy with other helpers)."""
         try:  # the reply is being written: it is complete within seconds, or never
-            status, result, seconds = _read_msg(self.proc.stdout.fileno(), time.monotonic() + REPLY_GRACE_S)
+            status, result, seconds, *ahead = _read_msg(self.proc.stdout.fileno(), time.monotonic() + REPLY_GRACE_S)
         except (EOFError, OSError, pickle.UnpicklingError, ValueError) as exc:
             self.stop()
             return "error", f"extractor process died: {type(exc).__name__}"
+        if ahead and not ahead[0]:
+            self.prefetches = False  # it stopped extracting ahead: its pages no longer wait
         return ("timeout", None) if seconds > timeout_s else (status, result)
 
 

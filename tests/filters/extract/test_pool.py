@@ -170,6 +170,7 @@ def test_a_page_the_helper_has_not_done_is_extracted_and_skipped_ahead(tmp_path)
         assert pool.run_many([outside], timeout_s=60) == [("ok", Trafilatura().extract(outside))]
         outcomes = pool.run_many(pages, timeout_s=60)
         assert outcomes == [("ok", Trafilatura().extract(p)) for p in pages]
+        assert not pool.helpers[0].prefetches  # done ahead (every page): it said so, pages no longer wait
     finally:
         pool.stop()
 
