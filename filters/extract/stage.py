@@ -126,7 +126,12 @@ class Extract(Stage):
         WARC files (and its ``read`` settings, ``ReadConfig``'s fields), they extract pages of
         them meanwhile (``pool.Prefetch``), which the run's pages then find done."""
         if self.isolation == "process":
-            fetch = Prefetch(list(warc_paths), dict(read or {}), self.max_html_chars) if warc_paths else None
+            fetch = None
+            if warc_paths:
+                try:
+                    fetch = Prefetch(list(warc_paths), dict(read or {}), self.max_html_chars)
+                except OSError:  # no temporary directory: the pages are extracted when sent
+                    fetch = None
             prestart(self.make_engine(), self.helpers, fetch)
 
     def setup(self) -> None:
