@@ -113,7 +113,11 @@ def serve(name: str, params: dict[str, Any], prefetch: dict[str, Any] | None = N
             continue
         try:
             data = _read_raw(stdin)
-        except EOFError:
+        except EOFError:  # the worker is done, or was killed (its own cleanup never ran)
+            if store is not None:
+                import shutil
+
+                shutil.rmtree(store, ignore_errors=True)
             return
         reply = Prefetch.take(store, data) if store is not None else None
         if reply is None:

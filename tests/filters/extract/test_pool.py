@@ -195,3 +195,25 @@ def test_a_helper_that_extracts_ahead_gets_twice_the_time_and_then_pages_go_to_a
         assert not helper.prefetches and helper.deadline(10.0, 2.0) == 12.0
     finally:
         pool.stop()
+
+
+def test_the_store_goes_with_the_worker_even_when_it_is_killed(tmp_path):
+    """A worker killed outright (SIGKILL) never runs its cleanup; its helpers see their pipe
+    close and remove the directory of pages extracted ahead."""
+    from webrefine.filters.extract.pool import Prefetch
+
+    warc, pages = _warc_pages(tmp_path, 2)
+    fetch = Prefetch([warc], _read_settings(), 1_048_576)
+    pool = HelperPool(Trafilatura(), 2, prefetch=fetch)
+    try:
+        assert pool.run_many(pages[:1], timeout_s=60)[0][0] == "ok"
+        for helper in pool.helpers:
+            helper.proc.stdin.close()  # what the worker's death does to the pipes
+        for helper in pool.helpers:
+            helper.proc.wait(30)
+        assert not os.path.exists(fetch.dir)
+    finally:
+        for helper in pool.helpers:
+            helper.proc.stdout.close()
+            helper.proc = None
+        fetch.remove()
