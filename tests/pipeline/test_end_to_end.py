@@ -256,6 +256,8 @@ def test_stats_hold_each_per_document_stage_time(sample_run):
     timings = stats["timings"]
     assert list(timings) == ["read", "extract", "language"]
     assert all(t["wall_s"] >= 0 and t["cpu_s"] >= 0 for t in timings.values())
-    assert timings["extract"]["wall_s"] > timings["language"]["cpu_s"] > 0
+    # each stage's time is measured (extraction's is not compared with language's: on a local run
+    # over WARC files its helpers may have extracted the pages before they came, pool.Prefetch)
+    assert timings["extract"]["wall_s"] > 0 and timings["language"]["cpu_s"] > 0
     # Times are not counts: they stay out of "counters", which runs of one job share.
     assert not any(k.startswith("timing.") for k in stats["counters"])
