@@ -17,6 +17,7 @@ import argparse
 import dataclasses
 import datetime
 import gc
+import glob
 import logging
 import os
 import platform
@@ -212,9 +213,13 @@ def prestart_extraction(cfg, inputs: Sequence[str], beam_args: list[str]) -> Non
         return  # text input: no extraction
     from webrefine.filters.extract import Extract
 
+    # local WARC files: the helpers extract pages of them before the first one reaches them
+    # (pool.Prefetch); the first Extract stage only, the one that sees the pages as read
+    paths = sorted({p for pattern in inputs for p in glob.glob(pattern) if os.path.isfile(p)})
     for stage in cfg.stages:
         if isinstance(stage, Extract):
-            stage.prestart()
+            stage.prestart(paths, dataclasses.asdict(cfg.read))
+            paths = []
 
 
 def run(args: argparse.Namespace, beam_args: list[str]) -> int:

@@ -7,6 +7,7 @@ re-import the worker's ``__main__``. Messages are length-prefixed pickles over p
 """
 from __future__ import annotations
 
+import atexit
 import fcntl
 import os
 import pickle
@@ -67,13 +68,30 @@ def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
     return bytes(buf)
 
 
-def _read_msg(fd: int, deadline: float | None = None) -> Any:
+def _read_raw(fd: int, deadline: float | None = None) -> bytes:
+    """One message's pickle, not yet loaded."""
     (n,) = struct.unpack("<Q", _read_exact(fd, 8, deadline))
-    return pickle.loads(_read_exact(fd, n, deadline))
+    return _read_exact(fd, n, deadline)
 
 
-def serve(name: str, params: dict[str, Any]) -> None:
-    """Helper process main loop: HTML in on stdin, ("ok", text) or ("error", msg) out on stdout."""
+def _read_msg(fd: int, deadline: float | None = None) -> Any:
+    return pickle.loads(_read_raw(fd, deadline))
+
+
+def _extract(engine: Engine, html: str) -> tuple[str, Any, float]:
+    """(status, text or message, seconds) of one page."""
+    start = time.monotonic()
+    try:
+        reply = ("ok", engine.extract(html))
+    except BaseException as exc:  # noqa: BLE001 - any failure of the extractor is a drop
+        reply = ("error", f"{type(exc).__name__}: {exc}"[:500])
+    return (*reply, time.monotonic() - start)
+
+
+def serve(name: str, params: dict[str, Any], prefetch: dict[str, Any] | None = None) -> None:
+    """Helper process main loop: HTML in on stdin, ("ok", text) or ("error", msg) out on stdout.
+    With ``prefetch`` (``Prefetch.spec``) it answers a page from what was extracted ahead, and
+    the first helper extracts pages ahead whenever no page is waiting (``Prefetch``)."""
     # Ctrl-C reaches the whole process group; the worker handles it, and a helper ends when
     # its pipe closes, without a traceback of its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -85,17 +103,135 @@ def serve(name: str, params: dict[str, Any]) -> None:
     _grow_pipe(stdout)  # a reply is written whole while the worker is busy elsewhere
     sys.stdout = sys.stderr
     _write_msg(stdout, READY)  # the pages' clocks start now, not while the imports ran
+    store = prefetch["dir"] if prefetch is not None else None
+    ahead = Prefetch.pages(engine, prefetch) if prefetch is not None and prefetch["ahead"] else None
+    misses = 0
     while True:
+        if ahead is not None and not select.select([stdin], [], [], 0)[0]:
+            if next(ahead, None) is None:  # one page extracted ahead, or none left to do
+                ahead = None
+            continue
         try:
-            html = _read_msg(stdin)
-        except EOFError:
+            data = _read_raw(stdin)
+        except EOFError:  # the worker is done, or was killed (its own cleanup never ran)
+            if store is not None:
+                import shutil
+
+                shutil.rmtree(store, ignore_errors=True)
             return
-        start = time.monotonic()
+        reply = Prefetch.take(store, data) if store is not None else None
+        if reply is None:
+            if ahead is not None:
+                Prefetch.mark(store, data)  # for the prefetching to skip
+                misses += 1
+                if misses == Prefetch.MISSES:  # the worker has caught up: its pages come first
+                    ahead = None
+            reply = _extract(engine, pickle.loads(data))
+        # a helper that prefetched says whether it still does (``Helper.deadline``)
+        _write_msg(stdout, reply if prefetch is None or not prefetch["ahead"] else (*reply, ahead is not None))
+
+
+class Prefetch:
+    """Pages extracted before the worker asks for them. While the worker's process imports Beam
+    and builds the graph (~2-3 s, one core busy), the helpers, ready after ~1 s, would wait for
+    their first page. Instead the first helper reads the run's WARC files itself and, whenever
+    no page of the worker is waiting for it, extracts the next page no helper has done, storing
+    the outcome under a hash (sha256) of the page's message (``_encode``'s pickle of the HTML
+    string, as the worker sends it) in a directory the helpers share; a page the worker sends
+    to any helper is answered from there. The key is the page itself, so an answer is the one
+    the page gets when extracted on request (extraction depends on the page only:
+    trafilatura's deduplicate is off), however the worker's reading differs; a page it never
+    sends only cost time. One helper only: with two, three processes share two cores while the
+    worker imports Beam, and the import (the worker's start) takes longer. It stops after
+    ``MISSES`` pages of the worker that it had not done (the worker has caught up; from then on,
+    extracting ahead while idle would take a core from the worker, whose pages come first), where
+    it finds ``CAUGHT_UP`` pages in a row already done, or after ``MAX_PAGES``: an answer is
+    removed once taken, so the directory holds at most that many."""
+
+    CAUGHT_UP = 8
+    MISSES = 3
+    MAX_PAGES = 1000
+
+    def __init__(self, paths: list[str], read: dict[str, Any], max_html_chars: int) -> None:
+        import tempfile
+
+        self.paths, self.read, self.max_html_chars = paths, read, max_html_chars
+        self.dir = tempfile.mkdtemp(prefix="webrefine-prefetch-")
+        atexit.register(self.remove)  # also where the pool is never adopted or stopped
+
+    def spec(self, helper: int) -> dict[str, Any]:
+        """What helper number ``helper`` is started with (``serve``): the first extracts ahead."""
+        return {"paths": self.paths, "read": self.read, "max_html_chars": self.max_html_chars,
+                "dir": self.dir, "ahead": helper == 0}
+
+    def remove(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    @staticmethod
+    def key(data: bytes) -> str:
+        import hashlib
+
+        return hashlib.sha256(data).hexdigest()
+
+    @staticmethod
+    def take(store: str, data: bytes) -> tuple[str, Any, float] | None:
+        """The stored answer to the page whose message is ``data`` (removed), or None."""
+        path = os.path.join(store, Prefetch.key(data))
         try:
-            reply = ("ok", engine.extract(html))
-        except BaseException as exc:  # noqa: BLE001 - any failure of the extractor is a drop
-            reply = ("error", f"{type(exc).__name__}: {exc}"[:500])
-        _write_msg(stdout, (*reply, time.monotonic() - start))
+            with open(path, "rb") as fh:
+                reply = pickle.load(fh)
+            os.unlink(path)
+            return reply
+        except (OSError, pickle.UnpicklingError, EOFError):  # none, or a mark (empty)
+            return None
+
+    @staticmethod
+    def mark(store: str, data: bytes) -> None:
+        """Mark the page as being extracted on request, for the prefetching helpers to skip."""
+        try:
+            open(os.path.join(store, Prefetch.key(data)), "ab").close()
+        except OSError:
+            pass
+
+    @staticmethod
+    def store(store: str, data: bytes, reply: tuple[str, Any, float]) -> None:
+        target = os.path.join(store, Prefetch.key(data))
+        try:
+            with open(f"{target}.{os.getpid()}", "wb") as fh:
+                pickle.dump(reply, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(f"{target}.{os.getpid()}", target)  # whole, for the other helpers
+        except OSError:
+            pass  # only time is lost
+
+    @staticmethod
+    def pages(engine: Engine, spec: dict[str, Any]):
+        """Extract the pages ahead, one page per step."""
+        try:
+            from webrefine.pipeline.config import ReadConfig
+            from webrefine.pipeline.io.warc import read_warc
+            from webrefine.pipeline.stats.tally import Tally
+
+            cfg, done_in_a_row, extracted = ReadConfig(**spec["read"]), 0, 0
+            for path in spec["paths"]:
+                for doc in read_warc(lambda path=path: open(path, "rb"), path, cfg, Tally()):
+                    html = (doc.html or "")[: spec["max_html_chars"]]
+                    if not html.strip():
+                        continue
+                    data = pickle.dumps(html, protocol=pickle.HIGHEST_PROTOCOL)
+                    if os.path.exists(os.path.join(spec["dir"], Prefetch.key(data))):
+                        done_in_a_row += 1
+                        if done_in_a_row >= Prefetch.CAUGHT_UP:
+                            return
+                        continue
+                    if extracted == Prefetch.MAX_PAGES:
+                        return
+                    done_in_a_row, extracted = 0, extracted + 1
+                    Prefetch.store(spec["dir"], data, _extract(engine, html))
+                    yield True
+        except Exception:  # noqa: BLE001 - prefetching only saves time: the pages are extracted when asked
+            return
 
 
 # How long a reply that has started to arrive may take to finish before its helper is
@@ -113,11 +249,13 @@ class Helper:
     multiprocessing would re-import the worker's __main__) and the pipes to it; restarted
     after a timeout or a crash."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, prefetch: dict[str, Any] | None = None) -> None:
         self.engine = engine
+        self.prefetch = prefetch  # for its first start only (Prefetch.spec)
         self.proc: subprocess.Popen | None = None
         self.capacity = 65536  # bytes its input pipe holds
         self.ready = False  # its READY message was read
+        self.prefetches = False  # this process extracts pages ahead (Prefetch.spec's "ahead")
         self.started_at = 0.0  # when the process was started (monotonic)
 
     def _start(self) -> None:
@@ -128,7 +266,9 @@ class Helper:
         # left a window, the interpreter's start-up, where a Ctrl-C printed the traceback of an
         # interrupted import (setsid happens in the child before exec, safe with the parent's threads).
         code = ("import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
-                f"from webrefine.filters.extract.pool import serve; serve({name!r}, {params!r})")
+                f"from webrefine.filters.extract.pool import serve; serve({name!r}, {params!r}, {self.prefetch!r})")
+        # extracting ahead makes pages wait (``deadline``); a restarted helper only answers pages
+        self.prefetches, self.prefetch = self.prefetch is not None and self.prefetch["ahead"], None
         self.proc = subprocess.Popen(
             [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
             start_new_session=True,
@@ -165,10 +305,14 @@ class Helper:
     def deadline(self, since: float, timeout_s: float) -> float:
         """When a page sent at ``since`` is past its limit: ``timeout_s`` after it was sent or
         after the helper became ready, whichever is later; a helper still importing gets
-        ``START_LIMIT_S`` from its start."""
+        ``START_LIMIT_S`` from its start. A helper that prefetches may be extracting a page
+        ahead when a page arrives, which starts once that one is done: both within ``timeout_s``
+        each, or the page ahead was too long (``HelperPool._poll`` then sends the pages again, to
+        a new helper that does not prefetch) until it says it stopped. Whether a page is a timeout
+        is decided by its own extraction time (``receive``), so the later deadline changes no outcome."""
         if not self.ready:
             return self.started_at + START_LIMIT_S
-        return since + timeout_s
+        return since + (2 * timeout_s if self.prefetches else timeout_s)
 
     def read_ready(self) -> bool:
         """Read the READY message; False (and the helper stopped) if something else came."""
@@ -187,10 +331,12 @@ class Helper:
         is a timeout even if the reply was read in time, and one that finished in time is
         kept even if the reply was read late (the parent was busy with other helpers)."""
         try:  # the reply is being written: it is complete within seconds, or never
-            status, result, seconds = _read_msg(self.proc.stdout.fileno(), time.monotonic() + REPLY_GRACE_S)
+            status, result, seconds, *ahead = _read_msg(self.proc.stdout.fileno(), time.monotonic() + REPLY_GRACE_S)
         except (EOFError, OSError, pickle.UnpicklingError, ValueError) as exc:
             self.stop()
             return "error", f"extractor process died: {type(exc).__name__}"
+        if ahead and not ahead[0]:
+            self.prefetches = False  # it stopped extracting ahead: its pages no longer wait
         return ("timeout", None) if seconds > timeout_s else (status, result)
 
 
@@ -206,8 +352,9 @@ class HelperPool:
     blocks on a helper that is itself blocked writing a reply.
     """
 
-    def __init__(self, engine: Engine, size: int, depth: int = 2) -> None:
-        self.helpers = [Helper(engine) for _ in range(size)]
+    def __init__(self, engine: Engine, size: int, depth: int = 2, prefetch: Prefetch | None = None) -> None:
+        self.prefetch = prefetch
+        self.helpers = [Helper(engine, prefetch.spec(i) if prefetch else None) for i in range(size)]
         self.depth = depth
         # pages sent to each helper and not answered yet, oldest (the one in progress) first
         self.queues: dict[Helper, deque[tuple[Any, bytes]]] = {h: deque() for h in self.helpers}
@@ -221,6 +368,8 @@ class HelperPool:
         for helper in self.helpers:
             helper.stop()
             self.queues[helper].clear()
+        if self.prefetch is not None:
+            self.prefetch.remove()
 
     def _send(self, helper: Helper, key: Any, message: bytes) -> None:
         if not helper.send(message):
@@ -264,6 +413,9 @@ class HelperPool:
                     self._resend(helper)
                 elif self.queues[helper]:
                     self.started[helper] = now  # it went on with the next page by now
+            elif now >= deadlines[helper] and helper.prefetches:
+                helper.stop()  # a page ahead may have taken the time: send the pages again,
+                self._resend(helper)  # to a new helper that does not prefetch, which times them
             elif now >= deadlines[helper]:
                 helper.stop()  # killed mid-page (or hung while starting)
                 key, _ = self.queues[helper].popleft()
@@ -310,9 +462,9 @@ class HelperPool:
 _PRESTARTED: dict[tuple[Engine, int], HelperPool] = {}
 
 
-def prestart(engine: Engine, size: int) -> None:
+def prestart(engine: Engine, size: int, prefetch: Prefetch | None = None) -> None:
     if (engine, size) not in _PRESTARTED:
-        _PRESTARTED[(engine, size)] = HelperPool(engine, size)
+        _PRESTARTED[(engine, size)] = HelperPool(engine, size, prefetch=prefetch)
 
 
 def take_pool(engine: Engine, size: int) -> HelperPool:

@@ -66,6 +66,17 @@ jusText check that follows runs as before, on the same trees). The argument read
 code, so the skip is installed only where that code is the one it was checked against (a hash
 of its sources: trafilatura 2.3.1).
 
+Where that bound of the raw tree leaves readability in (precision mode), a second bound decides
+after the pruning: ``compare_extraction`` prunes the raw tree (``OVERALL_DISCARD_XPATH``) and hands
+readability the pruned tree, so the same argument holds with that tree's text, which is much less
+(on cc-sample readability then runs on 163 of 972 pages instead of 492). ``_counting_prune`` does
+that pruning, the same deletions in the same order, and counts the bound as it goes: the raw
+tree's, less the texts (outside script, style and fencedframe, not the tail, which
+``delete_element`` keeps) and iframes of each subtree it takes out of the tree; a kept tail joined
+to another text can only join two words, so the count stays an upper bound. In front of
+``try_readability``, where the bound rules readability out, it runs on an empty page instead, as
+above. Tied to the hash of the pruning's and ``delete_element``'s sources as well.
+
 ``_compare_on_the_raw_tree`` stands in for ``trafilatura.core._extract_and_compare``: in precision
 mode (``favor_precision``) it hands the comparison the raw tree itself instead of a copy. The
 comparison prunes and rewrites the tree it gets, which is why trafilatura copies it; but in
@@ -82,6 +93,7 @@ cc-sample pages, and the time saved).
 from __future__ import annotations
 
 import re
+import threading
 from typing import Callable
 
 REGEXP_NS = "http://exslt.org/regular-expressions"
@@ -402,29 +414,47 @@ def readability_bound(raw_tree) -> int | None:
     fencedframe elements, is its non-space characters plus its words less one. Both are those
     of all the texts less those of the texts inside the outermost dropped elements: each text
     is taken once, in C, instead of testing every text's ancestors in an XPath predicate."""
+    parts = _bound_parts(raw_tree)
+    return None if parts is None else _bound_of(parts)
+
+
+def _bound_parts(raw_tree) -> tuple[int, int, int] | None:
+    """(non-space characters, words, six per iframe) of ``readability_bound``; None as there."""
     for _ in raw_tree.iter(*_RAW_TEXT_KEPT):
         return None
-    iframes = 6 * sum(1 for _ in raw_tree.iter("iframe"))
-    if next(raw_tree.iterancestors(*_READABILITY_DROPS), None) is not None:
-        return iframes  # every text is inside a dropped element
+    return (*_outside_counts(raw_tree), 6 * sum(1 for _ in raw_tree.iter("iframe")))
+
+
+def _bound_of(parts: tuple[int, int, int]) -> int:
+    chars, words, iframes = parts
+    return (chars + words - 1 if words else 0) + iframes
+
+
+def _outside_counts(elem) -> tuple[int, int]:
+    """Non-space characters and words of the texts inside ``elem`` (not its tail) that are
+    outside script, style and fencedframe elements."""
+    if next(elem.iterancestors(*_READABILITY_DROPS), None) is not None:
+        return 0, 0  # every text is inside a dropped element
     global _TEXTS
     if _TEXTS is None:
         from lxml.etree import XPath
 
         _TEXTS = XPath(".//text()", smart_strings=False)
-    chars, words = _chars_and_words(_TEXTS(raw_tree))
-    for elem in raw_tree.iter(*_READABILITY_DROPS):
-        if next(elem.iterancestors(*_READABILITY_DROPS), None) is None:  # the outermost only
-            dropped_chars, dropped_words = _chars_and_words(_TEXTS(elem))
+    chars, words = _chars_and_words(_TEXTS(elem))
+    for dropped in elem.iter(*_READABILITY_DROPS):
+        if next(dropped.iterancestors(*_READABILITY_DROPS), None) is None:  # the outermost only
+            dropped_chars, dropped_words = _chars_and_words(_TEXTS(dropped))
             chars, words = chars - dropped_chars, words - dropped_words
-    return (chars + words - 1 if words else 0) + iframes
+    return chars, words
 
 
-def readability_cannot_win(raw_tree, body, text: str, options) -> bool:
-    """True where trafilatura's ``_prefer_readability`` is False whatever readability returns."""
+def readability_cannot_win(raw_tree, body, text: str, options, bound: int | None = None) -> bool:
+    """True where trafilatura's ``_prefer_readability`` is False whatever readability returns
+    (``bound``: ``readability_bound(raw_tree)`` if given)."""
     if options.focus == "recall" or not text:
         return False
-    bound = readability_bound(raw_tree)
+    if bound is None:
+        bound = readability_bound(raw_tree)
     if bound is None or bound > 2 * len(text):
         return False
     if bound <= 2 * options.min_extracted_size:
@@ -464,6 +494,21 @@ def readability_skip_applies() -> bool:
 RAW_COPY_SKIP_CHECKED = "64991469d214c0c35894efb782b39041c088ec869c9796e6511d80d93a33e335"
 
 
+# The second skip also reads the pruning of the raw tree in compare_extraction (the deletions it
+# repeats, and delete_element, which keeps tails: text moves, joined to another text, never into a
+# dropped element) and try_readability, the call it stands in front of (trafilatura 2.3.1).
+PRUNED_SKIP_CHECKED = "35667001035c55eda30e1d7394a7ddff7b3e780ce9a92f160fd5afa907d79c0c"
+
+
+def pruned_skip_applies() -> bool:
+    """True when the code the second readability skip reads is the code it was checked against."""
+    from trafilatura import external, htmlprocessing, xml
+
+    return readability_skip_applies() and _sources_hash(
+        lambda: (htmlprocessing.prune_unwanted_nodes, xml.delete_element, external.compare_extraction,
+                 external.try_readability)) == PRUNED_SKIP_CHECKED
+
+
 def raw_copy_skip_applies() -> bool:
     """True when the code that reads the raw tree is the code ``_compare_on_the_raw_tree`` was checked against."""
     from trafilatura import core
@@ -486,16 +531,76 @@ def _compare_on_the_raw_tree(cleaned_tree, cleaned_tree_backup, tree, options):
     return postbody, temp_text
 
 
-def _skipping_compare(compare: Callable) -> Callable:
+class _Comparison:
+    """The comparison under way in this thread, for the second readability skip: its raw tree,
+    the parts of that tree's bound, and what ``readability_cannot_win`` reads."""
+
+    def __init__(self, tree, parts: tuple[int, int, int], body, text: str, options) -> None:
+        self.tree, self.parts, self.body, self.text, self.options = tree, parts, body, text, options
+        self.pruned = False
+
+
+_COMPARING = threading.local()
+
+
+def _skipping_compare(compare: Callable, after_pruning: bool = False) -> Callable:
     from trafilatura.utils import load_html
 
     def compare_extraction(cleaned_tree, raw_tree, body, text, options):
-        if readability_cannot_win(raw_tree, body, text, options):
+        parts = _bound_parts(raw_tree)
+        if readability_cannot_win(raw_tree, body, text, options, None if parts is None else _bound_of(parts)):
             raw_tree = load_html(_EMPTY_PAGE)
-        return compare(cleaned_tree, raw_tree, body, text, options)
+        elif after_pruning and parts is not None and options.focus == "precision" and text:
+            _COMPARING.now = _Comparison(raw_tree, parts, body, text, options)
+        try:
+            return compare(cleaned_tree, raw_tree, body, text, options)
+        finally:
+            _COMPARING.now = None
 
     compare_extraction.skips = compare  # type: ignore[attr-defined]
     return compare_extraction
+
+
+def _counting_prune(prune: Callable) -> Callable:
+    """``prune_unwanted_nodes`` for ``compare_extraction``'s pruning of the raw tree: the same
+    deletions, in the same order, and the texts they take away from the tree's bound counted."""
+    from trafilatura import xpaths
+    from trafilatura.xml import delete_element
+
+    def prune_unwanted_nodes(tree, nodelist, with_backup=False):
+        now = getattr(_COMPARING, "now", None)
+        if now is None or tree is not now.tree or with_backup or nodelist is not xpaths.OVERALL_DISCARD_XPATH:
+            return prune(tree, nodelist, with_backup)
+        chars, words, iframes = now.parts
+        for expression in nodelist:
+            for subtree in expression(tree):
+                if subtree.getparent() is not None and tree in subtree.iterancestors():  # still in the tree
+                    taken_chars, taken_words = _outside_counts(subtree)
+                    chars, words = chars - taken_chars, words - taken_words
+                    iframes -= 6 * sum(1 for _ in subtree.iter("iframe"))
+                delete_element(subtree)  # the tail text is preserved
+        now.parts, now.pruned = (chars, words, iframes), True
+        return tree
+
+    prune_unwanted_nodes.counts = prune  # type: ignore[attr-defined]
+    return prune_unwanted_nodes
+
+
+def _skipping_readability(try_readability: Callable) -> Callable:
+    """``try_readability`` on an empty page where the pruned raw tree's bound already rules its
+    text out (``_counting_prune``)."""
+    from trafilatura.utils import load_html
+
+    def skipping_try_readability(htmlinput):
+        now = getattr(_COMPARING, "now", None)
+        if now is not None and htmlinput is now.tree and now.pruned:
+            _COMPARING.now = None
+            if readability_cannot_win(htmlinput, now.body, now.text, now.options, _bound_of(now.parts)):
+                htmlinput = load_html(_EMPTY_PAGE)
+        return try_readability(htmlinput)
+
+    skipping_try_readability.skips = try_readability  # type: ignore[attr-defined]
+    return skipping_try_readability
 
 
 _undo: Callable[[], None] | None = None
@@ -543,8 +648,15 @@ def _rewrite() -> Callable[[], None]:
     from trafilatura import core
 
     compare = core.compare_extraction
+    from trafilatura import external
+
+    prune, try_readability = external.prune_unwanted_nodes, external.try_readability
     if not hasattr(compare, "skips") and readability_skip_applies():
-        core.compare_extraction = _skipping_compare(compare)
+        after_pruning = pruned_skip_applies()
+        core.compare_extraction = _skipping_compare(compare, after_pruning)
+        if after_pruning:
+            external.prune_unwanted_nodes = _counting_prune(prune)
+            external.try_readability = _skipping_readability(try_readability)
 
     extract_and_compare = core._extract_and_compare
     if extract_and_compare is not _compare_on_the_raw_tree and raw_copy_skip_applies():
@@ -560,6 +672,7 @@ def _rewrite() -> Callable[[], None]:
         if utils.INVALID_XML_CHARS is not control:
             utils.INVALID_XML_CHARS = control
         core.compare_extraction = compare
+        external.prune_unwanted_nodes, external.try_readability = prune, try_readability
         core._extract_and_compare = extract_and_compare
         if isinstance(parser, lxml_html.HTMLParser):
             parser.set_element_class_lookup(lxml_html.HtmlElementClassLookup())

@@ -14,12 +14,12 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Sequence
 
 from webrefine.filters.document import Document, Verdict, drop, keep
 from webrefine.filters.stage import Stage
 from webrefine.filters.extract.engines import Engine, Resiliparse, Trafilatura
-from webrefine.filters.extract.pool import prestart, take_pool
+from webrefine.filters.extract.pool import Prefetch, prestart, take_pool
 
 _NEWLINES = re.compile(r"\n{3,}")
 # URL removal (RefinedWeb/DCLM `url_removal_modifier`). DCLM matches bare domains against
@@ -120,11 +120,19 @@ class Extract(Stage):
         """``processes: 0`` (auto) resolved for a run: ``cores`` helpers; otherwise itself."""
         return dataclasses.replace(self, processes=cores) if self.processes == 0 else self
 
-    def prestart(self) -> None:
+    def prestart(self, warc_paths: Sequence[str] = (), read: dict[str, Any] | None = None) -> None:
         """Start the helper processes now, in this process, for the first setup() here to adopt
-        (while the caller does other work: importing Beam, building the graph)."""
+        (while the caller does other work: importing Beam, building the graph). Given the run's
+        WARC files (and its ``read`` settings, ``ReadConfig``'s fields), they extract pages of
+        them meanwhile (``pool.Prefetch``), which the run's pages then find done."""
         if self.isolation == "process":
-            prestart(self.make_engine(), self.helpers)
+            fetch = None
+            if warc_paths:
+                try:
+                    fetch = Prefetch(list(warc_paths), dict(read or {}), self.max_html_chars)
+                except OSError:  # no temporary directory: the pages are extracted when sent
+                    fetch = None
+            prestart(self.make_engine(), self.helpers, fetch)
 
     def setup(self) -> None:
         if self.isolation == "process" and getattr(self, "_pool", None) is None:

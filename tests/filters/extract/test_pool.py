@@ -107,3 +107,113 @@ def test_a_helper_that_cannot_start_ends_each_page_as_an_error_without_looping()
         pool.stop()
     assert [status for status, _ in outcomes] == ["error"] * 3
     assert all("starting" in message for _, message in outcomes)
+
+
+def _warc_pages(tmp_path, n: int) -> tuple[str, list[str]]:
+    """A WARC file of ``n`` different articles, and its pages as the pipeline reads them."""
+    import dataclasses
+
+    from tests.warcgen import gz, page
+    from webrefine.pipeline.config import ReadConfig
+    from webrefine.pipeline.io.warc import read_warc
+    from webrefine.pipeline.stats.tally import Tally
+
+    path = tmp_path / "pages.warc.gz"
+    path.write_bytes(gz(*(page(ARTICLE.replace("hills", f"hills {i}"), url=f"https://example.com/{i}")
+                          for i in range(n))))
+    docs = read_warc(lambda: open(path, "rb"), str(path), ReadConfig(), Tally())
+    return str(path), [d.html for d in docs]
+
+
+def _read_settings() -> dict:
+    import dataclasses
+
+    from webrefine.pipeline.config import ReadConfig
+
+    return dataclasses.asdict(ReadConfig())
+
+
+def test_pages_extracted_ahead_are_answered_as_on_request(tmp_path):
+    """The first helper extracts the run's pages before the worker sends them (Prefetch); the
+    worker's pages, sent to either helper, are answered from the store with what a pool
+    without it answers."""
+    from webrefine.filters.extract.pool import Prefetch
+
+    warc, pages = _warc_pages(tmp_path, 6)
+    fetch = Prefetch([warc], _read_settings(), 1_048_576)
+    ahead, plain = HelperPool(Trafilatura(), 2, prefetch=fetch), HelperPool(Trafilatura(), 2)
+    try:
+        deadline = time.monotonic() + 120
+        while len(os.listdir(fetch.dir)) < len(pages) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(os.listdir(fetch.dir)) == len(pages)  # every page extracted ahead
+        outcomes = ahead.run_many(pages, timeout_s=60)
+        assert os.listdir(fetch.dir) == []  # each answer taken from the store (and removed)
+        assert outcomes == plain.run_many(pages, timeout_s=60)
+        assert [status for status, _ in outcomes] == ["ok"] * 6 and "hills 5" in outcomes[5][1]
+    finally:
+        ahead.stop()
+        plain.stop()
+    assert not os.path.exists(fetch.dir)
+
+
+def test_a_page_the_helper_has_not_done_is_extracted_and_skipped_ahead(tmp_path):
+    """A page sent before the prefetching reached it is extracted on request, marked so the
+    prefetching skips it; the other pages still come from the store."""
+    from webrefine.filters.extract.pool import Prefetch
+
+    warc, pages = _warc_pages(tmp_path, 4)
+    outside = ARTICLE.replace("hills", "dales")  # not in the file: never extracted ahead
+    fetch = Prefetch([warc], _read_settings(), 1_048_576)
+    pool = HelperPool(Trafilatura(), 1, prefetch=fetch)
+    try:
+        assert pool.run_many([outside], timeout_s=60) == [("ok", Trafilatura().extract(outside))]
+        outcomes = pool.run_many(pages, timeout_s=60)
+        assert outcomes == [("ok", Trafilatura().extract(p)) for p in pages]
+        assert not pool.helpers[0].prefetches  # done ahead (every page): it said so, pages no longer wait
+    finally:
+        pool.stop()
+
+
+def test_a_helper_that_extracts_ahead_gets_twice_the_time_and_then_pages_go_to_a_new_one(tmp_path):
+    """A page may wait behind one extracted ahead: the deadline is twice the limit, and once past it
+    the helper is replaced by one that does not prefetch and times the pages itself, so the
+    outcome (here a timeout) is the one a pool without prefetching gives."""
+    from webrefine.filters.extract.pool import Prefetch
+
+    warc, _ = _warc_pages(tmp_path, 3)
+    pool = HelperPool(Trafilatura(), 1, prefetch=Prefetch([warc], _read_settings(), 1_048_576))
+    (helper,) = pool.helpers
+    try:
+        assert helper.prefetches
+        helper.ready = True
+        assert helper.deadline(10.0, 2.0) == 14.0
+        helper.ready = False
+        big = ARTICLE.replace("</article>", "<p>more words here</p>" * 3000 + "</article>")
+        assert pool.run_many([ARTICLE], timeout_s=60) == [("ok", pool_text())]  # ready, warm
+        assert pool.run_many([big], timeout_s=0.0005) == [("timeout", None)]
+        assert not helper.prefetches and helper.deadline(10.0, 2.0) == 12.0
+    finally:
+        pool.stop()
+
+
+def test_the_store_goes_with_the_worker_even_when_it_is_killed(tmp_path):
+    """A worker killed outright (SIGKILL) never runs its cleanup; its helpers see their pipe
+    close and remove the directory of pages extracted ahead."""
+    from webrefine.filters.extract.pool import Prefetch
+
+    warc, pages = _warc_pages(tmp_path, 2)
+    fetch = Prefetch([warc], _read_settings(), 1_048_576)
+    pool = HelperPool(Trafilatura(), 2, prefetch=fetch)
+    try:
+        assert pool.run_many(pages[:1], timeout_s=60)[0][0] == "ok"
+        for helper in pool.helpers:
+            helper.proc.stdin.close()  # what the worker's death does to the pipes
+        for helper in pool.helpers:
+            helper.proc.wait(30)
+        assert not os.path.exists(fetch.dir)
+    finally:
+        for helper in pool.helpers:
+            helper.proc.stdout.close()
+            helper.proc = None
+        fetch.remove()

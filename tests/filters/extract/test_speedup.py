@@ -410,3 +410,113 @@ def test_the_readability_bound_is_its_definition():
     fenced = load_html(made[0])
     assert readability_bound(fenced) == definition(fenced) == len("a b c tail d e f out") + 6
     assert readability_bound(fenced.find(".//fencedframe/p")) == 0
+
+
+def test_the_bound_counted_while_pruning_is_the_pruned_trees_and_the_pruning_is_trafilaturas():
+    """compare_extraction's pruning of the raw tree, done by _counting_prune: the same tree as
+    trafilatura's own pruning, and the bound it counts (the raw tree's, less the texts of the
+    subtrees it deletes) is at least the pruned tree's bound (more by at most one per deletion: a
+    tail joined to another text may join two words) and at least readability's text on it."""
+    from copy import copy
+
+    from lxml.etree import tostring
+    from trafilatura.external import try_readability
+    from trafilatura.htmlprocessing import prune_unwanted_nodes
+    from trafilatura.settings import Extractor
+    from trafilatura.utils import load_html, trim
+    from trafilatura.xpaths import OVERALL_DISCARD_XPATH
+
+    from webrefine.filters.extract.speedup import (_bound_of, _bound_parts, _COMPARING, _Comparison,
+                                                   _counting_prune, readability_bound)
+
+    extract_speedup.uninstall()
+    counting = _counting_prune(prune_unwanted_nodes)
+    made = ["<html><body><p>keep this</p><div class='sidebar'>gone <b>too</b><script>x()</script></div>tail "
+            "<style class='menu'>s{}</style><span class='share-x'><fencedframe>f</fencedframe>g</span>"
+            "<p class='x' style='display:none'>hidden</p>end</body></html>"]
+    compared = equal = deleted = 0
+    for html in sample_pages() + [hostile_page(seed) for seed in range(150)] + made:
+        tree = load_html(html)
+        if tree is None or _bound_parts(tree) is None:
+            continue
+        expected = prune_unwanted_nodes(copy(tree), OVERALL_DISCARD_XPATH)
+        selected = sum(len(expression(tree)) for expression in OVERALL_DISCARD_XPATH)  # at least those deleted
+        _COMPARING.now = now = _Comparison(tree, _bound_parts(tree), None, "x", Extractor(precision=True))
+        try:
+            assert counting(tree, OVERALL_DISCARD_XPATH) is tree and now.pruned
+        finally:
+            _COMPARING.now = None
+        assert tostring(tree) == tostring(expected)
+        counted, exact = _bound_of(now.parts), readability_bound(tree)
+        assert exact <= counted <= exact + selected
+        algo = try_readability(copy(tree))
+        assert len(trim(tostring(algo, method="text", encoding="utf-8").decode("utf-8"))) <= counted
+        compared += 1
+        equal += counted == exact
+        deleted += counted < _bound_of(_bound_parts(load_html(html)))
+    assert compared >= 80 and equal >= 40 and deleted >= 40, (compared, equal, deleted)
+    tree = load_html(made[0])
+    _COMPARING.now = now = _Comparison(tree, _bound_parts(tree), None, "x", Extractor(precision=True))
+    counting(tree, OVERALL_DISCARD_XPATH)
+    _COMPARING.now = None
+    assert _bound_of(now.parts) == readability_bound(tree) == len("keep this tail end")
+    # another tree, another list, or no comparison under way: trafilatura's own pruning
+    other = load_html(made[0])
+    assert counting(other, OVERALL_DISCARD_XPATH) is other and "sidebar" not in tostring(other).decode()
+
+
+def test_the_second_readability_skip_spares_more_pages_and_changes_nothing(monkeypatch):
+    """Where the raw tree's bound does not rule readability out, the pruned tree's bound may:
+    readability then runs on far fewer pages than with the first skip alone, and trafilatura's
+    text is the same on every page."""
+    import trafilatura
+    from trafilatura import external
+
+    from webrefine.filters.extract import Extract
+
+    options = Extract().make_engine().options()
+    pages = sample_pages() + [hostile_page(seed) for seed in range(150)]
+    extract_speedup.uninstall()
+    plain = [trafilatura.extract(page, **options) for page in pages]
+    original = external.ReadabilityDocument  # what try_readability runs (its source unchanged)
+    ran: list[bool] = []
+
+    def counted(tree, **kw):
+        ran.append(sum(1 for _ in tree.iter()) > 3)  # not the empty page a skip hands over
+        return original(tree, **kw)
+
+    def run() -> int:
+        ran.clear()
+        monkeypatch.setattr(external, "ReadabilityDocument", counted)
+        undo = extract_speedup.install()
+        try:
+            assert [trafilatura.extract(page, **options) for page in pages] == plain
+        finally:
+            undo()
+        return sum(ran)
+
+    both = run()
+    monkeypatch.setattr(extract_speedup, "PRUNED_SKIP_CHECKED", "0" * 64)  # the first skip alone
+    first_alone = run()
+    assert both >= 5 and first_alone >= both + 10, (first_alone, both)
+
+
+def test_the_second_readability_skip_is_installed_only_over_the_code_it_was_checked_against(monkeypatch):
+    from trafilatura import core, external
+
+    extract_speedup.uninstall()
+    prune, try_readability, compare = external.prune_unwanted_nodes, external.try_readability, core.compare_extraction
+    monkeypatch.setattr(extract_speedup, "PRUNED_SKIP_CHECKED", "0" * 64)
+    undo = extract_speedup.install()
+    try:
+        assert external.prune_unwanted_nodes is prune and external.try_readability is try_readability
+        assert core.compare_extraction is not compare  # the first skip still applies
+    finally:
+        undo()
+    monkeypatch.undo()
+    undo = extract_speedup.install()
+    try:
+        assert external.prune_unwanted_nodes.counts is prune and external.try_readability.skips is try_readability
+    finally:
+        undo()
+    assert external.prune_unwanted_nodes is prune and external.try_readability is try_readability
