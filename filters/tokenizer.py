@@ -84,14 +84,66 @@ def get(name: str = DEFAULT) -> Tokenizer:
     if name == "whitespace":
         return Tokenizer(name, _whitespace_spans, lambda text: len(text.split()))
     if name in BUILTIN:
-        import bpe_openai  # the vocabularies are inside the wheel
-
-        enc = bpe_openai.get_encoding(name)
-        # UTF-8 bytes of every token id, looked up per token with numpy
-        lengths = np.array([_token_length(enc, t) for t in range(enc.max_token_value + 1)], dtype=np.int64)
-        return Tokenizer(name, lambda text: _bpe_spans(enc, lengths, text),
-                         lambda text: sum(len(enc.encode_ordinary(p)) for p in _pieces(text)))
+        backend = _bpe_bindings().tokenizer_for_encoding(name)  # the vocabularies are inside the wheel
+        return Tokenizer(name, _BpeSpans(name), lambda text: sum(_bpe_count(backend, p) for p in _pieces(text)))
     return _hf_tokenizer(name)
+
+
+def _bpe_bindings():
+    """bpe-openai's Rust extension module, loaded without running the package's ``__init__``,
+    which decodes in Python every vocabulary the wheel ships (about 0.5 s of CPU) only to list
+    their special tokens. Counting needs the extension alone; ``spans`` (exact-substring
+    dedup) still imports the package, which then finds this module in ``sys.modules``."""
+    import importlib.machinery
+    import importlib.util
+    import sys
+
+    name = "bpe_openai._bindings"
+    if name in sys.modules:
+        return sys.modules[name]
+    package = importlib.util.find_spec("bpe_openai")  # locates the package, does not import it
+    spec = importlib.machinery.PathFinder.find_spec("_bindings", package.submodule_search_locations)
+    if spec is None or not isinstance(spec.loader, importlib.machinery.ExtensionFileLoader):
+        import bpe_openai._bindings  # an unexpected layout: the package's own import
+
+        return bpe_openai._bindings
+    loader = importlib.machinery.ExtensionFileLoader(name, spec.origin)
+    module = importlib.util.module_from_spec(importlib.util.spec_from_file_location(name, spec.origin, loader=loader))
+    sys.modules[name] = module  # registered first: the extension may be initialised once per process
+    try:
+        loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def _bpe_count(backend, text: str) -> int:
+    """Tokens of ``text``, as ``len(bpe_openai.Encoding.encode_ordinary(text))`` gives them
+    (tests/filters/test_tokenizer.py checks the two agree), lone surrogates replaced as it does."""
+    try:
+        return backend.count(text)
+    except UnicodeEncodeError:
+        return backend.count(text.encode("utf-16", "surrogatepass").decode("utf-16", "replace"))
+
+
+class _BpeSpans:
+    """``spans`` for a BPE vocabulary: loads the package's encoding and every token's UTF-8
+    length on first use, which only exact-substring dedup needs."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._loaded = None
+
+    def __call__(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._loaded is None:
+            import bpe_openai
+
+            enc = bpe_openai.get_encoding(self.name)
+            # UTF-8 bytes of every token id, looked up per token with numpy
+            lengths = np.array([_token_length(enc, t) for t in range(enc.max_token_value + 1)], dtype=np.int64)
+            self._loaded = enc, lengths
+        return _bpe_spans(*self._loaded, text)
 
 
 def _pieces(text: str) -> list[str]:

@@ -88,3 +88,34 @@ def test_a_documents_count_is_carried_and_forgotten_when_its_text_changes():
     assert doc.replace(text="one two").n_tokens == -1  # a new text: counted again when needed
     assert tok.counted(doc.replace(text="one two")).n_tokens == 2
     assert tok.counted(doc.replace(n_tokens=7)).n_tokens == 7  # a carried count is not recounted
+
+
+COUNT_TEXTS = TEXTS + ["lone \ud800 surrogate", "tab\tand\r\nCRLF", "<|endoftext|><|fim_prefix|>", "1234567890 " * 300,
+                       "mixed 日本語 and English, with numbers 3.14159 and URLs-like example.com/path?q=1"]
+
+
+@pytest.mark.parametrize("name", ["cl100k_base", "o200k_base"])
+def test_bpe_counts_equal_the_packages_own_encoding(name):
+    """Counting goes to the Rust extension directly: it must give bpe-openai's own token count."""
+    import random
+
+    import bpe_openai
+
+    enc = bpe_openai.get_encoding(name)
+    rng = random.Random(7)
+    alphabet = "ab ç日😀\n\t.,'-<|>" + "\ud800"
+    texts = COUNT_TEXTS + ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 60))) for _ in range(300)]
+    tok = tokenizer.get(name)
+    assert [tok.count(t) for t in texts] == [len(enc.encode_ordinary(t)) if t else 0 for t in texts]
+
+
+def test_counting_does_not_run_the_bpe_packages_vocabulary_loading():
+    """The package's __init__ decodes all its vocabularies in Python (~0.5 s); counting avoids it."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from webrefine.filters import tokenizer; "
+            "assert tokenizer.get('cl100k_base').count('Hello world') == 2; "
+            "print(sorted(m for m in sys.modules if m.startswith('bpe_openai')))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out.strip() == "['bpe_openai._bindings']"
