@@ -35,6 +35,24 @@ def test_post_format_removes_urls_and_collapses_newlines():
     assert post_format("version 2.0 of setup.py, e.g. this") == "version 2.0 of setup.py, e.g. this"
 
 
+def test_url_removal_by_token_equals_the_regex_over_the_whole_text():
+    """strip_urls runs the URL regex only on tokens holding "." or ":" before a non-space: the
+    same result as on the whole text, also next to Unicode spaces, control and CJK characters."""
+    import random
+
+    from webrefine.filters.extract.stage import _URL, strip_urls
+
+    rng = random.Random(11)
+    pieces = list("ab.:/wW019-_ <>\"'()[],;!?\n\t\u00a0\u2003\x1c\x85é中") + [
+        "www.", "http://", "HTTPS://", "ftp://", ".com", ".org", ".news", "192.168.", "255.", "e.g.", "..", "::"]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 40))) for _ in range(20_000)]
+    texts += ["See https://example.com/a?b=1 and www.example.org/page, or mail example.net.",
+              "x" * 3000 + ".com", "a:" * 2000, "no dots at all here\n" * 50]
+    mismatches = [t for t in texts if strip_urls(t) != _URL.sub("", t)]
+    assert not mismatches, mismatches[:3]
+    assert sum(strip_urls(t) != t for t in texts) > 1000  # the texts do hold URLs
+
+
 def test_empty_and_contentless_pages_are_dropped(extract):
     assert apply_stage(extract, page(""))[1].reason == "extract.empty"
     assert apply_stage(extract, page("<html><head><title>t</title></head><body></body></html>"))[1].reason == "extract.empty"
