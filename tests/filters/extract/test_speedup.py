@@ -520,3 +520,61 @@ def test_the_second_readability_skip_is_installed_only_over_the_code_it_was_chec
     finally:
         undo()
     assert external.prune_unwanted_nodes is prune and external.try_readability is try_readability
+
+
+def test_parsing_a_pages_utf8_bytes_gives_the_tree_parsing_the_str_gives():
+    """parse_utf8 against lxml's own parse of the str, with trafilatura's parser, on the sample,
+    generated pages and strings of every width, byte-order marks and charset declarations."""
+    from lxml import etree
+    from trafilatura import utils
+
+    extract_speedup.uninstall()
+    fromstring, parser = utils.fromstring, utils.HTML_PARSER
+    parse = extract_speedup.parse_utf8(fromstring, parser)
+    body = "<p>caf\u00e9 \u00a0 na\u00efve</p><p>\u65e5\u672c\u8a9e</p><p>\U0001f600 &amp; &eacute; &#128512;</p>"
+    pages = sample_pages() + [hostile_page(seed) for seed in range(150)] + [
+        "<html><body><p>ascii only</p></body></html>",
+        "<html><body><p>latin-1 only: caf\u00e9</p></body></html>",
+        f"<html><body>{body}</body></html>",
+        f"\ufeff<html><body>{body}</body></html>",  # a BOM left in the text
+        f"<html><head><meta charset=windows-1252></head><body>{body}</body></html>",
+        f"<html><head><meta http-equiv=Content-Type content='text/html; charset=shift_jis'></head><body>{body}</body></html>",
+        f"<!DOCTYPE html>\r\n<html>\r\n<body>{body}\r\n</body></html>",
+        "<p>a fragment \u00e9</p>",
+        "<html><body><p>\ud800 lone surrogate</p></body></html>",
+    ]
+    compared = 0
+    for html in pages:
+        try:
+            expected = etree.tostring(fromstring(html, parser=parser))
+        except ValueError:  # lxml refuses a str with an XML encoding declaration
+            continue
+        assert etree.tostring(parse(html, parser=parser)) == expected, html[:200]
+        compared += 1
+    assert compared >= len(pages) - 3
+    with pytest.raises(ValueError):  # what lxml does with a str, load_html's cue to parse bytes
+        fromstring('<?xml version="1.0" encoding="utf-8"?><html><body><p>x</p></body></html>', parser=parser)
+    xml = '<?xml version="1.0" encoding="utf-8"?><html><body><p>x \u00e9</p></body></html>'
+    assert etree.tostring(parse(xml, parser=parser)) == etree.tostring(utils.fromstring_bytes(xml))
+    other = lxml_html.HTMLParser()
+    assert parse("<p>x</p>", parser=other) is not None  # another parser: passed through as a str
+
+
+def test_the_utf8_parse_is_installed_only_over_the_code_it_was_checked_against(monkeypatch):
+    from trafilatura import utils
+
+    extract_speedup.uninstall()
+    original = utils.fromstring
+    assert extract_speedup.utf8_parse_applies()
+    undo = extract_speedup.install()
+    try:
+        assert utils.fromstring is not original and utils.fromstring.parses is original
+    finally:
+        undo()
+    assert utils.fromstring is original
+    monkeypatch.setattr(extract_speedup, "UTF8_PARSE_CHECKED", "0" * 64)
+    undo = extract_speedup.install()
+    try:
+        assert utils.fromstring is original
+    finally:
+        undo()
