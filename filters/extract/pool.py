@@ -276,6 +276,11 @@ class Helper:
         self.capacity = _grow_pipe(self.proc.stdin.fileno())
         self.ready, self.started_at = False, time.monotonic()
 
+    def kill(self) -> None:
+        """Signal the helper to end now (``stop`` then waits for it)."""
+        if self.proc is not None:
+            self.proc.kill()
+
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.kill()
@@ -365,6 +370,8 @@ class HelperPool:
             helper._start()
 
     def stop(self) -> None:
+        for helper in self.helpers:  # all end at once: each takes a while to free its memory
+            helper.kill()
         for helper in self.helpers:
             helper.stop()
             self.queues[helper].clear()

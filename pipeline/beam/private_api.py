@@ -5,6 +5,8 @@ the behaviour relied on, so a Beam upgrade that changes it fails there, loudly.
   directly (``direct_runner``).
 - ``worker_handlers.DATA_BUFFER_TIME_LIMIT_MS``: set to 0 before that runner starts, so that
   its data plane never flushes on a timer (``no_timed_flush``; the bug it avoids is below).
+- ``statesampler.StateSampler``'s default sampling period: 20 ms instead of 200 in the
+  process that runs the local runner's in-process worker (``short_state_sampling``).
 - ``RunnerResult.monitoring_infos()`` and the ``ptransform_execution_time:total_msecs`` system
   metric: the seconds the runner's state sampler attributes to each step (``step_seconds``);
   the FnApiRunner reports them, other runners' results may not.
@@ -27,6 +29,7 @@ def direct_runner(options):
     from apache_beam.runners.portability.portable_runner import JobServiceHandle
 
     no_timed_flush()
+    short_state_sampling()
     encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
     info = beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded)
     return fn_runner.FnApiRunner(provision_info=fn_runner.ExtendedProvisionInfo(info))
@@ -48,6 +51,24 @@ def no_timed_flush() -> None:
     from apache_beam.runners.portability.fn_api_runner import worker_handlers
 
     worker_handlers.DATA_BUFFER_TIME_LIMIT_MS = 0
+
+
+STATE_SAMPLING_MS = 20
+
+
+def short_state_sampling() -> None:
+    """Beam's state sampler (the time it attributes to each step, ``step_seconds``) samples
+    from a thread that sleeps up to its period, 200 ms, between samples; ending a bundle joins
+    that thread, so the end of every long bundle waits up to 200 ms with nothing to do (about
+    140 ms at the end of a cc-sample run on 2 cores, py-spy). A 20 ms period ends it sooner and
+    samples more finely, for about 50 wake-ups a second of a thread that holds no GIL while it
+    sleeps. Only the default of samplers made later in this process changes (the in-process
+    worker's, one per bundle): Beam's own worker processes keep theirs."""
+    from apache_beam.runners.worker import statesampler
+
+    init = statesampler.StateSampler.__init__
+    if init.__defaults__ == (statesampler.DEFAULT_SAMPLING_PERIOD_MS,):
+        init.__defaults__ = (STATE_SAMPLING_MS,)
 
 
 EXECUTION_MSECS = "beam:metric:ptransform_execution_time:total_msecs:v1"

@@ -8,7 +8,8 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
-from webrefine.pipeline.beam.private_api import direct_runner, no_timed_flush, step_seconds
+from webrefine.pipeline.beam.private_api import (STATE_SAMPLING_MS, direct_runner, no_timed_flush,
+                                                 step_seconds)
 
 
 def test_direct_runner_runs_a_batch_job_with_the_options():
@@ -69,3 +70,16 @@ def test_the_runner_flushes_by_size_only_once_no_timed_flush_ran():
     assert "BeamFnDataServicer(\n        DATA_BUFFER_TIME_LIMIT_MS)" in inspect.getsource(worker_handlers.GrpcServer)
     out = ClosableOutputStream.create(None, None, worker_handlers.DATA_BUFFER_TIME_LIMIT_MS)
     assert not isinstance(out, TimeBasedBufferingClosableOutputStream)
+
+
+def test_the_local_runners_bundles_sample_their_state_every_20_ms():
+    """short_state_sampling relies on BundleProcessor making its sampler with the default period,
+    and on the sampler waking at most that often (so ending a bundle waits at most that long)."""
+    from apache_beam.runners.worker import bundle_processor, statesampler
+    from apache_beam.utils.counters import CounterFactory
+
+    assert statesampler.DEFAULT_SAMPLING_PERIOD_MS == 200
+    call = inspect.getsource(bundle_processor.BundleProcessor.__init__)
+    assert "statesampler.StateSampler(" in call and "sampling_period_ms" not in call
+    direct_runner(PipelineOptions([]))  # calls short_state_sampling
+    assert statesampler.StateSampler("x", CounterFactory()).sampling_period_ms == STATE_SAMPLING_MS == 20
