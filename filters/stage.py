@@ -145,6 +145,11 @@ class Stage(Declared):
     def teardown(self) -> None:
         """Release what ``setup`` started (helper processes)."""
 
+    def prepare(self, docs: list[Document]) -> None:
+        """Optional: the documents about to be passed one by one, given together first, so a
+        stage can do their costly part in one go (same verdicts; ``LanguageFilter``). Called
+        only where every one of them then reaches the stage (pipeline/document_phase.py)."""
+
     def _set(self, attr: str, value: Any) -> None:
         """Store a loaded resource on a frozen instance."""
         object.__setattr__(self, attr, value)

@@ -124,6 +124,11 @@ class StageStep:
         return None, None
 
 
+# Documents a streaming stage keeps are handed on in groups of this many when the next stage
+# prepares for them (``Stage.prepare``); a group waits for at most this many pages.
+HAND_ON = 16
+
+
 class DocumentPhase:
     """Every per-document stage, in config order, over the documents of one input file.
 
@@ -134,6 +139,10 @@ class DocumentPhase:
     def __init__(self, stages: Iterable[Stage], reject_text_chars: int, rejects_per_reason: int,
                  tokenizer: str = tokenizers.DEFAULT) -> None:
         self.steps = [StageStep(s, reject_text_chars, rejects_per_reason, tokenizer) for s in stages]
+        # streaming steps whose next stage prepares for a group of documents, and their kept ones
+        self.grouped = {j for j, step in enumerate(self.steps[:-1]) if step.streaming
+                        and type(self.steps[j + 1].stage).prepare is not Stage.prepare}
+        self.waiting: dict[int, list[Document]] = {}
 
     def setup(self) -> None:
         for step in self.steps:
@@ -151,6 +160,7 @@ class DocumentPhase:
             if step.streaming:
                 for done, verdict in step.timer.call(tally, step.stage.drain):
                     yield from self._after(i, done, verdict, tally, rejects)
+                yield from self._hand_on(i, tally, rejects)
 
     def _from(self, i: int, doc: Document, tally: Tally, rejects: Tally) -> Iterator[Document | Rejection]:
         for j in range(i, len(self.steps)):
@@ -175,5 +185,23 @@ class DocumentPhase:
         kept, rejection = step.account(tally, rejects, doc, out, verdict)
         if rejection is not None:
             yield rejection
-        if kept is not None:
+        if kept is None:
+            return
+        if j not in self.grouped:
             yield from self._from(j + 1, kept, tally, rejects)
+            return
+        group = self.waiting.setdefault(j, [])
+        group.append(kept)
+        if len(group) >= HAND_ON:
+            yield from self._hand_on(j, tally, rejects)
+
+    def _hand_on(self, j: int, tally: Tally, rejects: Tally) -> Iterator[Document | Rejection]:
+        """The documents streaming step ``j`` kept and holds, on to the next stage together: it
+        prepares for all of them (timed as its own work), then they go on one by one."""
+        group = self.waiting.pop(j, [])
+        if not group:
+            return
+        step = self.steps[j + 1]
+        step.timer.call(tally, step.stage.prepare, group)
+        for doc in group:
+            yield from self._from(j + 1, doc, tally, rejects)
