@@ -16,11 +16,13 @@
 #
 # Each list below is the set of distributions a real run imported (all processes: datatrove's
 # forkserver workers, Beam's SDK workers, our extraction helpers), found by recording sys.modules
-# in every process, MINUS the packages the lent GPU machines' image already holds (their list is
-# in the device notes; e.g. numpy, pyarrow, lxml, regex, requests, grpcio, protobuf, huggingface-hub
-# there are used as they are). Versions: the ones the index resolved for the venvs of today's
-# peer.sh (Python 3.12). Only imported packages travel: a wheel's other Requires-Dist entries are never loaded
-# by these runs (e.g. datasets, nltk, inscriptis, ftfy, xxhash, tokenizers for datatrove; numba,
+# in every process (bench/import_set.py, on Python 3.12 venvs built as peer.sh builds its own),
+# MINUS the packages the lent GPU machines' image already holds (listed in the device notes:
+# numpy, pyarrow, lxml, regex, requests, grpcio, protobuf, huggingface-hub, ... are used as they
+# are there; Beam 2.77 asks for numpy<2.5 and pyarrow<26 but ran, with the same output, on
+# numpy 2.5.2, pyarrow 26.0.1 and protobuf 7). Versions: the ones the index resolved for those
+# venvs. Only imported packages travel: a wheel's other Requires-Dist entries are never loaded by
+# these runs (e.g. datasets, nltk, inscriptis, ftfy, xxhash, tokenizers for datatrove; numba,
 # datasketch, resiliparse, pydivsufsort for our filter stages, which do no dedup).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd); ROOT=$(dirname "$HERE")
