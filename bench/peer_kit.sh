@@ -123,6 +123,7 @@ print(f"kit {out}: {len(calls)} device call(s) of at most {sys.argv[2]} MiB each
 for k, (n, parts) in enumerate(calls, 1):
     paths = sorted({f"{rel}/{s}/{k}" if f else f"{rel}/data" for s, f in parts})
     print(f"  call {k} ({n / 2**20:5.1f} MiB): " + " ".join(paths))
+print(f"then, in the last call: PEER_WHEELS={rel} PEER_CPUS=0,1 PEER_DIR=/tmp/peer bench/peer.sh {rel}/data 2 5")
 PY
 echo "webrefine wheel: $(git -C "$ROOT" log -1 --format='%h %s' "$HEAD")"
 for part in dt ours common data; do
