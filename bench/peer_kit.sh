@@ -5,7 +5,8 @@
 #   bench/peer_kit.sh OUTDIR [WARC_DIR]        (WARC_DIR default: ../shared/data/cc-sample)
 #
 #   OUTDIR/dt/K/     datatrove 0.10.1 and what its run of bench/datatrove_pipeline.py imports, and
-#                    libmagic.so.1 (python-magic loads it; peer.sh uses it only where the machine has none)
+#                    libmagic.so.1 + magic.mgc.gz (python-magic's; peer.sh uses them only where the machine
+#                    has none)
 #   OUTDIR/ours/K/   a webrefine wheel built from a fresh clone of this repository's HEAD (never the
 #                    work tree: uncommitted changes stay out; ours/K/COMMIT names it) and what
 #                    `webrefine run` with peer.sh's stages imports
@@ -71,11 +72,14 @@ for side in dt ours; do
   dup=$(ls "$DL/$side" "$DL/common" | grep '\.whl$' | cut -d- -f1 | tr 'A-Z' 'a-z' | sort | uniq -d)
   [ -z "$dup" ] || { echo "two versions of: $dup on the $side side" >&2; exit 1; }
 done
-LIBMAGIC=$("$PY" -c "import ctypes.util; print(ctypes.util.find_library('magic') or '')")
-if [ -n "$LIBMAGIC" ] && [ -e "/lib/x86_64-linux-gnu/$LIBMAGIC" ]; then
-  cp -L "/lib/x86_64-linux-gnu/$LIBMAGIC" "$DL/dt/libmagic.so.1"
+# python-magic's libmagic and its database (datatrove asks it about responses with no
+# WARC-Identified-Payload-Type), used on the device only where it has none of its own
+MGC=/usr/lib/file/magic.mgc; [ -f "$MGC" ] || MGC=/usr/share/misc/magic.mgc
+if [ -e /lib/x86_64-linux-gnu/libmagic.so.1 ] && [ -f "$MGC" ]; then
+  cp -L /lib/x86_64-linux-gnu/libmagic.so.1 "$DL/dt/libmagic.so.1"
+  gzip -9 -c "$MGC" >"$DL/dt/magic.mgc.gz"
 else
-  echo "warning: no libmagic.so.1 here; the device then needs its own" >&2
+  echo "warning: no libmagic.so.1 or magic.mgc here; the device then needs its own" >&2
 fi
 
 # webrefine from a fresh clone of HEAD, so only committed code travels.
@@ -102,8 +106,8 @@ items = [(size(os.path.join(dl, s, f)), s, f) for s in ("dt", "ours", "common") 
 items.append((size(os.path.join(out, "data")), "data", None))
 calls = []  # [bytes, [(side, file)]]
 for n, side, f in sorted(items, reverse=True):
-    if f in ("COMMIT", "libmagic.so.1"):
-        n = 0  # tiny: keep with their side's first part
+    if f == "COMMIT":
+        n = 0  # a few bytes; peer.sh finds it in any part
     for c in calls:
         if c[0] + n <= cap:
             break
