@@ -6,7 +6,8 @@ one process, against a real run of the pipeline on the same files.
 Per page (CPU seconds of this process, ``time.process_time``): reading and decoding the WARC
 record, extraction (the engine's call alone, with the stage's options and speed-up), the
 extract stage's post-formatting, language ID, and each text filter on the documents that
-reach it; then the helper round trip (pickling a page to a helper process and its text back,
+reach it (handed on from extraction in groups, as a run hands them on: the stage after extraction
+prepares for each group first, pipeline/document_phase.py); then the helper round trip (pickling a page to a helper process and its text back,
 measured as this process's CPU around ``HelperPool.run_many`` minus nothing: the helper's own
 CPU is the extraction), and the start-up (importing Beam and webrefine in a fresh
 interpreter). The floor on N cores is start-up + (sum of the per-page costs) / N: what a run
@@ -39,6 +40,7 @@ def cpu() -> float:
 
 def per_page_costs(paths: list[str]) -> tuple[dict[str, float], int]:
     from webrefine.filters.extract import Extract
+    from webrefine.pipeline.document_phase import HAND_ON
     from webrefine.filters.stage import apply_stage
     from webrefine.pipeline.config import ReadConfig, parse_config
     from webrefine.pipeline.io.warc import read_warc
@@ -54,6 +56,23 @@ def per_page_costs(paths: list[str]) -> tuple[dict[str, float], int]:
     costs: dict[str, float] = {"read": 0.0, "extract (engine)": 0.0, "extract (post-format)": 0.0}
     costs.update({s.name: 0.0 for s in stages if not isinstance(s, Extract)})
     pages, tally = 0, Tally()
+    after = stages.index(extract) + 1  # the stages after extraction get the extracted documents
+    group: list = []  # in groups, as pipeline/document_phase.py hands them on (Stage.prepare)
+
+    def hand_on() -> None:
+        if group and after < len(stages):
+            start = cpu()
+            stages[after].prepare(group)
+            costs[stages[after].name] += cpu() - start
+        for doc in group:
+            for stage in stages[after:]:
+                start = cpu()
+                doc, _ = apply_stage(stage, doc)
+                costs[stage.name] += cpu() - start
+                if doc is None:
+                    break
+        group.clear()
+
     for path in paths:
         docs = read_warc(lambda: open(path, "rb"), path, ReadConfig(), tally)
         while True:
@@ -63,7 +82,7 @@ def per_page_costs(paths: list[str]) -> tuple[dict[str, float], int]:
             if doc is None:
                 break
             pages += 1
-            for stage in stages:
+            for stage in stages[:after]:
                 start = cpu()
                 if isinstance(stage, Extract):
                     html = (doc.html or "")[: stage.max_html_chars]
@@ -78,6 +97,11 @@ def per_page_costs(paths: list[str]) -> tuple[dict[str, float], int]:
                     costs[stage.name] += cpu() - start
                 if doc is None:
                     break
+            if doc is not None:
+                group.append(doc)
+                if len(group) >= HAND_ON:
+                    hand_on()
+        hand_on()
     return costs, pages
 
 
