@@ -13,7 +13,8 @@
 #   OUTDIR/common/K/ packages both sides import in the same version, shipped once
 #   OUTDIR/data/     a copy of WARC_DIR
 # K numbers the device call that carries the part (a call ships at most 64 MiB; the plan is printed
-# at the end, with each part's size). Then, on the device: PEER_WHEELS=OUTDIR bench/peer.sh OUTDIR/data.
+# at the end, with each part's size; each call copies its parts to /tmp/kit). Then, on the device:
+# PEER_WHEELS=/tmp/kit bench/peer.sh /tmp/kit/data.
 #
 # Each list below is the set of distributions a real run imported (all processes: datatrove's
 # forkserver workers, Beam's SDK workers, our extraction helpers), found by recording sys.modules
@@ -94,9 +95,11 @@ cp -r "$DATA/." "$OUT/data/"
 
 # A device call ships at most 64 MiB (the checkout's tracked files included): the wheels go into
 # numbered parts, OUT/{dt,ours,common}/K, one K per call (first fit, largest first, data included),
-# so call K carries OUT/*/K (and OUT/data where the plan says). The device keeps what earlier calls
-# carried, so the last call finds every part; peer.sh installs every wheel under OUT/dt (or ours)
-# and OUT/common, whatever the part.
+# so call K carries OUT/*/K (and OUT/data where the plan says). A call's carried paths are gone
+# in the next call (seen on the lent machine), so each call copies its parts to /tmp/kit, outside
+# the checkout, which stays while the machine is warm (30 s between calls); the last call runs
+# peer.sh over /tmp/kit, which installs every wheel under KIT/dt (or ours) and KIT/common,
+# whatever the part.
 "$PY" - "$OUT" "${PEER_KIT_CALL_MIB:-55}" <<'PY'
 import os, shutil, subprocess, sys
 out, cap = sys.argv[1], float(sys.argv[2]) * 2**20
@@ -127,7 +130,8 @@ print(f"kit {out}: {len(calls)} device call(s) of at most {sys.argv[2]} MiB each
 for k, (n, parts) in enumerate(calls, 1):
     paths = sorted({f"{rel}/{s}/{k}" if f else f"{rel}/data" for s, f in parts})
     print(f"  call {k} ({n / 2**20:5.1f} MiB): " + " ".join(paths))
-print(f"then, in the last call: PEER_WHEELS={rel} PEER_CPUS=0,1 PEER_DIR=/tmp/peer bench/peer.sh {rel}/data 2 5")
+print(f"each call begins with: mkdir -p /tmp/kit && cp -r {rel}/* /tmp/kit/")
+print("the last call then runs: PEER_WHEELS=/tmp/kit PEER_CPUS=0,1 PEER_DIR=/tmp/peer bench/peer.sh /tmp/kit/data 2 5")
 PY
 echo "webrefine wheel: $(git -C "$ROOT" log -1 --format='%h %s' "$HEAD")"
 for part in dt ours common data; do
