@@ -111,11 +111,8 @@ def test_bpe_counts_equal_the_packages_own_encoding(name):
 
 def test_counting_does_not_run_the_bpe_packages_vocabulary_loading():
     """The package's __init__ decodes all its vocabularies in Python (~0.5 s); counting avoids it."""
-    import subprocess
-    import sys
+    from tests.fresh_imports import modules_after
 
-    code = ("import sys; from webrefine.filters import tokenizer; "
-            "assert tokenizer.get('cl100k_base').count('Hello world') == 2; "
-            "print(sorted(m for m in sys.modules if m.startswith('bpe_openai')))")
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
-    assert out.strip() == "['bpe_openai._bindings']"
+    loaded = modules_after("from webrefine.filters import tokenizer\n"
+                           "assert tokenizer.get('cl100k_base').count('Hello world') == 2")
+    assert sorted(m for m in loaded if m.startswith("bpe_openai")) == ["bpe_openai._bindings"]
