@@ -3,17 +3,22 @@
 
     python bench/cpu_timeline.py [--slice 0.5] -- webrefine run --input 'DIR/*.warc.gz' --output OUT ...
 
-The process tree is sampled from /proc every 50 ms (Linux). Each line is one slice: the cores
+The process tree is sampled from /proc every 50 ms (Linux): only the tree's own files are read
+(each process's stat, and the children of each of its threads, ``/proc/PID/task/TID/children``),
+so the sampler itself costs little; its own CPU is printed at the end (on 2 cores, what it uses
+is taken from the run). Each line is one slice: the cores
 the command's own process used (the driver: imports, graph, the Beam worker) and the cores its
 descendants used (the helpers). On N idle cores, a slice summing well under N is time a core
 had nothing to do: the start-up (helpers waiting for the first page) and the tail (the last
 pages, then writing). On a machine shared with other work, the sums are capped by what the
-others leave.
+others leave. The last line gives the compute phase: from the first to the last slice in which
+the descendants worked, the share of the cores the tree used.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -37,6 +42,35 @@ def processes() -> dict[int, tuple[int, float]]:
     return out
 
 
+def children_readable(pid: int) -> bool:
+    return os.path.exists(f"/proc/{pid}/task/{pid}/children")
+
+
+def child_pids(pid: int) -> list[int]:
+    """The child processes of every thread of ``pid`` (none once it ended)."""
+    out = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                    out.extend(int(c) for c in fh.read().split())
+            except OSError:
+                continue
+    except OSError:
+        pass
+    return out
+
+
+def cpu_seconds(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            stat = fh.read()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--slice", type=float, default=0.5, help="seconds per line")
@@ -49,18 +83,32 @@ def main() -> None:
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     tree, cpu = {proc.pid}, {}  # CPU seconds last seen per process of the tree (also once ended)
     samples = []
+    walk = children_readable(proc.pid)
     while proc.poll() is None:
-        table = processes()
-        grown = True
-        while grown:
-            grown = False
-            for pid, (parent, _) in table.items():
-                if parent in tree and pid not in tree:
-                    tree.add(pid)
-                    grown = True
-        for pid in tree:
-            if pid in table:
-                cpu[pid] = table[pid][1]
+        if walk:
+            found, todo = set(), [proc.pid]
+            while todo:
+                pid = todo.pop()
+                if pid not in found:
+                    found.add(pid)
+                    todo.extend(child_pids(pid))
+            tree |= found
+            for pid in found:
+                seen = cpu_seconds(pid)
+                if seen is not None:
+                    cpu[pid] = seen
+        else:  # no children files: scan every process (costs more)
+            table = processes()
+            grown = True
+            while grown:
+                grown = False
+                for pid, (parent, _) in table.items():
+                    if parent in tree and pid not in tree:
+                        tree.add(pid)
+                        grown = True
+            for pid in tree:
+                if pid in table:
+                    cpu[pid] = table[pid][1]
         samples.append((time.monotonic() - start, cpu.get(proc.pid, 0.0), sum(v for p, v in cpu.items() if p != proc.pid)))
         time.sleep(0.05)
     wall = time.monotonic() - start
@@ -77,6 +125,15 @@ def main() -> None:
         print(f"{edge - args.slice:6.1f}-{last:5.1f} s  command {(own - before[0]) / span:4.2f} cores  "
               f"children {(children - before[1]) / span:4.2f} cores")
     print(f"wall {wall:.2f} s, exit {proc.returncode}; CPU seen: command {own:.1f} s, children {children:.1f} s")
+    points = [(0.0, 0.0, 0.0)] + samples  # (seconds, command CPU, descendants' CPU), cumulative
+    working = [i for i in range(1, len(points)) if points[i][2] > points[i - 1][2]]
+    if working:
+        (t0, o0, c0), (t1, o1, c1) = points[working[0] - 1], points[working[-1]]
+        cores = len(os.sched_getaffinity(0))
+        print(f"compute phase (descendants working) {t0:.2f}-{t1:.2f} s: the tree used "
+              f"{(o1 + c1 - o0 - c0) / (t1 - t0) / cores * 100:.1f}% of {cores} cores")
+    mine = resource.getrusage(resource.RUSAGE_SELF)
+    print(f"the sampler itself: {mine.ru_utime + mine.ru_stime:.2f} CPU-s ({(mine.ru_utime + mine.ru_stime) / wall * 100:.1f}% of a core)")
     sys.exit(proc.returncode)
 
 
