@@ -84,8 +84,8 @@ def get(name: str = DEFAULT) -> Tokenizer:
     if name == "whitespace":
         return Tokenizer(name, _whitespace_spans, lambda text: len(text.split()))
     if name in BUILTIN:
-        backend = _bpe_bindings().tokenizer_for_encoding(name)  # the vocabularies are inside the wheel
-        return Tokenizer(name, _BpeSpans(name), lambda text: sum(_bpe_count(backend, p) for p in _pieces(text)))
+        count = _bpe_counter(name)  # the vocabularies are inside the wheel
+        return Tokenizer(name, _BpeSpans(name), lambda text: sum(count(p) for p in _pieces(text)))
     return _hf_tokenizer(name)
 
 
@@ -116,6 +116,18 @@ def _bpe_bindings():
         del sys.modules[name]
         raise
     return module
+
+
+def _bpe_counter(name: str) -> Callable[[str], int]:
+    """Token counts for a bpe-openai vocabulary: its Rust tokenizer's ``count`` where the extension
+    has one (bpe-openai 0.1.4), else the package's own ``Encoding``."""
+    backend = getattr(_bpe_bindings(), "tokenizer_for_encoding", lambda _: None)(name)
+    if backend is not None and hasattr(backend, "count"):
+        return lambda text: _bpe_count(backend, text)
+    import bpe_openai
+
+    enc = bpe_openai.get_encoding(name)
+    return lambda text: len(enc.encode_ordinary(text))
 
 
 def _bpe_count(backend, text: str) -> int:

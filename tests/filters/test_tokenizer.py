@@ -116,3 +116,11 @@ def test_counting_does_not_run_the_bpe_packages_vocabulary_loading():
     loaded = modules_after("from webrefine.filters import tokenizer\n"
                            "assert tokenizer.get('cl100k_base').count('Hello world') == 2")
     assert sorted(m for m in loaded if m.startswith("bpe_openai")) == ["bpe_openai._bindings"]
+
+
+def test_bpe_counts_fall_back_to_the_package_where_the_extension_has_no_counter(monkeypatch):
+    import types
+
+    monkeypatch.setattr(tokenizer, "_bpe_bindings", lambda: types.SimpleNamespace())  # another bpe-openai
+    count = tokenizer._bpe_counter("cl100k_base")
+    assert [count(t) for t in COUNT_TEXTS if t] == [tokenizer.get("cl100k_base").count(t) for t in COUNT_TEXTS if t]
