@@ -153,6 +153,7 @@ class DocumentPhase:
             step.stage.teardown()
 
     def run(self, docs: Iterable[Document], tally: Tally, rejects: Tally) -> Iterator[Document | Rejection]:
+        self.waiting.clear()  # a file given up half-way leaves no documents for the next one
         for doc in docs:
             yield from self._from(0, doc, tally, rejects)
         # Pages still in a streaming stage's helpers belong to this file.

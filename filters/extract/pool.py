@@ -283,7 +283,7 @@ class Helper:
 
     def stop(self) -> None:
         if self.proc is not None:
-            self.proc.kill()
+            self.kill()
             self.proc.wait(5)
             for fh in (self.proc.stdin, self.proc.stdout):
                 fh.close()

@@ -72,3 +72,14 @@ def test_only_a_streaming_stage_followed_by_a_preparing_one_groups():
     assert grouped(STAGES) == {1}
     assert grouped(["url_filter", {"extract": {"processes": 1}}, "language"]) == set()  # not streaming
     assert grouped([{"extract": {"processes": 2}}, "gopher_repetition", "language"]) == set()
+
+
+def test_documents_held_from_a_file_given_up_half_way_do_not_reach_the_next():
+    phase = DocumentPhase(parse_config({"stages": STAGES}).stages, 200, -1)
+    phase.setup()
+    try:
+        phase.waiting[1] = [Document("left-over", "https://example.com/", text="An English text left over here.")]
+        out = list(phase.run(iter([]), Tally(), Tally()))
+    finally:
+        phase.teardown()
+    assert out == [] and not phase.waiting
