@@ -71,6 +71,15 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def machine() -> tuple[float, float, float]:
+    """Seconds the machine's cores were idle (idle + iowait), stolen by the hypervisor, and
+    in total, since boot (/proc/stat's first line; every core, not only this run's)."""
+    with open("/proc/stat") as fh:
+        fields = [int(v) for v in fh.readline().split()[1:]]
+    fields += [0] * (8 - len(fields))
+    return (fields[3] + fields[4]) / TICKS, fields[7] / TICKS, sum(fields[:8]) / TICKS
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--slice", type=float, default=0.5, help="seconds per line")
@@ -82,7 +91,7 @@ def main() -> None:
     start = time.monotonic()
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     tree, cpu = {proc.pid}, {}  # CPU seconds last seen per process of the tree (also once ended)
-    samples = []
+    samples, machines = [], [machine()]  # machines[i]: /proc/stat before samples[i]'s sleep ends
     walk = children_readable(proc.pid)
     while proc.poll() is None:
         if walk:
@@ -110,6 +119,7 @@ def main() -> None:
                 if pid in table:
                     cpu[pid] = table[pid][1]
         samples.append((time.monotonic() - start, cpu.get(proc.pid, 0.0), sum(v for p, v in cpu.items() if p != proc.pid)))
+        machines.append(machine())
         time.sleep(0.05)
     wall = time.monotonic() - start
     edge, before = args.slice, (0.0, 0.0)
@@ -132,6 +142,13 @@ def main() -> None:
         cores = len(os.sched_getaffinity(0))
         print(f"compute phase (descendants working) {t0:.2f}-{t1:.2f} s: the tree used "
               f"{(o1 + c1 - o0 - c0) / (t1 - t0) / cores * 100:.1f}% of {cores} cores")
+        # The same span seen from the machine: its cores' idle time is what the run left
+        # unused (what the tree did not use is idle, the sampler, other work, or steal).
+        (i0, s0, a0), (i1, s1, a1) = machines[working[0] - 1], machines[working[-1]]
+        if a1 > a0 and cores == os.cpu_count():
+            print(f"  the machine's {cores} cores over that span: {(i1 - i0) / (a1 - a0) * 100:.1f}% idle, "
+                  f"{(s1 - s0) / (a1 - a0) * 100:.1f}% stolen by the hypervisor; busy "
+                  f"{(1 - (i1 - i0) / (a1 - a0)) * 100:.1f}%")
     mine = resource.getrusage(resource.RUSAGE_SELF)
     print(f"the sampler itself: {mine.ru_utime + mine.ru_stime:.2f} CPU-s ({(mine.ru_utime + mine.ru_stime) / wall * 100:.1f}% of a core)")
     sys.exit(proc.returncode)

@@ -353,11 +353,14 @@ class HelperPool:
     one worker (one Beam DoFn) uses several cores for the extractor. Each helper holds up
     to ``depth`` pages (one in progress, the rest waiting in its pipe), so it starts its
     next page as soon as it finishes one instead of waiting for the worker to come back.
-    A page only waits behind another if it fits in the pipe: the worker's write then never
-    blocks on a helper that is itself blocked writing a reply.
+    Four, not two: the worker hands on 16 extracted documents at a time (language ID and
+    the filters, ``pipeline/document_phase.py``), and with one page waiting per helper both
+    helpers often ran dry before it came back (README, Throughput against datatrove).
+    A page only waits behind others if it fits in the pipe beside them: the worker's write
+    then never blocks on a helper that is itself blocked writing a reply.
     """
 
-    def __init__(self, engine: Engine, size: int, depth: int = 2, prefetch: Prefetch | None = None) -> None:
+    def __init__(self, engine: Engine, size: int, depth: int = 4, prefetch: Prefetch | None = None) -> None:
         self.prefetch = prefetch
         self.helpers = [Helper(engine, prefetch.spec(i) if prefetch else None) for i in range(size)]
         self.depth = depth
@@ -445,9 +448,11 @@ class HelperPool:
             return self._take()
 
     def _pick(self, size: int) -> Helper | None:
-        """An idle helper, else the least busy one with room whose pipe holds the page."""
+        """An idle helper, else the least busy one with room whose pipe holds the page beside
+        the pages it was sent (the one in progress counted too: it may not be read yet)."""
         fits = [h for h in self.helpers if not self.queues[h]
-                or (len(self.queues[h]) < self.depth and size <= h.capacity)]
+                or (len(self.queues[h]) < self.depth
+                    and size + sum(len(m) for _, m in self.queues[h]) <= h.capacity)]
         return min(fits, key=lambda h: len(self.queues[h])) if fits else None
 
     def drain(self, timeout_s: float) -> list[tuple[Any, tuple[str, Any]]]:

@@ -77,6 +77,29 @@ def test_a_helper_holds_a_second_small_page_but_never_a_large_one():
     assert "word299999" in outcomes["c"][1] and "word299999" in outcomes["d"][1]
 
 
+def test_pages_wait_in_a_helper_only_while_they_fit_in_its_pipe_together():
+    """Up to ``depth`` pages go to a helper, but only as many as its pipe holds at once: pages
+    that each fit could together fill it, and the worker's write would block."""
+    pool = HelperPool(Trafilatura(), 1)
+    (helper,) = pool.helpers
+    try:
+        third = helper.capacity // 3
+        assert pool.depth == 4
+        assert pool._pick(10 * helper.capacity) is helper  # idle: any page, the helper reads it whole
+        pool.queues[helper].extend([("a", b"x" * third), ("b", b"x" * third)])
+        room = helper.capacity - 2 * third
+        assert pool._pick(room) is helper  # what is left of the pipe
+        assert pool._pick(room + 1) is None  # one byte more does not fit
+        pool.queues[helper].append(("c", b"x" * room))
+        assert pool._pick(1) is None  # the pipe is full
+        pool.queues[helper].clear()
+        pool.queues[helper].extend([("a", b"x"), ("b", b"x"), ("c", b"x"), ("d", b"x")])
+        assert pool._pick(1) is None  # four pages: full however small
+    finally:
+        pool.queues[helper].clear()
+        pool.stop()
+
+
 def test_a_page_sent_while_its_helper_still_imports_is_not_a_false_timeout():
     """A page's time limit runs from the helper's READY message, not from its start: a fresh
     helper spends ~1 s (many on a loaded machine) importing trafilatura, far over this limit."""
