@@ -11,8 +11,11 @@ the command's own process used (the driver: imports, graph, the Beam worker) and
 descendants used (the helpers). On N idle cores, a slice summing well under N is time a core
 had nothing to do: the start-up (helpers waiting for the first page) and the tail (the last
 pages, then writing). On a machine shared with other work, the sums are capped by what the
-others leave. The last line gives the compute phase: from the first to the last slice in which
-the descendants worked, the share of the cores the tree used.
+others leave. The last lines give the compute phase: from the first to the last slice in which
+the descendants worked, the share of the cores the tree used; and, where the run may use every
+core of the machine, the same span as /proc/stat counts it: the share of the machine's cores
+that sat idle (what the run left unused, whatever the sampler and other processes took) and
+what the hypervisor took (steal).
 """
 from __future__ import annotations
 
