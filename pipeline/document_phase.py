@@ -1,8 +1,11 @@
 """The per-document phase of a run, Beam-free: every stage before deduplication applied to
-the documents of one input file, with all their accounting (counts in and out, signal
-histograms, the rules each document fails, samples, rejected documents) and the time each
-stage takes. ``pipeline/beam/per_file.py`` runs it once per input file and commits what it
-gives to the work area (``pipeline/workarea.py``).
+the documents of each input file, with all their accounting per file (counts in and out,
+signal histograms, the rules each document fails, samples, rejected documents) and the time
+each stage takes. ``pipeline/beam/per_file.py`` feeds it one file after another and commits
+each file's share to the work area (``pipeline/workarea.py``) once the phase says the file is
+through. With extraction helpers, a file's last pages are still being extracted while the
+next file's first pages go out, so the helpers do not wait at each file's end (README,
+Throughput against datatrove).
 
 Stage times (``timing.<stage>.wall_s`` and ``.cpu_s`` in the tally; ``timings`` in
 stats.json) are measured around each stage's calls in the worker: wall seconds, and the
@@ -12,6 +15,7 @@ are the time the worker waited for them.
 """
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Any, Iterable, Iterator
 
@@ -127,13 +131,39 @@ class StageStep:
 # Documents a streaming stage keeps are handed on in groups of this many when the next stage
 # prepares for them (``Stage.prepare``); a group waits for at most this many pages.
 HAND_ON = 16
+# What ``feed``, ``end`` and ``drain`` give, beside a file's documents and rejections, once
+# none of that file's documents is left in the phase: the file is complete.
+FILE_DONE = object()
+
+
+class FileWork:
+    """One input file's share of the phase: its accounting (``tally``, ``rejects``), how many
+    of its documents are still in it (with an extraction helper, or held for a group), and
+    whether all of it was read. Several files can be in the phase at once: the next file's
+    pages go to the helpers while the last pages of one file are still extracted."""
+
+    __slots__ = ("tally", "rejects", "held", "read")
+
+    def __init__(self, tally: Tally, rejects: Tally) -> None:
+        self.tally, self.rejects, self.held, self.read = tally, rejects, 0, False
+
+    @property
+    def done(self) -> bool:
+        return self.read and self.held == 0
+
+
+Item = tuple[FileWork, Any]  # (the file, a Document, a Rejection, or FILE_DONE)
 
 
 class DocumentPhase:
-    """Every per-document stage, in config order, over the documents of one input file.
+    """Every per-document stage, in config order, over the documents of the input files.
 
-    ``run`` yields the kept Documents and, with ``rejects_per_reason: -1``, every Rejection
-    as it happens; otherwise rejections are sampled into the ``rejects`` tally it is given.
+    ``feed`` takes one file's documents and yields, for that file and for any earlier one still
+    in the phase, the kept Documents and (with ``rejects_per_reason: -1``) every Rejection as it
+    happens, each with its file; otherwise rejections are sampled into the file's ``rejects``
+    tally. ``end`` says a file was read to its end; ``FILE_DONE`` comes for a file once none of
+    its documents is left in the phase, so a file's end does not wait for its last pages (the
+    helpers go on with the next file's). ``drain`` finishes every file. ``run`` is one file, whole.
     """
 
     def __init__(self, stages: Iterable[Stage], reject_text_chars: int, rejects_per_reason: int,
@@ -142,7 +172,8 @@ class DocumentPhase:
         # streaming steps whose next stage prepares for a group of documents, and their kept ones
         self.grouped = {j for j, step in enumerate(self.steps[:-1]) if step.streaming
                         and type(self.steps[j + 1].stage).prepare is not Stage.prepare}
-        self.waiting: dict[int, list[Document]] = {}
+        self.waiting: dict[int, list[tuple[Document, FileWork]]] = {}
+        self.inflight: dict[int, FileWork] = {}  # id() of a document in a streaming step -> its file
 
     def setup(self) -> None:
         for step in self.steps:
@@ -152,57 +183,98 @@ class DocumentPhase:
         for step in self.steps:
             step.stage.teardown()
 
+    def reset(self) -> None:
+        """Forget every file in the phase (a bundle that failed half-way): their pages still
+        with the helpers are waited for and thrown away, so none reaches a later file."""
+        for step in self.steps:
+            if step.streaming:
+                step.stage.drain()
+        self.waiting.clear()
+        self.inflight.clear()
+
     def run(self, docs: Iterable[Document], tally: Tally, rejects: Tally) -> Iterator[Document | Rejection]:
-        self.waiting.clear()  # a file given up half-way leaves no documents for the next one
+        """One file's documents through every stage, to the end of its last page."""
+        self.reset()  # a file given up half-way leaves no documents for this one
+        work = FileWork(tally, rejects)
+        for _, item in itertools.chain(self.feed(docs, work), self.end(work), self.drain()):
+            if item is not FILE_DONE:
+                yield item
+
+    def feed(self, docs: Iterable[Document], work: FileWork) -> Iterator[Item]:
         for doc in docs:
-            yield from self._from(0, doc, tally, rejects)
-        # Pages still in a streaming stage's helpers belong to this file.
+            yield from self._from(0, doc, work)
+
+    def end(self, work: FileWork) -> Iterator[Item]:
+        work.read = True
+        if work.done:
+            yield work, FILE_DONE
+
+    def drain(self) -> Iterator[Item]:
+        """Every page still with the helpers and every held document, to the end."""
         for i, step in enumerate(self.steps):
             if step.streaming:
-                for done, verdict in step.timer.call(tally, step.stage.drain):
-                    yield from self._after(i, done, verdict, tally, rejects)
-                yield from self._hand_on(i, tally, rejects)
+                for done, verdict in step.timer.call(self._tally_of_any(), step.stage.drain):
+                    yield from self._returned(i, done, verdict)
+                yield from self._hand_on(i)
 
-    def _from(self, i: int, doc: Document, tally: Tally, rejects: Tally) -> Iterator[Document | Rejection]:
+    def _tally_of_any(self) -> Tally:
+        """Where a drain's wait is timed: a file still in the phase (which one does not matter:
+        the files' times are summed for stats.json), else a throwaway tally."""
+        return next(iter(self.inflight.values())).tally if self.inflight else Tally()
+
+    def _from(self, i: int, doc: Document, work: FileWork) -> Iterator[Item]:
         for j in range(i, len(self.steps)):
             step = self.steps[j]
             if step.streaming:  # verdicts come back for pages submitted earlier, in completion order
-                for done, verdict in step.timer.call(tally, step.stage.submit, doc):
-                    yield from self._after(j, done, verdict, tally, rejects)
+                self.inflight[id(doc)] = work
+                work.held += 1
+                for done, verdict in step.timer.call(work.tally, step.stage.submit, doc):
+                    yield from self._returned(j, done, verdict)
                 return
-            out, verdict = step.timer.call(tally, apply_stage, step.stage, doc)
-            kept, rejection = step.account(tally, rejects, doc, out, verdict)
+            out, verdict = step.timer.call(work.tally, apply_stage, step.stage, doc)
+            kept, rejection = step.account(work.tally, work.rejects, doc, out, verdict)
             if rejection is not None:
-                yield rejection
+                yield work, rejection
             if kept is None:
                 return
             doc = kept
-        yield doc
+        yield work, doc
 
-    def _after(self, j: int, doc: Document, verdict: Verdict, tally: Tally,
-               rejects: Tally) -> Iterator[Document | Rejection]:
+    def _returned(self, j: int, doc: Document, verdict: Verdict) -> Iterator[Item]:
+        """A document back from streaming step ``j``, on its way, and its file's end if it was the last."""
+        work = self.inflight.pop(id(doc))
+        yield from self._after(j, doc, verdict, work)
+        work.held -= 1
+        if work.done:
+            yield work, FILE_DONE
+
+    def _after(self, j: int, doc: Document, verdict: Verdict, work: FileWork) -> Iterator[Item]:
         step = self.steps[j]
         out, verdict = apply_verdict(step.stage, doc, verdict)
-        kept, rejection = step.account(tally, rejects, doc, out, verdict)
+        kept, rejection = step.account(work.tally, work.rejects, doc, out, verdict)
         if rejection is not None:
-            yield rejection
+            yield work, rejection
         if kept is None:
             return
         if j not in self.grouped:
-            yield from self._from(j + 1, kept, tally, rejects)
+            yield from self._from(j + 1, kept, work)
             return
         group = self.waiting.setdefault(j, [])
-        group.append(kept)
+        group.append((kept, work))
+        work.held += 1
         if len(group) >= HAND_ON:
-            yield from self._hand_on(j, tally, rejects)
+            yield from self._hand_on(j)
 
-    def _hand_on(self, j: int, tally: Tally, rejects: Tally) -> Iterator[Document | Rejection]:
+    def _hand_on(self, j: int) -> Iterator[Item]:
         """The documents streaming step ``j`` kept and holds, on to the next stage together: it
-        prepares for all of them (timed as its own work), then they go on one by one."""
+        prepares for all of them (timed as the first one's file's work), then they go on one by one."""
         group = self.waiting.pop(j, [])
         if not group:
             return
         step = self.steps[j + 1]
-        step.timer.call(tally, step.stage.prepare, group)
-        for doc in group:
-            yield from self._from(j + 1, doc, tally, rejects)
+        step.timer.call(group[0][1].tally, step.stage.prepare, [doc for doc, _ in group])
+        for doc, work in group:
+            yield from self._from(j + 1, doc, work)
+            work.held -= 1
+            if work.done:
+                yield work, FILE_DONE

@@ -4,7 +4,10 @@
 it replays the saved results (the file is not read, nothing is extracted); otherwise it
 reads the file, runs every per-document stage (``pipeline/document_phase.py``), writes the
 results under a temporary name as they come, renames them when the file is done and writes
-the marker last (``pipeline/workarea.py`` has the layout). Either way it emits the same
+the marker last (``pipeline/workarea.py`` has the layout). A file is done when its last
+document is through the phase: its last pages may still be with the extraction helpers while
+the next file of the bundle is read, and it is then committed during that file, or at the
+bundle's end (``finish_bundle``). Either way it emits the same
 things: a DocRef for each kept document (main output; dedup/refs.py: its text stays here, in
 the work area, for the dedup stages and the last pass to read back by file) or, in a run
 without such stages, the Document itself, Rejections
@@ -26,6 +29,7 @@ from typing import Any, Iterable, Iterator
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.transforms.window import GlobalWindows
 
 from webrefine.dedup.refs import ref_of
 from webrefine.filters import tokenizer as tokenizers
@@ -35,7 +39,7 @@ from webrefine.pipeline import progress
 from webrefine.pipeline.beam.dofns import METRICS_NAMESPACE, REJECTED, TALLY, freeze_heap, install_opener, \
     open_beam_file
 from webrefine.pipeline.config import OutputConfig, ReadConfig
-from webrefine.pipeline.document_phase import DocumentPhase, StageTimer
+from webrefine.pipeline.document_phase import FILE_DONE, DocumentPhase, FileWork, StageTimer
 from webrefine.pipeline.io.text_datasets import CARRIED, jsonl_rows, parquet_rows, read_documents
 from webrefine.pipeline.io.warc import read_warc
 from webrefine.pipeline.stats.tally import Tally
@@ -170,6 +174,32 @@ def _line(kind: str, value: Any) -> bytes:
     return json.dumps({kind: value}, ensure_ascii=False, allow_nan=True).encode("utf-8") + b"\n"
 
 
+class _OpenFile:
+    """A file being processed: where its results go (written under a temporary name as they
+    come), what was written, and its share of the document phase."""
+
+    def __init__(self, path: str, key: str, results: str, marker: str) -> None:
+        self.path, self.key, self.results, self.marker = path, key, results, marker
+        self.work = FileWork(Tally(), Tally())
+        self.counts = {"documents": 0, "rejections": 0}
+        self.tmp = f"{results}.{uuid.uuid4().hex}.tmp"
+        self.raw = FileSystems.create(self.tmp, mime_type="application/octet-stream",
+                                      compression_type=CompressionTypes.UNCOMPRESSED)
+        self.writer = ResultsWriter(self.raw)
+
+    def close(self) -> None:
+        self.writer.close()
+        self.raw.close()
+
+    def abandon(self) -> None:
+        """Close and remove the temporary results of a file that will not be committed."""
+        try:
+            self.raw.close()
+            FileSystems.delete([self.tmp])
+        except Exception:  # noqa: BLE001 - a leftover temporary file is harmless (never read)
+            pass
+
+
 class ProcessFileFn(beam.DoFn):
     """Input path → its kept Documents, Rejections and Tally; committed per file (module doc)."""
 
@@ -186,6 +216,7 @@ class ProcessFileFn(beam.DoFn):
                                    self.output.tokenizer)
         self.phase.setup()
         self.tokens = tokenizers.get(self.output.tokenizer)
+        self.open: dict[FileWork, _OpenFile] = {}  # files read but not committed yet
         freeze_heap()
 
     def teardown(self) -> None:
@@ -198,11 +229,9 @@ class ProcessFileFn(beam.DoFn):
         marker = FileSystems.join(self.work, key + MARKER_SUFFIX)
         if FileSystems.exists(marker):
             yield from self._replay(path, key, results, marker)
+            self._file_done(path)
         else:
-            yield from self._process(path, key, results, marker)
-        if self.progress_dir:
-            progress.file_done(self.progress_dir, path)
-            progress.flush(self.progress_dir)
+            yield from self._process(path, key, results, marker)  # the file is done when committed
 
     def _documents(self, path: str, tally: Tally) -> Iterator[Document]:
         """The file's documents, read as they are needed; progress ticks per record."""
@@ -226,38 +255,75 @@ class ProcessFileFn(beam.DoFn):
         yield from read_documents(rows, path, tally, tick, self.read.columns())
 
     def _process(self, path: str, key: str, results: str, marker: str) -> Iterator[Any]:
-        """Read and process the file, emitting as it goes (a failed bundle's output is
-        discarded by the runner) while its results are written; commit at the end."""
-        tally, rejects = Tally(), Tally()
-        counts = {"documents": 0, "rejections": 0}
-        tmp = f"{results}.{uuid.uuid4().hex}.tmp"
-        with FileSystems.create(tmp, mime_type="application/octet-stream",
-                                compression_type=CompressionTypes.UNCOMPRESSED) as raw:
-            out = ResultsWriter(raw)
-            docs = StageTimer("read").iterate(tally, self._documents(path, tally))
-            for item in self.phase.run(docs, tally, rejects):
-                if isinstance(item, Rejection):
-                    counts["rejections"] += 1
-                    out.other(_line("rejection", rejection_json(item)))
-                    yield beam.pvalue.TaggedOutput(REJECTED, item)
+        """Read the file and put its documents through the phase, emitting as it goes (a failed
+        bundle's output is discarded by the runner) while its results are written. The file is
+        committed once its last document is through (``_commit``): often while the next file is
+        read, its last pages being extracted meanwhile (``DocumentPhase``), or at the bundle's end."""
+        out = _OpenFile(path, key, results, marker)
+        self.open[out.work] = out
+        docs = StageTimer("read").iterate(out.work.tally, self._documents(path, out.work.tally))
+        for work, item in self.phase.feed(docs, out.work):
+            yield from self._emit(work, item)
+        for work, item in self.phase.end(out.work):
+            yield from self._emit(work, item)
+
+    def start_bundle(self) -> None:
+        # Files of a bundle that failed half-way are not this one's: their pages are dropped.
+        self.phase.reset()
+        for out in self.open.values():
+            out.abandon()
+        self.open = {}
+
+    def finish_bundle(self) -> Iterator[Any]:
+        # The files whose last pages are still with the helpers; what is emitted here needs
+        # its window (the paths are in the global window).
+        for work, item in self.phase.drain():
+            for value in self._emit(work, item):
+                if isinstance(value, beam.pvalue.TaggedOutput):
+                    yield beam.pvalue.TaggedOutput(value.tag, GlobalWindows.windowed_value(value.value))
                 else:
-                    item = self.tokens.counted(item)  # every dedup stage's tokens_in needs it: counted once
-                    offset = out.doc(_line("doc", document_json(item)))
-                    yield ref_of(item, key, counts["documents"], offset, self.text_key) if self.refs else item
-                    counts["documents"] += 1
-            for reason in sorted(rejects.samples):  # the file's bottom-k sample per reason
-                for item in rejects.sample_items(reason):
-                    counts["rejections"] += 1
-                    out.other(_line("rejection", rejection_json(item)))
-                    yield beam.pvalue.TaggedOutput(REJECTED, item)
-            out.other(_line("tally", tally_json(tally)))
-            out.close()
-        FileSystems.rename([tmp], [results])
-        done = {"input": path, "results": results.rsplit("/", 1)[-1], **counts, "members": out.members,
+                    yield GlobalWindows.windowed_value(value)
+        if self.open:  # a file the phase lost track of would never be committed: never silently
+            raise RuntimeError(f"files left uncommitted at the bundle's end: {[o.path for o in self.open.values()]}")
+
+    def _emit(self, work: FileWork, item: Any) -> Iterator[Any]:
+        """One thing the phase gave for a file: written to its results and emitted, or its end."""
+        out = self.open[work]
+        if item is FILE_DONE:
+            del self.open[work]
+            yield from self._commit(out)
+        elif isinstance(item, Rejection):
+            out.counts["rejections"] += 1
+            out.writer.other(_line("rejection", rejection_json(item)))
+            yield beam.pvalue.TaggedOutput(REJECTED, item)
+        else:
+            item = self.tokens.counted(item)  # every dedup stage's tokens_in needs it: counted once
+            offset = out.writer.doc(_line("doc", document_json(item)))
+            yield ref_of(item, out.key, out.counts["documents"], offset, self.text_key) if self.refs else item
+            out.counts["documents"] += 1
+
+    def _commit(self, out: "_OpenFile") -> Iterator[Any]:
+        tally, rejects = out.work.tally, out.work.rejects
+        for reason in sorted(rejects.samples):  # the file's bottom-k sample per reason
+            for item in rejects.sample_items(reason):
+                out.counts["rejections"] += 1
+                out.writer.other(_line("rejection", rejection_json(item)))
+                yield beam.pvalue.TaggedOutput(REJECTED, item)
+        out.writer.other(_line("tally", tally_json(tally)))
+        out.close()
+        FileSystems.rename([out.tmp], [out.results])
+        done = {"input": out.path, "results": out.results.rsplit("/", 1)[-1], **out.counts,
+                "members": out.writer.members,
                 "records": tally.counts.get("input.responses", tally.counts.get("input.rows", 0))}
-        write_atomically(marker, [json.dumps(done).encode("utf-8")])  # last: the file is complete
+        write_atomically(out.marker, [json.dumps(done).encode("utf-8")])  # last: the file is complete
         tally.count("resume.files_processed")
         yield from self._emit_tally(tally)
+        self._file_done(out.path)
+
+    def _file_done(self, path: str) -> None:
+        if self.progress_dir:
+            progress.file_done(self.progress_dir, path)
+            progress.flush(self.progress_dir)
 
     def _replay(self, path: str, key: str, results: str, marker: str) -> Iterator[Any]:
         tally, row = None, 0

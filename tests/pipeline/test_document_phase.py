@@ -78,8 +78,44 @@ def test_documents_held_from_a_file_given_up_half_way_do_not_reach_the_next():
     phase = DocumentPhase(parse_config({"stages": STAGES}).stages, 200, -1)
     phase.setup()
     try:
-        phase.waiting[1] = [Document("left-over", "https://example.com/", text="An English text left over here.")]
+        phase.waiting[1] = [(Document("left-over", "https://example.com/", text="An English text left over here."),
+                             document_phase.FileWork(Tally(), Tally()))]
         out = list(phase.run(iter([]), Tally(), Tally()))
     finally:
         phase.teardown()
     assert out == [] and not phase.waiting
+
+
+def test_a_file_ends_while_its_last_pages_are_extracted_and_each_file_keeps_its_own_accounting(monkeypatch):
+    """The next file's pages go to the helpers before the last pages of a file come back: the
+    file's end (FILE_DONE) comes later, with every document of it, and each file's counts are
+    those of the file run alone."""
+    alone, alone_counts, _ = run_phase(True, monkeypatch)
+    phase = DocumentPhase(parse_config({"stages": STAGES}).stages, 200, -1)
+    phase.setup()
+    try:
+        works = [document_phase.FileWork(Tally(), Tally()) for _ in range(3)]
+        seen: list = []  # (file number, item) in the order the phase gives them
+        ended_at = {}
+        for n, work in enumerate(works):
+            docs = read_warc(lambda: open(SAMPLE, "rb"), SAMPLE, ReadConfig(), work.tally)
+            for w, item in phase.feed(docs, work):
+                seen.append((works.index(w), item))
+            for w, item in phase.end(work):
+                seen.append((works.index(w), item))
+            ended_at[n] = len(seen)
+            assert not work.done  # pages of it still with the helpers, or held for a group
+        seen.extend((works.index(w), item) for w, item in phase.drain())
+    finally:
+        phase.teardown()
+    done = [i for i, (_, item) in enumerate(seen) if item is document_phase.FILE_DONE]
+    assert [seen[i][0] for i in done] == [0, 1, 2]  # each file ends once, in order
+    assert done[0] > ended_at[0] and done[1] > ended_at[1]  # after the next file's pages went out
+    for n, work in enumerate(works):
+        items = [item for f, item in seen if f == n and item is not document_phase.FILE_DONE]
+        assert max(i for i, (f, item) in enumerate(seen) if f == n) == done[n]  # nothing after its end
+        kept = sorted((d.id, d.language, d.language_score, d.text) for d in items if isinstance(d, Document))
+        rejected = sorted((r.stage, r.reason, r.doc.id) for r in items if isinstance(r, Rejection))
+        counts = {k: v for k, v in work.tally.counts.items() if not k.startswith("timing.")}
+        assert [kept, rejected] == alone and counts == alone_counts
+    assert not phase.inflight and not phase.waiting
