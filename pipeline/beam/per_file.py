@@ -293,22 +293,25 @@ class ProcessFileFn(beam.DoFn):
             del self.open[work]
             yield from self._commit(out)
         elif isinstance(item, Rejection):
-            out.counts["rejections"] += 1
-            out.writer.other(_line("rejection", rejection_json(item)))
-            yield beam.pvalue.TaggedOutput(REJECTED, item)
+            yield self._rejection(out, item)
         else:
             item = self.tokens.counted(item)  # every dedup stage's tokens_in needs it: counted once
             offset = out.writer.doc(_line("doc", document_json(item)))
             yield ref_of(item, out.key, out.counts["documents"], offset, self.text_key) if self.refs else item
             out.counts["documents"] += 1
 
+    @staticmethod
+    def _rejection(out: "_OpenFile", item: Rejection) -> beam.pvalue.TaggedOutput:
+        """A rejection written to the file's results; what to emit for it."""
+        out.counts["rejections"] += 1
+        out.writer.other(_line("rejection", rejection_json(item)))
+        return beam.pvalue.TaggedOutput(REJECTED, item)
+
     def _commit(self, out: "_OpenFile") -> Iterator[Any]:
         tally, rejects = out.work.tally, out.work.rejects
         for reason in sorted(rejects.samples):  # the file's bottom-k sample per reason
             for item in rejects.sample_items(reason):
-                out.counts["rejections"] += 1
-                out.writer.other(_line("rejection", rejection_json(item)))
-                yield beam.pvalue.TaggedOutput(REJECTED, item)
+                yield self._rejection(out, item)
         out.writer.other(_line("tally", tally_json(tally)))
         out.close()
         FileSystems.rename([out.tmp], [out.results])
